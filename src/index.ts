@@ -1,0 +1,70 @@
+/**
+ * pitboss — an actor-style supervised worker runtime for Node.js.
+ *
+ * The public API is listed here explicitly; anything not exported from this file (the in-thread
+ * runtime, store internals) is private and may change.
+ */
+import { createTelemetry } from './telemetry/bus.ts';
+
+/**
+ * The process-wide telemetry bus over the built-in catalog. Attach handlers to it; pitboss emits
+ * every cataloged event on it. Use {@link createTelemetry} for an isolated bus (e.g. in tests).
+ */
+export const telemetry = createTelemetry();
+
+/** The telemetry bus class, its factory, the catalog and the helpers around them. */
+export {
+  /** A telemetry bus over an event table (see `createTelemetry`). */
+  Telemetry,
+  /** Creates a bus over the built-in catalog, isolated from the shared `telemetry`. */
+  createTelemetry,
+  /** `error_type` and `error` metadata for an exception event. */
+  describeError,
+  /** The built-in event catalog: the one source of truth for every event pitboss emits. */
+  catalog,
+  /** Captures events from a bus for assertions in tests. */
+  captureEvents,
+  /** The object `captureEvents` returns. */
+  EventCapture,
+  /** Validates a control rule, naming the offending key on error. */
+  normalizeRule,
+  /** True when a rule/attach pattern selects an event name. */
+  patternMatches,
+  /** Runs a function inside a correlation context (correlation id + W3C traceparent). */
+  withCorrelation,
+  /** Runs a function with exactly the given correlation (used across thread hops). */
+  restoreCorrelation,
+  /** The correlation of the current async context, if any. */
+  currentCorrelation,
+  /** Parses a W3C traceparent header (null when malformed). */
+  parseTraceparent,
+  /** Formats a W3C traceparent header. */
+  formatTraceparent,
+  /** A child traceparent (same trace, new span), or a new trace. */
+  childTraceparent,
+  /** The trace id inside a traceparent. */
+  traceIdOf,
+  /** A new random W3C trace id. */
+  newTraceId,
+  /** A new random W3C span id. */
+  newSpanId,
+  /** A new correlation id. */
+  newCorrelationId,
+} from './telemetry/index.ts';
+
+export type {
+  Catalog, CatalogEvent, CapturedEvent, ContextMetadata, ControlRule, ControlRuleInput, Correlation, DropReason, EventName,
+  EventPattern, EventSpec, EventTable, Handler, HandlerInfo, Matching, Measurements, Metadata, MetadataValue, PrefixesOf,
+  RuleSnapshot, SpanPrefix, TelemetryControl, TraceParent,
+} from './telemetry/index.ts';
+
+/** Typed errors with stable codes, and the table of codes. */
+export {
+  /** Base class of every deliberate pitboss error; switch on `code`. */
+  PitbossError,
+  /** Misuse of the telemetry API. */
+  TelemetryError,
+  /** Every stable error code with its meaning. */
+  errorCodes,
+} from './errors.ts';
+export type { ErrorCode } from './errors.ts';

@@ -1,0 +1,269 @@
+/**
+ * The telemetry bus, in the spirit of Erlang's :telemetry: host code attaches handlers to cataloged
+ * events; pitboss (and host code) executes events. `execute` is the hot path — one map lookup, the
+ * sampling check, an index loop over a handler array compiled at attach time — so an event nobody
+ * listens to costs a lookup and a return (see bench/telemetry-overhead).
+ */
+import { TelemetryError } from '../errors.ts';
+import { catalog, type Catalog } from './catalog.ts';
+import { RuleTable, type ControlRule, type ControlRuleInput, type RuleSnapshot } from './control.ts';
+import { currentCorrelation } from './correlation.ts';
+import { EventEntry, eventsForPattern, validateEventTable, type Attachment, type StoredHandler } from './registry.ts';
+import type {
+  DropReason, EventName, EventPattern, EventTable, Handler, HandlerInfo, Matching, Measurements, Metadata, SpanPrefix,
+} from './types.ts';
+
+type Loose = Record<string, unknown>;
+const noMeasurements: Readonly<Record<string, number>> = Object.freeze({});
+const noMetadata: Readonly<Loose> = Object.freeze({});
+
+/** Runtime sampling and filter rules of one bus. */
+export interface TelemetryControl {
+  /** Adds or replaces the rule with the same pattern and scope; returns the validated rule. */
+  setRule(rule: ControlRuleInput): ControlRule;
+  /** Removes the rule with this pattern and scope; false when there was none. */
+  removeRule(pattern: string, scope?: ControlRuleInput['scope']): boolean;
+  /** The current rule table and its version. */
+  rules(): RuleSnapshot;
+  /** Adopts a newer rule table from elsewhere (another thread or supervisor); false when not newer. */
+  apply(snapshot: RuleSnapshot): boolean;
+}
+
+/** A telemetry bus over event table `C` (the built-in catalog plus any host-registered events). */
+export class Telemetry<C extends EventTable = Catalog> {
+  readonly #entries = new Map<string, EventEntry>();
+  readonly #attachments = new Map<string, Attachment>();
+  readonly #rules: RuleTable;
+  readonly #dropped: Record<DropReason, number> = { unknown_event: 0, invalid_measurement: 0, buffer_full: 0 };
+  #spanSeq = 0;
+  /** Sampling and filter rules. */
+  readonly control: TelemetryControl;
+
+  constructor(events: C) {
+    this.#rules = new RuleTable((change, pattern) => this.#rulesChanged(change, pattern));
+    for (const [name, spec] of Object.entries(events)) this.#entries.set(name, new EventEntry(name, spec));
+    const rules = this.#rules;
+    this.control = {
+      setRule: (rule) => rules.set(rule),
+      removeRule: (pattern, scope) => rules.remove(pattern, scope),
+      rules: () => rules.snapshot(),
+      apply: (snapshot) => rules.replace(snapshot),
+    };
+  }
+
+  /**
+   * Emits an event to its handlers. Never throws: unknown names (possible from untyped callers) are
+   * dropped and counted, and handler errors detach the handler.
+   */
+  execute<E extends EventName<C>>(event: E, measurements: Measurements<C, E>, metadata?: Metadata<C, E>): void {
+    const entry = this.#entries.get(event);
+    if (entry === undefined) return this.#drop('unknown_event', 1, { event: String(event).slice(0, 200), source: 'local' });
+    const md: Loose = metadata ?? noMetadata;
+    const rate = entry.scoped ? entry.rateFor(this.#rules.list(), md.pool, md.worker_id) : entry.rate;
+    if (rate !== 1 && (rate === 0 || Math.random() >= rate)) return;
+    if (entry.handlers.length === 0) return;
+    this.#deliver(entry, measurements as Readonly<Record<string, number>>, md);
+  }
+
+  /**
+   * Executes an event that arrived from outside the type system (a worker thread, a socket): checks
+   * the name and that every measurement is a cataloged key with a finite number, counting rejects by
+   * reason. Sampling is skipped because the sender already applied the rules. Returns false on reject.
+   */
+  ingest(event: string, measurements: unknown, metadata: unknown, origin: Loose = {}): boolean {
+    const entry = this.#entries.get(event);
+    if (entry === undefined) {
+      this.#drop('unknown_event', 1, { ...origin, event: String(event).slice(0, 200) });
+      return false;
+    }
+    if (!isValidMeasurements(measurements, entry.measurementKeys) || (metadata !== undefined && !isPlainObject(metadata))) {
+      this.#drop('invalid_measurement', 1, { ...origin, event });
+      return false;
+    }
+    if (entry.handlers.length > 0) this.#deliver(entry, measurements, { ...(metadata as Loose | undefined), ...origin });
+    return true;
+  }
+
+  /** Counts events rejected elsewhere (e.g. a full thread buffer) and reports them as `telemetry.events.dropped`. */
+  drop(reason: DropReason, count: number, metadata: Loose = {}): void {
+    this.#drop(reason, count, metadata);
+  }
+
+  /** Dropped-event counts by reason since this bus was created. */
+  dropped(): Readonly<Record<DropReason, number>> {
+    return { ...this.#dropped };
+  }
+
+  /**
+   * Attaches `handler` to an event, a `'<prefix>.*'` pattern or `'*'`. Prefix patterns also cover
+   * events registered later. Throws `PITBOSS_HANDLER_EXISTS` for a duplicate id and
+   * `PITBOSS_UNKNOWN_EVENT` for a pattern that matches nothing.
+   */
+  attach<const P extends EventPattern<C>, Config = undefined>(
+    id: string, pattern: P, handler: Handler<C, Matching<C, P> & EventName<C>, Config>, config?: Config,
+  ): void {
+    this.attachMany(id, [pattern], handler, config);
+  }
+
+  /** Attaches one handler to several events or patterns under one id. */
+  attachMany<const P extends EventPattern<C>, Config = undefined>(
+    id: string, patterns: readonly P[], handler: Handler<C, Matching<C, P> & EventName<C>, Config>, config?: Config,
+  ): void {
+    if (typeof id !== 'string' || id === '') throw new TelemetryError('PITBOSS_UNKNOWN_EVENT', 'handler id must be a non-empty string');
+    if (this.#attachments.has(id)) throw new TelemetryError('PITBOSS_HANDLER_EXISTS', `a handler with id ${JSON.stringify(id)} is already attached`);
+    if (typeof handler !== 'function') throw new TelemetryError('PITBOSS_UNKNOWN_EVENT', `handler ${JSON.stringify(id)} is not a function`);
+    if (!Array.isArray(patterns) || patterns.length === 0) throw new TelemetryError('PITBOSS_UNKNOWN_EVENT', `handler ${JSON.stringify(id)} names no events`);
+    for (const pattern of patterns) eventsForPattern(pattern, this.#entries);
+    this.#attachments.set(id, { id, patterns: [...patterns], fn: handler as unknown as StoredHandler, config });
+    this.#compile();
+  }
+
+  /** Detaches a handler from all its events; false when no handler has this id. */
+  detach(id: string): boolean {
+    if (!this.#attachments.delete(id)) return false;
+    this.#compile();
+    return true;
+  }
+
+  /** Attached handlers, optionally only those receiving events under `prefix` (`'pool'` or `'pool.*'`). */
+  listHandlers(prefix?: string): HandlerInfo[] {
+    const stem = prefix === undefined || prefix === '*' ? '' : prefix.replace(/\.\*$/, '');
+    const selected = (name: string): boolean => stem === '' || name === stem || name.startsWith(`${stem}.`);
+    const out: HandlerInfo[] = [];
+    for (const a of this.#attachments.values()) {
+      const events = [...this.#entries.values()].filter((e) => e.handlers.includes(a)).map((e) => e.name);
+      if (events.some(selected)) out.push({ id: a.id, patterns: a.patterns, events, config: a.config });
+    }
+    return out;
+  }
+
+  /** True when the event exists in this bus's table. */
+  has(event: string): boolean {
+    return this.#entries.has(event);
+  }
+
+  /** The event table this bus knows (catalog plus registered events). */
+  events(): EventTable {
+    return Object.fromEntries([...this.#entries].map(([name, entry]) => [name, entry.spec]));
+  }
+
+  /**
+   * Adds host events (validated; names must be new). Returns this bus typed with the extended table:
+   * `const bus = telemetry.register({ 'billing.invoice.sent': { … } })`.
+   */
+  register<const X extends EventTable>(events: X): Telemetry<C & X> {
+    validateEventTable(events, this.#entries);
+    for (const [name, spec] of Object.entries(events)) this.#entries.set(name, new EventEntry(name, spec));
+    this.#compile();
+    return this as unknown as Telemetry<C & X>;
+  }
+
+  /**
+   * Runs `fn` as a span: `<prefix>.start`, then `<prefix>.stop` with `duration` (ns) or
+   * `<prefix>.exception` with `duration`, `error_type` and `error` (the error is rethrown). The three
+   * events share `telemetry_span_id`. Works for sync functions and promises.
+   */
+  span<P extends SpanPrefix<C>, T>(prefix: P, metadata: Metadata<C, Matching<C, `${P}.stop`> & EventName<C>>, fn: () => T): T {
+    const md: Loose = { ...metadata, telemetry_span_id: ++this.#spanSeq };
+    const emit = this.execute as (event: string, m: Readonly<Record<string, number>>, md?: Loose) => void;
+    emit.call(this, `${prefix}.start`, noMeasurements, md);
+    const started = performance.now();
+    const fail = (error: unknown): void => {
+      const duration = Math.round((performance.now() - started) * 1e6);
+      emit.call(this, `${prefix}.exception`, { duration }, { ...md, ...describeError(error) });
+    };
+    let result: T;
+    try {
+      result = fn();
+    } catch (error) {
+      fail(error);
+      throw error;
+    }
+    if (isPromiseLike(result)) {
+      return result.then(
+        (value) => {
+          emit.call(this, `${prefix}.stop`, { duration: Math.round((performance.now() - started) * 1e6) }, md);
+          return value;
+        },
+        (error: unknown) => {
+          fail(error);
+          throw error;
+        },
+      ) as T;
+    }
+    emit.call(this, `${prefix}.stop`, { duration: Math.round((performance.now() - started) * 1e6) }, md);
+    return result;
+  }
+
+  #deliver(entry: EventEntry, measurements: Readonly<Record<string, number>>, metadata: Loose): void {
+    const correlation = currentCorrelation();
+    if (correlation !== undefined && metadata.correlation_id === undefined) {
+      metadata = { ...metadata, correlation_id: correlation.correlationId, traceparent: correlation.traceparent };
+    }
+    const handlers = entry.handlers;
+    for (let i = 0; i < handlers.length; i++) {
+      const h = handlers[i]!;
+      try {
+        h.fn(entry.name, measurements, metadata, h.config);
+      } catch (error) {
+        this.#handlerFailed(h, entry.name, error);
+      }
+    }
+  }
+
+  #handlerFailed(handler: Attachment, event: string, error: unknown): void {
+    // Detach first so a handler attached to the failure event itself cannot loop.
+    if (this.#attachments.get(handler.id) !== handler) return;
+    this.detach(handler.id);
+    this.#emitInternal('telemetry.handler.failure', noMeasurements, { handler_id: handler.id, event, ...describeError(error) });
+  }
+
+  #drop(reason: DropReason, count: number, metadata: Loose): void {
+    this.#dropped[reason] += count;
+    this.#emitInternal('telemetry.events.dropped', { count }, { source: 'local', ...metadata, reason });
+  }
+
+  #rulesChanged(change: 'set' | 'removed' | 'replaced', pattern: string): void {
+    this.#compile();
+    const source = change === 'replaced' ? 'sync' : 'api';
+    this.#emitInternal('telemetry.control.changed', { version: this.#rules.version }, { source, pattern, change });
+  }
+
+  #emitInternal(event: string, measurements: Readonly<Record<string, number>>, metadata: Loose): void {
+    (this.execute as (e: string, m: Readonly<Record<string, number>>, md: Loose) => void).call(this, event, measurements, metadata);
+  }
+
+  #compile(): void {
+    const rules = this.#rules.list();
+    const attachments = [...this.#attachments.values()];
+    for (const entry of this.#entries.values()) entry.compile(attachments, rules);
+  }
+}
+
+/** A bus over the built-in catalog, isolated from the shared `telemetry` instance (handy in tests). */
+export function createTelemetry(): Telemetry<Catalog> {
+  return new Telemetry(catalog);
+}
+
+/** `error_type` (the error's class name) and `error` (its message) for exception events. */
+export function describeError(error: unknown): { error_type: string; error: string } {
+  if (error instanceof Error) return { error_type: error.name || error.constructor.name, error: error.message };
+  return { error_type: typeof error, error: String(error) };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function isPlainObject(value: unknown): value is Loose {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isValidMeasurements(value: unknown, allowed: ReadonlySet<string>): value is Readonly<Record<string, number>> {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    const n = value[key];
+    if (!allowed.has(key) || typeof n !== 'number' || !Number.isFinite(n)) return false;
+  }
+  return true;
+}
