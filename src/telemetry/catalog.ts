@@ -64,7 +64,7 @@ export const catalog = {
   'store.connection.reconnected': spec({ measurements: ['downtime'], metadata: ['backend'], labels: ['backend'], description: 'The job store is reachable again.' }),
   'store.flush': spec({ measurements: ['rows', 'duration'], metadata: ['backend', 'kind'], labels: ['backend', 'kind'], description: 'A batch of rows was written to the store.' }),
   // ── telemetry ─────────────────────────────────────────────────────────────────────────────────
-  'telemetry.handler.failure': spec({ measurements: [], metadata: ['handler_id', 'event', 'error_type', 'error'], labels: ['handler_id', 'event', 'error_type'], description: 'A handler threw and was detached from all its events.' }),
+  'telemetry.handler.failure': spec({ measurements: [], metadata: ['handler_id', 'event', 'error_type', 'error'], labels: ['handler_id', 'error_type'], description: 'A handler threw and was detached from all its events.' }),
   'telemetry.events.dropped': spec({ measurements: ['count'], metadata: ['reason', 'source', 'event', 'pool', 'worker_id'], labels: ['reason', 'source', 'pool', 'worker_id'], description: 'Events were rejected (unknown, invalid, or buffer full) and counted.' }),
   'telemetry.control.changed': spec({ measurements: ['version'], metadata: ['source', 'pattern', 'change'], labels: ['source', 'change'], description: 'A sampling/filter rule was set or removed.' }),
 } as const;
