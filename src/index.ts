@@ -4,13 +4,11 @@
  * The public API is listed here explicitly; anything not exported from this file (the in-thread
  * runtime, store internals) is private and may change.
  */
-import { createTelemetry } from './telemetry/bus.ts';
-
 /**
  * The process-wide telemetry bus over the built-in catalog. Attach handlers to it; pitboss emits
- * every cataloged event on it. Use {@link createTelemetry} for an isolated bus (e.g. in tests).
+ * every cataloged event on it. Use `createTelemetry` for an isolated bus (e.g. in tests).
  */
-export const telemetry = createTelemetry();
+export { telemetry } from './telemetry/default.ts';
 
 /** The telemetry bus class, its factory, the catalog and the helpers around them. */
 export {
