@@ -10,6 +10,21 @@ export const errorCodes = {
   PITBOSS_INVALID_EVENT_SPEC: 'a host-registered event definition is malformed or clashes with an existing event',
   PITBOSS_INVALID_RULE: 'a telemetry control rule has a bad pattern, rate or scope',
   PITBOSS_INVALID_TRACEPARENT: 'a W3C traceparent header could not be parsed',
+  PITBOSS_INVALID_CONFIG: 'a configuration value is invalid; the message names the key',
+  PITBOSS_INVALID_WORKER: 'a worker module does not default-export a defineWorker(...) definition',
+  PITBOSS_POOL_SATURATED: 'the pool queue is full (maxQueue); the task was not accepted',
+  PITBOSS_QUEUE_TIMEOUT: 'a task waited in the pool queue longer than queueTimeoutMs',
+  PITBOSS_TASK_TIMEOUT: 'a task ran longer than taskTimeoutMs; its thread was terminated and replaced',
+  PITBOSS_TASK_FAILED: 'worker code threw; name, message and stack of the original error are kept',
+  PITBOSS_WORKER_CRASHED: 'the thread running the task died (uncaught error, process.exit, out of memory)',
+  PITBOSS_POOL_CLOSED: 'the pool is closing or closed and takes no more tasks',
+  PITBOSS_POOL_FAILED: 'the pool exceeded its restart intensity and stopped',
+  PITBOSS_INVALID_SUPERVISOR_SPEC: 'supervisor options or a child spec are malformed (strategy, intensity, ids, timeouts, backoff)',
+  PITBOSS_UNKNOWN_CHILD: 'the supervisor has no child with this id',
+  PITBOSS_SUPERVISOR_STATE: 'the call does not fit the supervisor\'s state (started twice, or not running)',
+  PITBOSS_SUPERVISOR_STOPPED: 'the supervisor was stopped before the operation (start, restartChild) could finish',
+  PITBOSS_CHILD_START_FAILED: 'a child\'s start function threw, rejected or returned no ChildHandle; `cause` holds the error',
+  PITBOSS_INTENSITY_EXCEEDED: 'more than maxRestarts restarts within periodMs: the supervisor stopped its children and failed',
 } as const;
 
 /** A stable error code; switch on it rather than on messages. */
@@ -28,3 +43,9 @@ export class PitbossError extends Error {
 
 /** Misuse of the telemetry API: unknown events, duplicate handler ids, bad rules or event specs. */
 export class TelemetryError extends PitbossError {}
+
+/** Pool misuse and task failures (saturation, timeouts, crashes, closed or failed pools). */
+export class PoolError extends PitbossError {}
+
+/** Supervision failures: bad specs, unknown children, failed starts, restart intensity exceeded. */
+export class SupervisorError extends PitbossError {}

@@ -27,6 +27,11 @@ export interface TelemetryControl {
   rules(): RuleSnapshot;
   /** Adopts a newer rule table from elsewhere (another thread or supervisor); false when not newer. */
   apply(snapshot: RuleSnapshot): boolean;
+  /**
+   * Calls `listener` with the new table after every change (pools copy it into their threads).
+   * Unlike attaching to `telemetry.control.changed`, this cannot be sampled out. Returns an unsubscribe.
+   */
+  subscribe(listener: (snapshot: RuleSnapshot) => void): () => void;
 }
 
 /** A telemetry bus over event table `C` (the built-in catalog plus any host-registered events). */
@@ -34,12 +39,20 @@ export class Telemetry<C extends EventTable = Catalog> {
   readonly #entries = new Map<string, EventEntry>();
   readonly #attachments = new Map<string, Attachment>();
   readonly #rules: RuleTable;
+  #ruleListeners: readonly ((snapshot: RuleSnapshot) => void)[] = [];
   readonly #dropped: Record<DropReason, number> = { unknown_event: 0, invalid_measurement: 0, buffer_full: 0 };
   #spanSeq = 0;
+  readonly #scope: { pool: string; worker: string } | null;
   /** Sampling and filter rules. */
   readonly control: TelemetryControl;
 
-  constructor(events: C) {
+  /**
+   * @param events the event table.
+   * @param scope set when every event of this bus comes from one pool/worker (the bus inside a worker
+   *   thread): scoped rules then resolve once per rule change instead of per event.
+   */
+  constructor(events: C, scope: { pool: string; worker: string | number } | null = null) {
+    this.#scope = scope === null ? null : { pool: scope.pool, worker: String(scope.worker) };
     this.#rules = new RuleTable((change, pattern) => this.#rulesChanged(change, pattern));
     for (const [name, spec] of Object.entries(events)) this.#entries.set(name, new EventEntry(name, spec));
     const rules = this.#rules;
@@ -48,6 +61,12 @@ export class Telemetry<C extends EventTable = Catalog> {
       removeRule: (pattern, scope) => rules.remove(pattern, scope),
       rules: () => rules.snapshot(),
       apply: (snapshot) => rules.replace(snapshot),
+      subscribe: (listener) => {
+        this.#ruleListeners = [...this.#ruleListeners, listener];
+        return () => {
+          this.#ruleListeners = this.#ruleListeners.filter((l) => l !== listener);
+        };
+      },
     };
   }
 
@@ -70,7 +89,7 @@ export class Telemetry<C extends EventTable = Catalog> {
    * the name and that every measurement is a cataloged key with a finite number, counting rejects by
    * reason. Sampling is skipped because the sender already applied the rules. Returns false on reject.
    */
-  ingest(event: string, measurements: unknown, metadata: unknown, origin: Loose = {}): boolean {
+  ingest(event: string, measurements: unknown, metadata: unknown, origin?: Loose): boolean {
     const entry = this.#entries.get(event);
     if (entry === undefined) {
       this.#drop('unknown_event', 1, { ...origin, event: String(event).slice(0, 200) });
@@ -80,7 +99,9 @@ export class Telemetry<C extends EventTable = Catalog> {
       this.#drop('invalid_measurement', 1, { ...origin, event });
       return false;
     }
-    if (entry.handlers.length > 0) this.#deliver(entry, measurements, { ...(metadata as Loose | undefined), ...origin });
+    if (entry.handlers.length === 0) return true;
+    const md = origin === undefined ? ((metadata as Loose | undefined) ?? noMetadata) : { ...(metadata as Loose | undefined), ...origin };
+    this.#deliver(entry, measurements, md);
     return true;
   }
 
@@ -225,6 +246,8 @@ export class Telemetry<C extends EventTable = Catalog> {
 
   #rulesChanged(change: 'set' | 'removed' | 'replaced', pattern: string): void {
     this.#compile();
+    const snapshot = this.#rules.snapshot();
+    for (const listener of this.#ruleListeners) listener(snapshot);
     const source = change === 'replaced' ? 'sync' : 'api';
     this.#emitInternal('telemetry.control.changed', { version: this.#rules.version }, { source, pattern, change });
   }
@@ -236,13 +259,13 @@ export class Telemetry<C extends EventTable = Catalog> {
   #compile(): void {
     const rules = this.#rules.list();
     const attachments = [...this.#attachments.values()];
-    for (const entry of this.#entries.values()) entry.compile(attachments, rules);
+    for (const entry of this.#entries.values()) entry.compile(attachments, rules, this.#scope);
   }
 }
 
 /** A bus over the built-in catalog, isolated from the shared `telemetry` instance (handy in tests). */
-export function createTelemetry(): Telemetry<Catalog> {
-  return new Telemetry(catalog);
+export function createTelemetry(options: { scope?: { pool: string; worker: string | number } } = {}): Telemetry<Catalog> {
+  return new Telemetry(catalog, options.scope ?? null);
 }
 
 /** `error_type` (the error's class name) and `error` (its message) for exception events. */

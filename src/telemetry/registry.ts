@@ -43,12 +43,12 @@ export class EventEntry {
   }
 
   /** Re-derives rate and handlers; called on attach, detach, register and rule changes. */
-  compile(attachments: Iterable<Attachment>, rules: readonly ControlRule[]): void {
+  compile(attachments: Iterable<Attachment>, rules: readonly ControlRule[], scope: { pool: string; worker: string } | null): void {
     const handlers: Attachment[] = [];
     for (const a of attachments) if (a.patterns.some((p) => patternMatches(p, this.name))) handlers.push(a);
     this.handlers = handlers;
-    this.rate = resolveRate(rules, this.name, null, null);
-    this.scoped = hasScopedRule(rules, this.name);
+    this.rate = resolveRate(rules, this.name, scope?.pool ?? null, scope?.worker ?? null);
+    this.scoped = scope === null && hasScopedRule(rules, this.name);
     this.scopedRates = new Map();
   }
 

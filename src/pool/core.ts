@@ -1,0 +1,428 @@
+/**
+ * The engine behind `Pool`: the task queue, dispatch to piscina (at most one task per thread, so
+ * waiting is visible here), results and their event batches, thread restarts counted against the
+ * pool's intensity, recycling, and rebuilding piscina when it stops replacing threads.
+ */
+import { Piscina } from 'piscina';
+import type { Telemetry } from '../telemetry/bus.ts';
+import { currentCorrelation } from '../telemetry/correlation.ts';
+import { decodeBatch } from './encoding.ts';
+import {
+  PoolClosedError, PoolFailedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError,
+} from './errors.ts';
+import type { ResolvedPoolOptions } from './options.ts';
+import { SlotField, slotFieldCount, type EventBatch, type TaskResult, type ThreadBootData, type ThreadLogRecord, type ThreadMessage } from './protocol.ts';
+import { threadEntryUrl, threadExecArgv, threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
+import { createControlBuffer, writeRules } from './shared-control.ts';
+import { PendingTask, TaskQueue } from './task-queue.ts';
+import { errorMetadata, nsSince, ThreadRegistry, type PendingSpawn, type PoolThread } from './threads.ts';
+import { PoolTimers } from './timers.ts';
+
+export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
+const startTimeoutMs = 30_000;
+type LogSink = (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
+
+export class PoolCore {
+  readonly opts: ResolvedPoolOptions;
+  readonly bus: Telemetry;
+  readonly slots: Int32Array;
+  readonly threads: ThreadRegistry;
+  state: PoolState = 'idle';
+  readonly #boot: ThreadBootData;
+  readonly #control = createControlBuffer();
+  readonly #queue = new TaskQueue();
+  readonly #running = new Map<number, PendingTask>();
+  readonly #pending = new Map<number, PendingSpawn>();
+  readonly #timers: PoolTimers;
+  readonly #onLog: LogSink;
+  readonly #meta: { pool: string };
+  #piscina: Piscina | null = null;
+  #retired: Piscina[] = [];
+  #taskSeq = 0;
+  #restarts: number[] = [];
+  #startedAt = 0;
+  #unsubscribeRules: (() => void) | null = null;
+  #onFailed: (error: Error) => void = () => {};
+  #whenReady: (() => void) | null = null;
+  #whenIdle: (() => void) | null = null;
+
+  constructor(opts: ResolvedPoolOptions, bus: Telemetry, onLog: LogSink) {
+    this.opts = opts;
+    this.bus = bus;
+    this.#onLog = onLog;
+    this.#meta = { pool: opts.name };
+    // Twice the threads: a replacement may start before the slot of the thread it replaces is freed.
+    const slotCount = opts.threads * 2;
+    this.slots = new Int32Array(new SharedArrayBuffer(slotCount * slotFieldCount * 4));
+    this.threads = new ThreadRegistry(this.slots, { exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned) });
+    this.#timers = new PoolTimers(this);
+    this.#boot = {
+      pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control,
+      recycle: opts.recycle, sampleIntervalMs: opts.sampleIntervalMs, flushIntervalMs: opts.flushIntervalMs,
+      batchEvents: opts.batchEvents, maxPendingBatches: opts.maxPendingBatches, taskTimeoutMs: opts.taskTimeoutMs,
+      runtime: threadRuntimeUrl, typescript: threadsNeedTypeScript(opts.workerUrl),
+    };
+  }
+
+  get queueSize(): number {
+    return this.#queue.size;
+  }
+
+  get busy(): number {
+    return this.#running.size;
+  }
+
+  /** Starts the threads; resolves when every thread is ready, rejects if the pool fails first. */
+  start(onFailed: (error: Error) => void): Promise<void> {
+    this.#onFailed = onFailed;
+    this.state = 'starting';
+    this.#startedAt = performance.now();
+    this.#restarts = [];
+    writeRules(this.#control, this.bus.control.rules());
+    this.#unsubscribeRules = this.bus.control.subscribe((snapshot) => writeRules(this.#control, snapshot));
+    // A ref'd timer: piscina unrefs its threads, so without it a script awaiting start() could exit
+    // before the threads say hello; it also bounds a start that never completes.
+    const timeout = setTimeout(() => this.#fail(new PoolFailedError(this.opts.name, 0, 0, `threads not ready within ${startTimeoutMs} ms`)), startTimeoutMs);
+    const ready = new Promise<void>((resolve) => {
+      this.#whenReady = () => {
+        clearTimeout(timeout);
+        resolve();
+      };
+    });
+    for (let slot = 0; slot < this.opts.threads; slot++) this.#expectSpawn(slot, 'initial', 'start');
+    this.#buildPiscina();
+    return ready;
+  }
+
+  run(input: unknown, task: string, signal: AbortSignal | null): Promise<unknown> {
+    if (this.state !== 'running' && this.state !== 'starting') {
+      return Promise.reject(this.state === 'failed' ? new PoolFailedError(this.opts.name, this.#restarts.length, this.opts.intensity.periodMs) : new PoolClosedError(this.opts.name));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const correlation = currentCorrelation();
+    return new Promise((resolve, reject) => {
+      const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], signal, resolve, reject);
+      if (this.#running.size < this.opts.threads && this.#queue.size === 0 && this.state === 'running') return this.#dispatch(pending);
+      if (this.#queue.size >= this.opts.maxQueue) {
+        this.bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.opts.maxQueue }, this.#meta);
+        return reject(new PoolSaturatedError(this.opts.name, this.opts.maxQueue));
+      }
+      this.#enqueue(pending);
+    });
+  }
+
+  #enqueue(pending: PendingTask): void {
+    pending.enqueuedAt = performance.now();
+    this.#queue.push(pending);
+    this.bus.execute('pool.queue.enqueued', { queue_size: this.#queue.size }, { pool: this.opts.name, task: pending.task });
+    if (this.opts.queueTimeoutMs !== null) {
+      pending.queueTimer = setTimeout(() => {
+        this.#queue.remove(pending);
+        const waited = performance.now() - pending.enqueuedAt;
+        this.bus.execute('pool.queue.timeout', { wait: Math.round(waited * 1e6) }, { pool: this.opts.name, task: pending.task });
+        pending.reject(new QueueTimeoutError(this.opts.name, waited));
+      }, this.opts.queueTimeoutMs);
+    }
+    pending.signal?.addEventListener('abort', () => {
+      if (pending.removed || pending.id !== 0) return;
+      this.#queue.remove(pending);
+      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+      pending.reject(pending.signal!.reason);
+    }, { once: true });
+  }
+
+  /** Hands queued tasks to free threads. */
+  pump(): void {
+    while ((this.state === 'running' || this.state === 'closing') && this.#running.size < this.opts.threads && this.#queue.size > 0) {
+      const pending = this.#queue.shift()!;
+      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+      this.bus.execute('pool.queue.dequeued', { wait: Math.round((performance.now() - pending.enqueuedAt) * 1e6) }, { pool: this.opts.name, task: pending.task });
+      this.#dispatch(pending);
+    }
+    if (this.state === 'closing' && this.#running.size === 0 && this.#queue.size === 0) this.#whenIdle?.();
+  }
+
+  #dispatch(pending: PendingTask): void {
+    const id = ++this.#taskSeq;
+    pending.id = id;
+    pending.dispatchedAt = performance.now();
+    this.#running.set(id, pending);
+    let signal: AbortSignal | undefined;
+    if (this.opts.taskTimeoutMs !== null || pending.signal !== null) {
+      const abort = new AbortController();
+      pending.abort = abort;
+      signal = abort.signal;
+      if (this.opts.taskTimeoutMs !== null) {
+        pending.killTimer = setTimeout(() => {
+          pending.timedOut = true;
+          abort.abort();
+        }, this.opts.taskTimeoutMs + this.opts.killGraceMs);
+      }
+      pending.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+    }
+    const piscina = this.#piscina!;
+    piscina.run({ id, task: pending.task, input: pending.input, correlation: pending.correlation }, { signal }).then(
+      (result: TaskResult) => this.#settled(pending, result),
+      (error: unknown) => this.#rejected(pending, error),
+    );
+  }
+
+  #finish(pending: PendingTask): void {
+    this.#running.delete(pending.id);
+    if (pending.killTimer !== null) clearTimeout(pending.killTimer);
+  }
+
+  #settled(pending: PendingTask, result: TaskResult): void {
+    this.#finish(pending);
+    if (result.batch !== null) this.#ingest(result.batch, result.slot);
+    if (result.recycle !== null) {
+      const thread = this.threads.bySlot(result.slot);
+      if (thread !== undefined) this.#terminatePlanned(thread, result.recycle);
+    }
+    if (result.retry) {
+      this.#requeue(pending);
+    } else if (result.ok) {
+      pending.resolve(result.value);
+    } else {
+      pending.reject(new TaskFailedError(this.opts.name, result.error!));
+    }
+    this.pump();
+  }
+
+  #rejected(pending: PendingTask, error: unknown): void {
+    this.#finish(pending);
+    const thread = this.#threadThatRan(pending.id);
+    if (thread === undefined && !pending.timedOut && !pending.signal?.aborted && this.state !== 'failed') {
+      // The thread went away before it started this task (recycled, crashed between tasks,
+      // piscina rebuilt): the task never ran, so it is safe to run it elsewhere.
+      this.#requeue(pending);
+      return this.pump();
+    }
+    const failure = pending.timedOut ? new TaskTimeoutError(this.opts.name, this.opts.taskTimeoutMs ?? 0)
+      : pending.signal?.aborted ? pending.signal.reason
+        : this.state === 'failed' ? new PoolFailedError(this.opts.name, this.#restarts.length, this.opts.intensity.periodMs)
+          : new WorkerCrashedError(this.opts.name, thread?.plannedReason ?? classifyFor(thread), thread?.error ?? error);
+    if (thread !== undefined) {
+      this.bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) }, {
+        pool: this.opts.name, worker_id: thread.slot, task: pending.task, ...errorMetadata(failure),
+      });
+    }
+    pending.reject(failure);
+    this.pump();
+  }
+
+  #requeue(pending: PendingTask): void {
+    pending.id = 0;
+    pending.requeues++;
+    this.#queue.unshift(pending);
+  }
+
+  /** Tasks a dying thread was running, noted by its exit handler before the task's rejection arrives. */
+  readonly #interrupted = new Map<number, PoolThread>();
+
+  #threadThatRan(taskId: number): PoolThread | undefined {
+    const thread = this.#interrupted.get(taskId);
+    this.#interrupted.delete(taskId);
+    return thread;
+  }
+
+  /** Decodes a batch from a thread onto the bus, with the thread's pool and worker_id. */
+  #ingest(batch: EventBatch, workerId: number): void {
+    const origin = { pool: this.opts.name, worker_id: workerId };
+    decodeBatch(batch, this.opts.name, workerId, (event, measurements, metadata) => {
+      // A thread's own drop reports feed the supervisor's counters, not just its handlers.
+      if (event === 'telemetry.events.dropped') this.bus.drop(dropReason(metadata.reason), measurements.count ?? 0, { ...metadata, source: 'thread' });
+      else this.bus.ingest(event, measurements, metadata);
+    });
+    const { dropped } = batch;
+    for (const reason of ['buffer_full', 'invalid_measurement', 'unknown_event'] as const) {
+      if (dropped[reason] > 0) this.bus.drop(reason, dropped[reason], { ...origin, source: 'thread' });
+    }
+    for (const record of batch.logs) this.#onLog(record, origin);
+  }
+
+  /** piscina `'message'`: hello, standalone batches and idle recycle requests from threads. */
+  onThreadMessage(message: ThreadMessage): void {
+    if (message === null || typeof message !== 'object') return;
+    if (message.type === 'pitboss.batch') {
+      Atomics.sub(this.slots, message.slot * slotFieldCount + SlotField.pendingBatches, 1);
+      this.#ingest(message.batch, message.slot);
+    } else if (message.type === 'pitboss.hello') {
+      this.#hello(message.threadId, message.slot);
+    } else if (message.type === 'pitboss.recycle') {
+      const thread = this.threads.byThreadId(message.threadId);
+      if (thread !== undefined) this.#terminatePlanned(thread, message.reason);
+    }
+  }
+
+  #hello(threadId: number, slot: number): void {
+    let thread = this.threads.hello(threadId, slot);
+    if (thread === undefined && this.#piscina !== null) {
+      this.threads.adopt(this.#piscina.threads);
+      thread = this.threads.hello(threadId, slot);
+    }
+    if (thread === undefined) return;
+    const pending = this.#pending.get(slot);
+    this.#pending.delete(slot);
+    const since = pending?.since ?? thread.spawnStartedAt;
+    const meta = { pool: this.opts.name, worker_id: slot, thread_id: threadId };
+    this.bus.execute('pool.worker.spawned', { duration: nsSince(since) }, meta);
+    if (pending?.kind === 'restart') {
+      this.bus.execute('pool.worker.restarted', { downtime: nsSince(since), restarts: this.#restarts.length }, { ...meta, reason: pending.reason });
+    }
+    if (this.state === 'starting' && this.threads.ready().length >= this.opts.threads) {
+      this.state = 'running';
+      this.bus.execute('pool.initialized', { duration: nsSince(this.#startedAt), workers: this.opts.threads }, this.#meta);
+      this.#timers.start();
+      this.#whenReady?.();
+    }
+    this.pump();
+  }
+
+  #threadExited(thread: PoolThread, reason: string, planned: boolean): void {
+    const task = thread.interruptedTask === 0 ? undefined : this.#running.get(thread.interruptedTask);
+    if (task !== undefined) {
+      this.#interrupted.set(task.id, thread);
+      if (task.timedOut) reason = 'timeout';
+      else if (task.signal?.aborted) [reason, planned] = ['aborted', true];
+    }
+    const stopping = this.state === 'closing' || this.state === 'closed' || this.state === 'failed';
+    if (thread.slot < 0) {
+      if (stopping) return;
+      const slot = Math.min(...this.#pending.keys());
+      this.bus.execute('pool.worker.spawn_failed', { duration: nsSince(thread.spawnStartedAt) }, {
+        pool: this.opts.name, worker_id: Number.isFinite(slot) ? slot : -1, ...errorMetadata(thread.error),
+      });
+      if (this.#countRestart()) this.#ensureThreads();
+      return;
+    }
+    const { slot } = thread;
+    const lifetime = nsSince(thread.readyAt);
+    const tasks = this.threads.field(slot, SlotField.tasks);
+    const meta = { pool: this.opts.name, worker_id: slot, thread_id: thread.threadId, reason, planned };
+    this.bus.execute('pool.worker.terminated', { lifetime, tasks }, meta);
+    if (stopping) return;
+    if (reason.startsWith('max_')) {
+      this.bus.execute('pool.worker.recycled', { lifetime, tasks, heap_bytes: this.threads.field(slot, SlotField.heapKiB) * 1024 }, meta);
+      this.#expectSpawn(slot, 'recycle', reason);
+    } else {
+      if (!planned && !this.#countRestart()) return;
+      this.#expectSpawn(slot, 'restart', reason);
+    }
+    this.#ensureThreads();
+  }
+
+  #expectSpawn(slot: number, kind: PendingSpawn['kind'], reason: string): void {
+    this.#pending.set(slot, { since: performance.now(), kind, reason });
+    this.bus.execute('pool.worker.spawn_started', {}, { pool: this.opts.name, worker_id: slot });
+  }
+
+  /** Records an unplanned restart; false (and the pool fails) when it exceeds the intensity. */
+  #countRestart(): boolean {
+    const now = performance.now();
+    const { maxRestarts, periodMs } = this.opts.intensity;
+    this.#restarts = this.#restarts.filter((at) => now - at < periodMs);
+    this.#restarts.push(now);
+    if (this.#restarts.length <= maxRestarts) return true;
+    this.#fail(new PoolFailedError(this.opts.name, this.#restarts.length, periodMs));
+    return false;
+  }
+
+  /** Adopts replacements piscina made; rebuilds piscina when it stopped replacing threads. */
+  #ensureThreads(): void {
+    const piscina = this.#piscina;
+    if (piscina === null) return;
+    this.threads.adopt(piscina.threads);
+    // piscina sets a sticky flag when a thread dies before it is ready and then never replaces
+    // threads again; a fresh instance is the only way back to full strength.
+    if (piscina.threads.length < this.opts.threads) this.#rebuild();
+  }
+
+  #buildPiscina(): void {
+    const piscina = new Piscina({
+      filename: threadEntryUrl,
+      minThreads: this.opts.threads,
+      maxThreads: this.opts.threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      // 'async' lets a thread's event loop turn between tasks, so its flush and sampling timers run.
+      atomics: 'async',
+      resourceLimits: this.opts.resourceLimits,
+      execArgv: threadExecArgv(),
+      workerData: this.#boot,
+    });
+    // Without a listener piscina's 'error' (a thread error with no task to reject) would throw here.
+    piscina.on('error', () => {});
+    piscina.on('message', (message: ThreadMessage) => this.onThreadMessage(message));
+    this.#piscina = piscina;
+    this.threads.adopt(piscina.threads);
+  }
+
+  #rebuild(): void {
+    const old = this.#piscina;
+    if (old !== null) {
+      this.#retired.push(old);
+      for (const thread of this.threads.all()) thread.plannedReason ??= 'rebuild';
+      void old.close().catch(() => {});
+    }
+    this.#buildPiscina();
+  }
+
+  /** Terminates a thread on purpose (recycle); tasks it had not started are run elsewhere. */
+  #terminatePlanned(thread: PoolThread, reason: string): void {
+    if (thread.plannedReason !== null || thread.exited) return;
+    thread.plannedReason = reason;
+    void thread.worker.terminate();
+  }
+
+  #fail(error: Error): void {
+    if (this.state === 'failed' || this.state === 'closed') return;
+    const wasStarting = this.state === 'starting';
+    this.state = 'failed';
+    this.#timers.stop();
+    for (const pending of this.#queue.drain()) {
+      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+      pending.reject(error);
+    }
+    void this.#destroyAll('pool_failed');
+    if (wasStarting) this.#whenReady?.();
+    this.#onFailed(error);
+  }
+
+  /** Stops taking tasks, lets queued and running ones finish (up to `timeoutMs`), then ends every thread. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.state !== 'failed') {
+      this.state = 'closing';
+      this.#timers.stop();
+      if (this.#running.size > 0 || this.#queue.size > 0) {
+        const idle = new Promise<void>((resolve) => { this.#whenIdle = resolve; });
+        const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+        this.pump();
+        await Promise.race([idle, timer]);
+      }
+      for (const pending of this.#queue.drain()) pending.reject(new PoolClosedError(this.opts.name));
+    }
+    await this.#destroyAll('shutdown');
+    this.state = 'closed';
+  }
+
+  async #destroyAll(reason: string): Promise<void> {
+    this.#unsubscribeRules?.();
+    this.#unsubscribeRules = null;
+    for (const thread of this.threads.all()) thread.plannedReason ??= reason;
+    const instances = [...this.#retired, ...(this.#piscina === null ? [] : [this.#piscina])];
+    this.#retired = [];
+    this.#piscina = null;
+    await Promise.all(instances.map((p) => p.destroy().catch(() => {})));
+  }
+}
+
+function classifyFor(thread: PoolThread | undefined): string {
+  return thread?.error !== null && thread?.error !== undefined && (thread.error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom'
+    : thread?.error !== null && thread?.error !== undefined ? 'crash' : 'exit';
+}
+
+function dropReason(value: unknown): 'buffer_full' | 'invalid_measurement' | 'unknown_event' {
+  return value === 'buffer_full' || value === 'unknown_event' ? value : 'invalid_measurement';
+}

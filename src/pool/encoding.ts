@@ -1,0 +1,187 @@
+/**
+ * Binary encoding of thread events. A thread appends events to a Float64Array (event index,
+ * measurement key/value pairs, metadata key/type/value triples) with a per-batch string table, and
+ * the supervisor decodes whole batches. Compared with posting event objects (structured clone of
+ * every key and value on both sides) this is what bench/event-folding measures as
+ * `vs_batched_postmessage`.
+ *
+ * Batches are self-contained (strings are interned per batch) so results and standalone flushes,
+ * which travel on different channels, can arrive in any order.
+ */
+import { catalog } from '../telemetry/catalog.ts';
+import type { EventBatch, ThreadLogRecord } from './protocol.ts';
+
+/** Cataloged event names in a fixed order: the wire index of an event. */
+export const wireEvents: readonly string[] = Object.keys(catalog);
+const wireEventIndex = new Map(wireEvents.map((name, i) => [name, i]));
+const wireMeasurements: readonly (readonly string[])[] = wireEvents.map((name) => catalog[name as keyof typeof catalog].measurements);
+const measurementIndex: readonly ReadonlyMap<string, number>[] = wireMeasurements.map((keys) => new Map(keys.map((k, i) => [k, i])));
+
+/** Every metadata key of the catalog plus the context keys the bus stamps: the wire index of a key. */
+export const wireMetadataKeys: readonly string[] = [
+  ...new Set([...Object.values(catalog).flatMap((spec) => spec.metadata), 'correlation_id', 'traceparent', 'telemetry_span_id']),
+];
+const metadataKeyIndex = new Map(wireMetadataKeys.map((k, i) => [k, i]));
+
+const enum ValueType { Number = 0, String = 1, Boolean = 2, Null = 3 }
+/** Doubles one event can take at most: header, 8 measurements, 16 metadata entries. */
+const maxRecordDoubles = 3 + 2 * 8 + 3 * 16;
+
+const noDrops = (): { buffer_full: number; invalid_measurement: number; unknown_event: number } =>
+  ({ buffer_full: 0, invalid_measurement: 0, unknown_event: 0 });
+
+/** Thread side: accumulates events until taken as a batch. */
+export class BatchEncoder {
+  readonly #capacityEvents: number;
+  #records: Float64Array;
+  #length = 0;
+  #events = 0;
+  #strings: string[] = [];
+  #stringIds = new Map<string, number>();
+  #dropped = noDrops();
+  #logs: ThreadLogRecord[] = [];
+
+  constructor(capacityEvents: number) {
+    this.#capacityEvents = capacityEvents;
+    this.#records = new Float64Array(capacityEvents * 16 + maxRecordDoubles);
+  }
+
+  /** True when the batch holds as many events as configured and should be flushed. */
+  get full(): boolean {
+    return this.#events >= this.#capacityEvents;
+  }
+
+  get empty(): boolean {
+    return this.#events === 0 && this.#logs.length === 0 && this.#dropped.buffer_full + this.#dropped.invalid_measurement + this.#dropped.unknown_event === 0;
+  }
+
+  /** Counts events lost before they could be encoded. */
+  countDrop(reason: 'buffer_full' | 'invalid_measurement' | 'unknown_event', count = 1): void {
+    this.#dropped[reason] += count;
+  }
+
+  addLog(record: ThreadLogRecord): void {
+    this.#logs.push(record);
+  }
+
+  /**
+   * Appends one event; returns false (and counts it as `invalid_measurement`) when a measurement is
+   * not a finite number of the event, a metadata key is unknown, or a value is not a scalar.
+   */
+  encode(event: string, measurements: Readonly<Record<string, unknown>>, metadata: Readonly<Record<string, unknown>>): boolean {
+    const index = wireEventIndex.get(event);
+    if (index === undefined) return this.#reject('unknown_event');
+    this.#ensureRoom();
+    const f = this.#records;
+    const start = this.#length;
+    let at = start + 2;
+    let count = 0;
+    const keys = measurementIndex[index]!;
+    for (const key in measurements) {
+      const value = measurements[key];
+      const k = keys.get(key);
+      if (k === undefined || typeof value !== 'number' || !Number.isFinite(value) || count === 8) return this.#reject('invalid_measurement');
+      f[at++] = k;
+      f[at++] = value;
+      count++;
+    }
+    f[start] = index;
+    f[start + 1] = count;
+    const metaCountAt = at++;
+    count = 0;
+    for (const key in metadata) {
+      const value = metadata[key];
+      if (value === undefined) continue;
+      const k = metadataKeyIndex.get(key);
+      if (k === undefined || count === 16) return this.#reject('invalid_measurement');
+      f[at++] = k;
+      if (typeof value === 'number') {
+        f[at++] = ValueType.Number;
+        f[at++] = value;
+      } else if (typeof value === 'string') {
+        f[at++] = ValueType.String;
+        f[at++] = this.#intern(value);
+      } else if (typeof value === 'boolean') {
+        f[at++] = ValueType.Boolean;
+        f[at++] = value ? 1 : 0;
+      } else if (value === null) {
+        f[at++] = ValueType.Null;
+        f[at++] = 0;
+      } else {
+        return this.#reject('invalid_measurement');
+      }
+      count++;
+    }
+    f[metaCountAt] = count;
+    this.#length = at;
+    this.#events++;
+    return true;
+  }
+
+  /** Takes the accumulated batch (a copy) and starts a new one; null when there is nothing to send. */
+  take(): EventBatch | null {
+    if (this.empty) return null;
+    const batch: EventBatch = { records: this.#records.slice(0, this.#length), strings: this.#strings, dropped: this.#dropped, logs: this.#logs };
+    this.#length = 0;
+    this.#events = 0;
+    this.#strings = [];
+    this.#stringIds = new Map();
+    this.#dropped = noDrops();
+    this.#logs = [];
+    return batch;
+  }
+
+  #reject(reason: 'invalid_measurement' | 'unknown_event'): false {
+    this.#dropped[reason]++;
+    return false;
+  }
+
+  #intern(value: string): number {
+    let id = this.#stringIds.get(value);
+    if (id === undefined) {
+      id = this.#strings.push(value) - 1;
+      this.#stringIds.set(value, id);
+    }
+    return id;
+  }
+
+  #ensureRoom(): void {
+    if (this.#length + maxRecordDoubles <= this.#records.length) return;
+    const grown = new Float64Array(this.#records.length * 2);
+    grown.set(this.#records.subarray(0, this.#length));
+    this.#records = grown;
+  }
+}
+
+/** Receives each decoded event; `metadata` already holds the origin keys given to `decodeBatch`. */
+export type DecodedEventSink = (event: string, measurements: Record<string, number>, metadata: Record<string, unknown>) => void;
+
+/**
+ * Supervisor side: decodes every record of a batch, stamping `pool` and `worker_id` first so
+ * handlers see thread events exactly like local ones. Returns the number of records that were
+ * corrupt (decoding stops at the first one: a thread's own encoder wrote it, so it means a bug).
+ */
+export function decodeBatch(batch: EventBatch, pool: string, workerId: number, sink: DecodedEventSink): number {
+  const f = batch.records;
+  const strings = batch.strings;
+  let at = 0;
+  while (at < f.length) {
+    const event = wireEvents[f[at]!];
+    const keys = event === undefined ? undefined : wireMeasurements[f[at]!];
+    if (event === undefined || keys === undefined) return 1;
+    const measurementCount = f[at + 1]!;
+    at += 2;
+    const measurements: Record<string, number> = {};
+    for (let i = 0; i < measurementCount; i++, at += 2) measurements[keys[f[at]!]!] = f[at + 1]!;
+    const metadataCount = f[at++]!;
+    const metadata: Record<string, unknown> = { pool, worker_id: workerId };
+    for (let i = 0; i < metadataCount; i++, at += 3) {
+      const key = wireMetadataKeys[f[at]!]!;
+      const type = f[at + 1]!;
+      const raw = f[at + 2]!;
+      metadata[key] = type === ValueType.Number ? raw : type === ValueType.String ? strings[raw] : type === ValueType.Boolean ? raw === 1 : null;
+    }
+    sink(event, measurements, metadata);
+  }
+  return 0;
+}

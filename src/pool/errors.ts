@@ -1,0 +1,64 @@
+/**
+ * Errors a pool's `run` rejects with. Each is a `PoolError` with a stable code, so callers can tell
+ * "try later" (saturated, queue timeout) from "the work failed" (task failed, timed out, crashed).
+ */
+import { PoolError } from '../errors.ts';
+import type { SerializedError } from './protocol.ts';
+
+export { PoolError };
+
+/** The pool queue is full: the task was refused, nothing ran. */
+export class PoolSaturatedError extends PoolError {
+  constructor(pool: string, maxQueue: number) {
+    super('PITBOSS_POOL_SATURATED', `pool ${pool}: queue is full (maxQueue ${maxQueue})`);
+  }
+}
+
+/** The task waited in the queue longer than `queueTimeoutMs`: it never ran. */
+export class QueueTimeoutError extends PoolError {
+  constructor(pool: string, waitedMs: number) {
+    super('PITBOSS_QUEUE_TIMEOUT', `pool ${pool}: task waited ${Math.round(waitedMs)} ms in the queue`);
+  }
+}
+
+/** The task ran past `taskTimeoutMs` and its thread was terminated. */
+export class TaskTimeoutError extends PoolError {
+  constructor(pool: string, timeoutMs: number) {
+    super('PITBOSS_TASK_TIMEOUT', `pool ${pool}: task exceeded taskTimeoutMs ${timeoutMs}`);
+  }
+}
+
+/** Worker code threw. `remote` holds the original error's name, message, stack and code. */
+export class TaskFailedError extends PoolError {
+  readonly remote: SerializedError;
+
+  constructor(pool: string, remote: SerializedError) {
+    super('PITBOSS_TASK_FAILED', `pool ${pool}: ${remote.name}: ${remote.message}`);
+    this.remote = remote;
+    if (remote.stack !== undefined) this.stack = `${this.name}: ${this.message}\n--- in worker thread ---\n${remote.stack}`;
+  }
+}
+
+/** The thread running the task died. `reason`: 'crash' | 'exit' | 'oom'. */
+export class WorkerCrashedError extends PoolError {
+  readonly reason: string;
+
+  constructor(pool: string, reason: string, cause: unknown) {
+    super('PITBOSS_WORKER_CRASHED', `pool ${pool}: worker thread died (${reason}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.reason = reason;
+  }
+}
+
+/** The pool takes no more tasks. */
+export class PoolClosedError extends PoolError {
+  constructor(pool: string) {
+    super('PITBOSS_POOL_CLOSED', `pool ${pool} is closed`);
+  }
+}
+
+/** The pool restarted threads more often than its intensity allows and stopped. */
+export class PoolFailedError extends PoolError {
+  constructor(pool: string, restarts: number, periodMs: number, why?: string) {
+    super('PITBOSS_POOL_FAILED', `pool ${pool}: ${why ?? `${restarts} thread restarts within ${periodMs} ms exceeded its intensity`}`);
+  }
+}

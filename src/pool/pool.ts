@@ -1,0 +1,132 @@
+/**
+ * A supervised pool of worker threads on piscina. The public class checks arguments and delegates
+ * to a private engine (`PoolCore`), as piscina's `Piscina` wraps its `ThreadPool`.
+ */
+import pino from 'pino';
+import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
+import { PoolCore, type PoolState } from './core.ts';
+import { PoolError } from './errors.ts';
+import { resolvePoolOptions, type PoolOptions } from './options.ts';
+import { SlotField } from './protocol.ts';
+import type { ThreadLogRecord } from './protocol.ts';
+import { workerModuleExists } from './runtime-path.ts';
+
+/** A live thread of a pool. */
+export interface PoolThreadInfo {
+  /** Stable slot (`worker_id`); a replacement thread takes the slot of the one it replaces. */
+  readonly workerId: number;
+  readonly threadId: number;
+  /** Tasks finished by this thread. */
+  readonly tasks: number;
+  /** Version of the telemetry rule table this thread has applied. */
+  readonly rulesVersion: number;
+  /** Id of the running task, 0 when idle. */
+  readonly busy: boolean;
+}
+
+/** Options of one `run` call. */
+export interface RunOptions {
+  /** Task name: the `task` label of pool and worker events (default `'default'`). */
+  task?: string;
+  /** Aborting removes a queued task, or terminates the thread running it (piscina semantics). */
+  signal?: AbortSignal;
+}
+
+/** A pool of worker threads running one worker module, with restart intensity and recycling. */
+export class Pool {
+  readonly #core: PoolCore;
+  #exited: Promise<Error | null>;
+  #settleExited: (error: Error | null) => void = () => {};
+
+  constructor(options: PoolOptions) {
+    const opts = resolvePoolOptions(options);
+    if (!workerModuleExists(opts.workerUrl)) throw new PoolError('PITBOSS_INVALID_CONFIG', `pool(${opts.name}).worker: no such file ${opts.workerUrl}`);
+    this.#core = new PoolCore(opts, options.telemetry ?? sharedTelemetry, options.onLog ?? defaultLogSink(opts.name));
+    this.#exited = this.#newExited();
+  }
+
+  /** The pool name. */
+  get name(): string {
+    return this.#core.opts.name;
+  }
+
+  /** 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed'. */
+  get state(): PoolState {
+    return this.#core.state;
+  }
+
+  /** Tasks waiting for a thread. */
+  get queueSize(): number {
+    return this.#core.queueSize;
+  }
+
+  /**
+   * Resolves with the error when the pool fails (restart intensity exceeded) or with null when it is
+   * closed. A supervisor watches this; `start()` again makes a fresh one.
+   */
+  get exited(): Promise<Error | null> {
+    return this.#exited;
+  }
+
+  /** Starts the threads; resolves once every thread is ready, rejects if the pool fails first. */
+  async start(): Promise<void> {
+    const state = this.#core.state;
+    if (state === 'starting' || state === 'running') throw new PoolError('PITBOSS_INVALID_CONFIG', `pool ${this.name} is already ${state}`);
+    if (state === 'failed' || state === 'closed') {
+      throw new PoolError('PITBOSS_POOL_CLOSED', `pool ${this.name} is ${state}; create a new Pool (supervisors do this on restart)`);
+    }
+    let failure: Error | null = null;
+    await this.#core.start((error) => {
+      failure = error;
+      this.#settleExited(error);
+    });
+    if (failure !== null) throw failure;
+  }
+
+  /** Runs `input` on a thread; resolves with the worker's result. Rejects with a `PoolError` subclass. */
+  run<T = unknown>(input: unknown, options: RunOptions = {}): Promise<T> {
+    const task = options.task ?? 'default';
+    if (typeof task !== 'string' || task === '') return Promise.reject(new PoolError('PITBOSS_INVALID_CONFIG', 'run options.task must be a non-empty string'));
+    return this.#core.run(input, task, options.signal ?? null) as Promise<T>;
+  }
+
+  /** Live threads in slot order. */
+  threads(): PoolThreadInfo[] {
+    const core = this.#core;
+    return core.threads.ready().map((t) => ({
+      workerId: t.slot,
+      threadId: t.threadId,
+      tasks: core.threads.field(t.slot, SlotField.tasks),
+      rulesVersion: core.threads.field(t.slot, SlotField.rulesVersion),
+      busy: core.threads.field(t.slot, SlotField.currentTask) !== 0,
+    }));
+  }
+
+  /** Number of live `Worker` threads (including ones still starting): 0 after `close()`. */
+  get threadCount(): number {
+    return this.#core.threads.size;
+  }
+
+  /**
+   * Stops taking tasks, lets queued and running tasks finish for up to `timeoutMs` (default 10 s),
+   * then terminates every thread. No thread outlives the returned promise.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.#core.close(options.timeoutMs ?? 10_000);
+    this.#settleExited(null);
+  }
+
+  #newExited(): Promise<Error | null> {
+    return new Promise((resolve) => {
+      this.#settleExited = resolve;
+    });
+  }
+}
+
+/** Worker `ctx.log` lines go to a pino logger bound to the pool and worker (LOG_LEVEL, default info). */
+function defaultLogSink(pool: string): (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void {
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pool } });
+  return (record, origin) => {
+    logger[record.level]({ ...record.fields, worker_id: origin.worker_id, source: 'worker', time_ms: record.time }, record.msg);
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The pool's own FIFO of tasks waiting for a thread. The pool keeps at most one task per thread in
+ * piscina, so waiting happens here, where it is observable (`pool.queue.*`, `pool.saturated`),
+ * bounded (`maxQueue`) and timed (`queueTimeoutMs`).
+ */
+
+/** A task from `run()` until it settles. Fields initialised up front (fixed shape on the hot path). */
+export class PendingTask {
+  readonly input: unknown;
+  readonly task: string;
+  readonly correlation: readonly [string, string] | null;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  readonly signal: AbortSignal | null;
+  enqueuedAt = 0;
+  dispatchedAt = 0;
+  id = 0;
+  /** Times it was handed back because the thread it went to was being replaced before running it. */
+  requeues = 0;
+  queueTimer: NodeJS.Timeout | null = null;
+  killTimer: NodeJS.Timeout | null = null;
+  abort: AbortController | null = null;
+  timedOut = false;
+  /** Set when it leaves the queue early (timeout, abort) so the lazy FIFO skips it. */
+  removed = false;
+
+  constructor(
+    input: unknown, task: string, correlation: readonly [string, string] | null, signal: AbortSignal | null,
+    resolve: (value: unknown) => void, reject: (error: unknown) => void,
+  ) {
+    this.input = input;
+    this.task = task;
+    this.correlation = correlation;
+    this.signal = signal;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+}
+
+/** FIFO with O(1) push/shift and lazy removal from the middle. */
+export class TaskQueue {
+  #items: (PendingTask | undefined)[] = [];
+  #head = 0;
+  #size = 0;
+
+  /** Tasks waiting (removed ones excluded). */
+  get size(): number {
+    return this.#size;
+  }
+
+  push(task: PendingTask): void {
+    this.#items.push(task);
+    this.#size++;
+  }
+
+  /** Puts a task back at the front: it was handed to a thread that went away before running it. */
+  unshift(task: PendingTask): void {
+    if (this.#head > 0) this.#items[--this.#head] = task;
+    else this.#items.unshift(task);
+    this.#size++;
+  }
+
+  shift(): PendingTask | undefined {
+    while (this.#head < this.#items.length) {
+      const task = this.#items[this.#head];
+      this.#items[this.#head++] = undefined;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) this.#compact();
+      if (task !== undefined && !task.removed) {
+        this.#size--;
+        return task;
+      }
+    }
+    return undefined;
+  }
+
+  /** Marks a waiting task as gone; the FIFO drops it when it reaches the front. */
+  remove(task: PendingTask): void {
+    if (task.removed) return;
+    task.removed = true;
+    this.#size--;
+  }
+
+  /** Empties the queue, returning what was waiting. */
+  drain(): PendingTask[] {
+    const out: PendingTask[] = [];
+    for (let t = this.shift(); t !== undefined; t = this.shift()) out.push(t);
+    this.#items = [];
+    this.#head = 0;
+    return out;
+  }
+
+  #compact(): void {
+    this.#items = this.#items.slice(this.#head);
+    this.#head = 0;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The in-thread runtime: piscina loads this file in every thread of a pool (by path; it is never
+ * exported from the package). It claims a stable slot, loads the worker module, runs tasks with a
+ * `WorkerContext`, and ships the thread's events to the supervisor in batches.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { createTelemetry, describeError } from '../telemetry/bus.ts';
+import { restoreCorrelation } from '../telemetry/correlation.ts';
+import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
+import { BatchEncoder } from './encoding.ts';
+import { SlotField, slotFieldCount, type SerializedError, type TaskEnvelope, type TaskResult, type ThreadBootData, type ThreadLogRecord } from './protocol.ts';
+import { RulesReader } from './shared-control.ts';
+
+const bootStarted = performance.now();
+const boot = workerData as ThreadBootData;
+const slots = new Int32Array(boot.slots);
+const slot = claimSlot();
+const base = slot * slotFieldCount;
+const bus = createTelemetry({ scope: { pool: boot.pool, worker: slot } });
+const encoder = new BatchEncoder(boot.batchEvents);
+const rules = new RulesReader(boot.control);
+const startedAt = Date.now();
+let tasksDone = 0;
+let recycleReason: string | null = null;
+
+// Every event of this thread's bus goes to the encoder; the supervisor re-executes them.
+bus.attach('pitboss.transport', '*', (event, measurements, metadata) => {
+  if (encoder.full && !flush()) {
+    encoder.countDrop('buffer_full');
+    return;
+  }
+  encoder.encode(event, measurements as Readonly<Record<string, unknown>>, metadata as Readonly<Record<string, unknown>>);
+});
+
+// No top-level await: piscina first require()s this file, and under tsx a module with top-level
+// await then fails to load at all ("Unknown file extension .ts", measured on Node 20).
+let definition: WorkerDefinition | null = null;
+const ready = loadWorkerModule().then(
+  (loaded) => {
+    definition = loaded;
+    syncRules();
+    parentPort!.postMessage({ type: 'pitboss.hello', slot, threadId, bootMs: performance.now() - bootStarted });
+    startTimers();
+  },
+  (error: unknown) => {
+    // A worker module that cannot load kills the thread during bootstrap, which the pool reports
+    // as pool.worker.spawn_failed and counts against its intensity.
+    setImmediate(() => { throw error; });
+  },
+);
+
+async function loadWorkerModule(): Promise<WorkerDefinition> {
+  const exported = (await import(boot.module) as { default?: unknown }).default;
+  if (!isWorkerDefinition(exported)) throw new Error(`${boot.module} must default-export defineWorker(...) (PITBOSS_INVALID_WORKER)`);
+  return exported;
+}
+
+/** piscina calls this for every task. Worker errors are returned, not thrown, so events still travel. */
+export default async function runTask(envelope: TaskEnvelope): Promise<TaskResult> {
+  if (definition === null) await ready;
+  const worker = definition!;
+  if (recycleReason !== null) return result(envelope.id, true, undefined, null, true);
+  syncRules();
+  Atomics.store(slots, base + SlotField.currentTask, envelope.id);
+  const controller = new AbortController();
+  const deadline = boot.taskTimeoutMs === null ? null : setTimeout(() => controller.abort(new Error('task deadline (taskTimeoutMs) reached')), boot.taskTimeoutMs);
+  const [correlationId, traceparent] = envelope.correlation ?? [null, null];
+  const ctx = createContext(envelope.task, controller.signal, correlationId, traceparent);
+  const call = (): Promise<unknown> => bus.span('worker.call', { task: envelope.task }, async () => worker.handler(envelope.input, ctx));
+  let ok = true;
+  let value: unknown;
+  let error: SerializedError | null = null;
+  try {
+    value = await (correlationId === null || traceparent === null ? call() : restoreCorrelation({ correlationId, traceparent }, call));
+  } catch (thrown) {
+    ok = false;
+    error = serializeError(thrown);
+  } finally {
+    if (deadline !== null) clearTimeout(deadline);
+    Atomics.store(slots, base + SlotField.currentTask, 0);
+  }
+  tasksDone++;
+  Atomics.store(slots, base + SlotField.tasks, tasksDone);
+  checkRecycle();
+  return result(envelope.id, ok, value, error, false);
+}
+
+function result(id: number, ok: boolean, value: unknown, error: SerializedError | null, retry: boolean): TaskResult {
+  return { id, slot, ok, value, error, batch: encoder.take(), recycle: recycleReason, retry };
+}
+
+function createContext(task: string, signal: AbortSignal, correlationId: string | null, traceparent: string | null): WorkerContext {
+  return {
+    pool: boot.pool,
+    workerId: slot,
+    threadId,
+    task,
+    signal,
+    correlationId,
+    traceparent,
+    emit: (event, measurements, metadata) => {
+      syncRules();
+      bus.execute(event, measurements, metadata);
+    },
+    span: (prefix, metadata, fn) => {
+      syncRules();
+      return bus.span(prefix, metadata, fn);
+    },
+    log,
+  };
+}
+
+const logAt = (level: ThreadLogRecord['level']) => (msg: string, fields?: Record<string, unknown>): void => {
+  encoder.addLog({ level, msg: String(msg), fields: fields === undefined ? null : safeFields(fields), time: Date.now() });
+};
+const log: WorkerLogger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
+
+/** Posts the pending batch on its own; false when too many are already in flight (memory bound). */
+function flush(): boolean {
+  if (Atomics.load(slots, base + SlotField.pendingBatches) >= boot.maxPendingBatches) return false;
+  const batch = encoder.take();
+  if (batch === null) return true;
+  Atomics.add(slots, base + SlotField.pendingBatches, 1);
+  parentPort!.postMessage({ type: 'pitboss.batch', slot, threadId, batch });
+  return true;
+}
+
+function syncRules(): void {
+  const snapshot = rules.readIfChanged();
+  if (snapshot === null) return;
+  bus.control.apply(snapshot);
+  Atomics.store(slots, base + SlotField.rulesVersion, snapshot.version);
+}
+
+function checkRecycle(): void {
+  if (recycleReason !== null) return;
+  const { maxTasks, maxLifetimeMs, maxHeapBytes } = boot.recycle;
+  const heapUsed = process.memoryUsage().heapUsed;
+  Atomics.store(slots, base + SlotField.heapKiB, Math.min(2 ** 31 - 1, Math.round(heapUsed / 1024)));
+  if (maxTasks !== null && tasksDone >= maxTasks) recycleReason = 'max_tasks';
+  else if (maxHeapBytes !== null && heapUsed >= maxHeapBytes) recycleReason = 'max_heap';
+  else if (maxLifetimeMs !== null && Date.now() - startedAt >= maxLifetimeMs) recycleReason = 'max_lifetime';
+}
+
+function startTimers(): void {
+  // Timers are unref'd: they must never keep a thread alive, and they only run between tasks
+  // (piscina's async atomics mode lets the event loop turn while idle).
+  setInterval(() => {
+    syncRules();
+    if (!encoder.empty) flush();
+  }, boot.flushIntervalMs).unref();
+  if (boot.sampleIntervalMs !== null) {
+    setInterval(() => {
+      const memory = process.memoryUsage();
+      bus.execute('worker.memory.sampled', { heap_used: memory.heapUsed, heap_total: memory.heapTotal, external: memory.external });
+    }, boot.sampleIntervalMs).unref();
+  }
+  if (boot.recycle.maxLifetimeMs !== null) {
+    // An idle thread past its lifetime asks to be replaced; a busy one is caught after its task.
+    setInterval(() => {
+      if (recycleReason !== null || Atomics.load(slots, base + SlotField.currentTask) !== 0) return;
+      checkRecycle();
+      if (recycleReason !== null) parentPort!.postMessage({ type: 'pitboss.recycle', slot, threadId, reason: recycleReason });
+    }, Math.max(10, Math.min(1000, boot.recycle.maxLifetimeMs / 4))).unref();
+  }
+}
+
+/** Takes the lowest free slot, so a replacement thread inherits the worker_id of the one it replaces. */
+function claimSlot(): number {
+  for (let i = 0; i < boot.slotCount; i++) {
+    if (Atomics.compareExchange(slots, i * slotFieldCount + SlotField.state, 0, 1) === 0) {
+      const at = i * slotFieldCount;
+      Atomics.store(slots, at + SlotField.threadId, threadId);
+      for (const field of [SlotField.rulesVersion, SlotField.currentTask, SlotField.tasks, SlotField.pendingBatches, SlotField.heapKiB]) {
+        Atomics.store(slots, at + field, 0);
+      }
+      return i;
+    }
+  }
+  throw new Error(`pool ${boot.pool}: no free worker slot for thread ${threadId}`);
+}
+
+function serializeError(error: unknown): SerializedError {
+  const { error_type, error: message } = describeError(error);
+  const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : undefined;
+  return { name: error_type, message, stack: error instanceof Error ? error.stack : undefined, code };
+}
+
+function safeFields(fields: Record<string, unknown>): Record<string, unknown> | null {
+  try {
+    return structuredClone(fields);
+  } catch {
+    return { unserializable_fields: true };
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Identity and lifecycle of a pool's threads. piscina owns the `Worker` objects; this module adopts
+ * each one as soon as piscina creates it, records its identity at that moment (piscina's
+ * `workerDestroy` reads `threadId` as -1 once the thread is gone), learns its stable slot from the
+ * thread's hello, and turns exits into `pool.worker.*` events with a reason.
+ */
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
+import { describeError } from '../telemetry/bus.ts';
+import { SlotField, slotFieldCount } from './protocol.ts';
+
+/** One thread as the pool sees it. */
+export class PoolThread {
+  readonly worker: Worker;
+  readonly threadId: number;
+  readonly spawnStartedAt: number;
+  /** Stable slot (the `worker_id`), known once the thread said hello; -1 before. */
+  slot = -1;
+  readyAt = 0;
+  /** The first error the thread reported (an uncaught exception, an out-of-memory). */
+  error: unknown = null;
+  /** Why we are terminating it on purpose (recycle, shutdown, aborted), or null. */
+  plannedReason: string | null = null;
+  /** Id of the task it was running when it died (0: none). */
+  interruptedTask = 0;
+  elu: EventLoopUtilization | null = null;
+  exited = false;
+
+  constructor(worker: Worker, spawnStartedAt: number) {
+    this.worker = worker;
+    this.threadId = worker.threadId;
+    this.spawnStartedAt = spawnStartedAt;
+  }
+}
+
+/** A slot waiting for a thread: since when, and why (for spawned/restarted/recycled events). */
+export interface PendingSpawn {
+  readonly since: number;
+  readonly kind: 'initial' | 'restart' | 'recycle';
+  readonly reason: string;
+}
+
+/** What the registry reports to the pool core. */
+export interface ThreadEvents {
+  /** A thread (or a thread that never got ready) died; `planned` when the pool meant it. */
+  exited(thread: PoolThread, reason: string, planned: boolean): void;
+}
+
+const nsSince = (ms: number): number => Math.round((performance.now() - ms) * 1e6);
+
+/** Live threads of one pool, by Node thread id and by slot. */
+export class ThreadRegistry {
+  readonly #byThreadId = new Map<number, PoolThread>();
+  readonly #adopted = new WeakSet<Worker>();
+  readonly #slots: Int32Array;
+  readonly #events: ThreadEvents;
+
+  constructor(slots: Int32Array, events: ThreadEvents) {
+    this.#slots = slots;
+    this.#events = events;
+  }
+
+  /** Adopts `Worker`s piscina created since the last call; returns the new ones. */
+  adopt(workers: readonly Worker[]): PoolThread[] {
+    const adopted: PoolThread[] = [];
+    for (const worker of workers) {
+      if (this.#adopted.has(worker)) continue;
+      this.#adopted.add(worker);
+      const thread = new PoolThread(worker, performance.now());
+      this.#byThreadId.set(thread.threadId, thread);
+      // piscina listens to 'error' and 'exit' too, and registered first: by the time ours run, the
+      // task the thread was running has been rejected (its callbacks run after us, in a microtask).
+      worker.on('error', (error) => {
+        thread.error ??= error;
+        this.#noteInterrupted(thread);
+      });
+      worker.once('exit', (code) => this.#exit(thread, code));
+      adopted.push(thread);
+    }
+    return adopted;
+  }
+
+  /** Records the slot a thread claimed; returns the thread, or undefined when unknown. */
+  hello(threadId: number, slot: number): PoolThread | undefined {
+    const thread = this.#byThreadId.get(threadId);
+    if (thread === undefined) return undefined;
+    thread.slot = slot;
+    thread.readyAt = performance.now();
+    return thread;
+  }
+
+  byThreadId(threadId: number): PoolThread | undefined {
+    return this.#byThreadId.get(threadId);
+  }
+
+  bySlot(slot: number): PoolThread | undefined {
+    for (const thread of this.#byThreadId.values()) if (thread.slot === slot) return thread;
+    return undefined;
+  }
+
+  /** Threads that said hello, in slot order. */
+  ready(): PoolThread[] {
+    return [...this.#byThreadId.values()].filter((t) => t.slot >= 0).sort((a, b) => a.slot - b.slot);
+  }
+
+  get size(): number {
+    return this.#byThreadId.size;
+  }
+
+  all(): PoolThread[] {
+    return [...this.#byThreadId.values()];
+  }
+
+  /** Slot-table field of a thread's slot. */
+  field(slot: number, field: number): number {
+    return Atomics.load(this.#slots, slot * slotFieldCount + field);
+  }
+
+  #noteInterrupted(thread: PoolThread): void {
+    if (thread.slot < 0 || thread.interruptedTask !== 0) return;
+    thread.interruptedTask = this.field(thread.slot, SlotField.currentTask);
+  }
+
+  #exit(thread: PoolThread, code: number): void {
+    this.#noteInterrupted(thread);
+    thread.exited = true;
+    this.#byThreadId.delete(thread.threadId);
+    if (thread.slot >= 0) {
+      Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.currentTask, 0);
+      Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.state, 0);
+    }
+    const planned = thread.plannedReason !== null;
+    this.#events.exited(thread, thread.plannedReason ?? classifyExit(thread.error, code), planned);
+  }
+}
+
+/** Why a thread died on its own: 'oom', 'crash' (uncaught error) or 'exit' (process.exit / exit code). */
+export function classifyExit(error: unknown, code: number): string {
+  if (error !== null && typeof error === 'object' && (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
+  if (error !== null) return 'crash';
+  void code; // process.exit(n) in a thread: any code is an unplanned exit
+  return 'exit';
+}
+
+/** Measurements and metadata for exception-like thread metadata. */
+export function errorMetadata(error: unknown): { error_type: string; error: string } {
+  return error === null ? { error_type: 'WorkerExit', error: 'thread exited' } : describeError(error);
+}
+
+export { nsSince };

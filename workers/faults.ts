@@ -1,0 +1,65 @@
+/**
+ * Fault injection for tests: each `kind` makes the thread misbehave in one way a real workload can.
+ */
+import { defineWorker } from '../src/pool/define.ts';
+
+export type FaultInput =
+  | { kind: 'ok'; value?: unknown; delayMs?: number }
+  | { kind: 'throw'; message?: string }
+  | { kind: 'uncaught' }
+  | { kind: 'exit'; code?: number }
+  | { kind: 'oom' }
+  | { kind: 'hang' }
+  | { kind: 'cooperative'; ms: number }
+  | { kind: 'emit'; events: { name: string; measurements: unknown; metadata?: unknown }[] }
+  | { kind: 'burst'; count: number }
+  | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
+  | { kind: 'context' };
+
+class InjectedError extends Error {
+  override name = 'InjectedError';
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export default defineWorker(async (input: FaultInput, ctx) => {
+  switch (input.kind) {
+    case 'ok':
+      if (input.delayMs) await sleep(input.delayMs);
+      return input.value ?? 'ok';
+    case 'throw':
+      throw new InjectedError(input.message ?? 'injected failure');
+    case 'uncaught':
+      // Thrown outside the task's promise chain: kills the thread, as in real code.
+      setTimeout(() => { throw new InjectedError('uncaught async failure'); }, 1);
+      await sleep(1000);
+      return 'unreachable';
+    case 'exit':
+      process.exit(input.code ?? 3);
+      break;
+    case 'oom': {
+      const hoard: unknown[] = [];
+      for (;;) hoard.push(new Array(100_000).fill({ leak: hoard.length }));
+    }
+    case 'hang':
+      for (;;) { /* a task that never yields: only terminating the thread stops it */ }
+    case 'cooperative':
+      // Stops at the soft deadline (ctx.signal) instead of being killed.
+      for (const end = Date.now() + input.ms; Date.now() < end;) {
+        if (ctx.signal.aborted) return 'aborted cleanly';
+        await sleep(5);
+      }
+      return 'finished';
+    case 'emit':
+      for (const e of input.events) (ctx.emit as (n: string, m: unknown, md?: unknown) => void)(e.name, e.measurements, e.metadata);
+      return 'emitted';
+    case 'burst':
+      for (let i = 0; i < input.count; i++) ctx.emit('action.stop', { duration: i }, { action: 'burst', status: 'ok' });
+      return input.count;
+    case 'log':
+      ctx.log[input.level](input.msg, { pool_seen: ctx.pool, worker_seen: ctx.workerId });
+      return 'logged';
+    case 'context':
+      return { correlationId: ctx.correlationId, traceparent: ctx.traceparent, pool: ctx.pool, workerId: ctx.workerId, task: ctx.task };
+  }
+});
