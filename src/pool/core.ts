@@ -32,6 +32,8 @@ export class PoolCore {
   readonly #control = createControlBuffer();
   readonly #queue = new TaskQueue();
   readonly #running = new Map<number, PendingTask>();
+  /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
+  readonly #interrupted = new Map<number, PoolThread>();
   readonly #pending = new Map<number, PendingSpawn>();
   readonly #timers: PoolTimers;
   readonly #onLog: LogSink;
@@ -54,7 +56,10 @@ export class PoolCore {
     // Twice the threads: a replacement may start before the slot of the thread it replaces is freed.
     const slotCount = opts.threads * 2;
     this.slots = new Int32Array(new SharedArrayBuffer(slotCount * slotFieldCount * 4));
-    this.threads = new ThreadRegistry(this.slots, { exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned) });
+    this.threads = new ThreadRegistry(this.slots, {
+      interrupted: (thread, taskId) => this.#interrupted.set(taskId, thread),
+      exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned),
+    });
     this.#timers = new PoolTimers(this);
     this.#boot = {
       pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control,
@@ -155,16 +160,29 @@ export class PoolCore {
       if (this.opts.taskTimeoutMs !== null) {
         pending.killTimer = setTimeout(() => {
           pending.timedOut = true;
-          abort.abort();
+          this.#kill(pending, 'timeout', abort);
         }, this.opts.taskTimeoutMs + this.opts.killGraceMs);
       }
-      pending.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+      pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
     }
     const piscina = this.#piscina!;
     piscina.run({ id, task: pending.task, input: pending.input, correlation: pending.correlation }, { signal }).then(
       (result: TaskResult) => this.#settled(pending, result),
       (error: unknown) => this.#rejected(pending, error),
     );
+  }
+
+  /**
+   * Aborts a dispatched task. piscina terminates the thread if it is running the task and rejects
+   * the task at once, before the thread's exit: so the thread is found and marked here.
+   */
+  #kill(pending: PendingTask, reason: 'timeout' | 'aborted', abort: AbortController): void {
+    const thread = this.threads.running(pending.id);
+    if (thread !== undefined) {
+      thread.killReason = reason;
+      this.#interrupted.set(pending.id, thread);
+    }
+    abort.abort();
   }
 
   #finish(pending: PendingTask): void {
@@ -217,8 +235,6 @@ export class PoolCore {
     this.#queue.unshift(pending);
   }
 
-  /** Tasks a dying thread was running, noted by its exit handler before the task's rejection arrives. */
-  readonly #interrupted = new Map<number, PoolThread>();
 
   #threadThatRan(taskId: number): PoolThread | undefined {
     const thread = this.#interrupted.get(taskId);
@@ -280,12 +296,6 @@ export class PoolCore {
   }
 
   #threadExited(thread: PoolThread, reason: string, planned: boolean): void {
-    const task = thread.interruptedTask === 0 ? undefined : this.#running.get(thread.interruptedTask);
-    if (task !== undefined) {
-      this.#interrupted.set(task.id, thread);
-      if (task.timedOut) reason = 'timeout';
-      else if (task.signal?.aborted) [reason, planned] = ['aborted', true];
-    }
     const stopping = this.state === 'closing' || this.state === 'closed' || this.state === 'failed';
     if (thread.slot < 0) {
       if (stopping) return;

@@ -23,6 +23,8 @@ export class PoolThread {
   plannedReason: string | null = null;
   /** Id of the task it was running when it died (0: none). */
   interruptedTask = 0;
+  /** Set when the pool kills the thread over a task: 'timeout' or 'aborted'. */
+  killReason: string | null = null;
   elu: EventLoopUtilization | null = null;
   exited = false;
 
@@ -42,6 +44,11 @@ export interface PendingSpawn {
 
 /** What the registry reports to the pool core. */
 export interface ThreadEvents {
+  /**
+   * A dying thread was running task `taskId`. Called from the thread's 'error' or 'exit' event,
+   * before piscina's rejection of that task reaches the pool (it is delivered in a microtask).
+   */
+  interrupted(thread: PoolThread, taskId: number): void;
   /** A thread (or a thread that never got ready) died; `planned` when the pool meant it. */
   exited(thread: PoolThread, reason: string, planned: boolean): void;
 }
@@ -119,6 +126,15 @@ export class ThreadRegistry {
   #noteInterrupted(thread: PoolThread): void {
     if (thread.slot < 0 || thread.interruptedTask !== 0) return;
     thread.interruptedTask = this.field(thread.slot, SlotField.currentTask);
+    if (thread.interruptedTask !== 0) this.#events.interrupted(thread, thread.interruptedTask);
+  }
+
+  /** The thread currently running `taskId`, read from the slot table. */
+  running(taskId: number): PoolThread | undefined {
+    for (const thread of this.#byThreadId.values()) {
+      if (thread.slot >= 0 && this.field(thread.slot, SlotField.currentTask) === taskId) return thread;
+    }
+    return undefined;
   }
 
   #exit(thread: PoolThread, code: number): void {
@@ -129,8 +145,10 @@ export class ThreadRegistry {
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.currentTask, 0);
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.state, 0);
     }
-    const planned = thread.plannedReason !== null;
-    this.#events.exited(thread, thread.plannedReason ?? classifyExit(thread.error, code), planned);
+    const reason = thread.plannedReason ?? thread.killReason ?? classifyExit(thread.error, code);
+    // A caller's abort is the caller's decision, not a fault: it does not count against intensity.
+    const planned = thread.plannedReason !== null || thread.killReason === 'aborted';
+    this.#events.exited(thread, reason, planned);
   }
 }
 

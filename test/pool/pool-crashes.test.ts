@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { createTelemetry, captureEvents } from '../../src/index.ts';
+import { Pool } from '../../src/pool/pool.ts';
+import { eventually, startPool, workerPath } from '../helpers/pool.ts';
+
+describe('pool: every crash kind', () => {
+  it('an error thrown by a task rejects that task and the thread lives on', async () => {
+    const { pool, events } = await startPool({ threads: 1 });
+    const before = pool.threads()[0]!.threadId;
+    const error = await pool.run({ kind: 'throw', message: 'bad row 7' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PITBOSS_TASK_FAILED', remote: { name: 'InjectedError', message: 'bad row 7' } });
+    expect(String((error as Error).stack)).toContain('in worker thread');
+    expect(await pool.run({ kind: 'ok', value: 'still here' })).toBe('still here');
+    expect(pool.threads()[0]!.threadId).toBe(before);
+    expect(events.of('worker.call.exception')[0]!.metadata).toMatchObject({ pool: 'test', worker_id: 0, error_type: 'InjectedError' });
+    expect(events.of('pool.worker.terminated')).toHaveLength(0);
+  });
+
+  it.each([
+    ['uncaught async exception', { kind: 'uncaught' }, 'crash'],
+    ['process.exit in the thread', { kind: 'exit', code: 7 }, 'exit'],
+  ] as const)('%s: the task rejects, the thread is replaced in the same slot', async (_name, input, reason) => {
+    const { pool, events } = await startPool({ threads: 1 });
+    const before = pool.threads()[0]!.threadId;
+    const error = await pool.run(input).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PITBOSS_WORKER_CRASHED', reason });
+    await events.waitFor('pool.worker.restarted');
+    expect(events.of('pool.worker.terminated')[0]!.metadata).toMatchObject({ worker_id: 0, reason, planned: false });
+    expect(events.of('pool.worker.restarted')[0]).toMatchObject({ measurements: { restarts: 1 }, metadata: { worker_id: 0, reason } });
+    expect(events.of('worker.call.exception').at(-1)!.metadata).toMatchObject({ worker_id: 0, error_type: 'WorkerCrashedError' });
+    expect(await pool.run({ kind: 'ok', value: 1 })).toBe(1);
+    expect(pool.threads().map((t) => t.workerId)).toEqual([0]);
+    expect(pool.threads()[0]!.threadId).not.toBe(before);
+  });
+
+  it('out of memory under resourceLimits kills the thread (reason oom) and it is replaced', async () => {
+    const { pool, events } = await startPool({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
+    const error = await pool.run({ kind: 'oom' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PITBOSS_WORKER_CRASHED', reason: 'oom' });
+    await events.waitFor('pool.worker.restarted');
+    expect(events.of('pool.worker.terminated')[0]!.metadata.reason).toBe('oom');
+    expect(await pool.run({ kind: 'ok', value: 'alive' })).toBe('alive');
+  });
+
+  it('an infinite loop hits the task timeout: the thread is terminated and replaced', async () => {
+    const { pool, events } = await startPool({ threads: 1, taskTimeoutMs: 100, killGraceMs: 100 });
+    const error = await pool.run({ kind: 'hang' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PITBOSS_TASK_TIMEOUT' });
+    await events.waitFor('pool.worker.restarted');
+    expect(events.of('pool.worker.terminated')[0]!.metadata).toMatchObject({ reason: 'timeout', planned: false });
+    expect(await pool.run({ kind: 'ok', value: 'next' })).toBe('next');
+  });
+
+  it('a cooperative task sees ctx.signal abort at the soft deadline and is not killed', async () => {
+    const { pool, events } = await startPool({ threads: 1, taskTimeoutMs: 50, killGraceMs: 2000 });
+    expect(await pool.run({ kind: 'cooperative', ms: 5000 })).toBe('aborted cleanly');
+    expect(events.of('pool.worker.terminated')).toHaveLength(0);
+  });
+
+  it('restarts beyond the intensity fail the pool: tasks reject and exited resolves with the error', async () => {
+    const { pool, events } = await startPool({ threads: 1, intensity: { maxRestarts: 2, periodMs: 60_000 } });
+    for (let i = 0; i < 3; i++) await pool.run({ kind: 'exit' }).catch(() => {});
+    const failure = await pool.exited;
+    expect(failure).toMatchObject({ code: 'PITBOSS_POOL_FAILED' });
+    expect(pool.state).toBe('failed');
+    await expect(pool.run({ kind: 'ok' })).rejects.toMatchObject({ code: 'PITBOSS_POOL_FAILED' });
+    await eventually(() => pool.threadCount === 0, 3000, 'threads gone');
+    expect(events.of('pool.worker.restarted')).toHaveLength(2);
+  });
+
+  it('a worker module that fails at load is reported as spawn_failed and fails the start', async () => {
+    const bus = createTelemetry();
+    const events = captureEvents(bus, 'pool.worker.*');
+    const pool = new Pool({ name: 'broken', worker: new URL('../fixtures/broken-worker.ts', import.meta.url), threads: 1, telemetry: bus, intensity: { maxRestarts: 2, periodMs: 60_000 } });
+    await expect(pool.start()).rejects.toMatchObject({ code: 'PITBOSS_POOL_FAILED' });
+    expect(events.of('pool.worker.spawn_failed').length).toBeGreaterThanOrEqual(3);
+    expect(events.of('pool.worker.spawn_failed')[0]!.metadata).toMatchObject({ pool: 'broken', error: expect.stringContaining('config file missing') });
+    await pool.close();
+    expect(pool.threadCount).toBe(0);
+  });
+
+  it('a module without a defineWorker default export is refused at load', async () => {
+    const bus = createTelemetry();
+    const events = captureEvents(bus, 'pool.worker.spawn_failed');
+    const pool = new Pool({ name: 'plain', worker: new URL('../fixtures/not-a-worker.ts', import.meta.url), threads: 1, telemetry: bus, intensity: { maxRestarts: 0, periodMs: 1000 } });
+    await expect(pool.start()).rejects.toMatchObject({ code: 'PITBOSS_POOL_FAILED' });
+    expect(events.events[0]!.metadata.error).toContain('PITBOSS_INVALID_WORKER');
+    await pool.close();
+  });
+});
+
+describe('pool: recovery from piscina bootstrap failures', () => {
+  it('keeps full strength when a replacement thread dies while starting', async () => {
+    const { pool, events } = await startPool({ worker: workerPath('flaky-boot'), threads: 2, intensity: { maxRestarts: 10, periodMs: 60_000 } });
+    // The first crash makes the replacement fail at boot (flag file), which sets piscina's sticky
+    // "fails during bootstrap" flag; the pool must still get back to 2 threads.
+    await pool.run({ kind: 'crash-then-break-boot' }).catch(() => {});
+    await eventually(() => pool.threads().length === 2 && events.of('pool.worker.spawn_failed').length >= 1, 10_000, 'two threads again');
+    expect(await Promise.all([pool.run({ kind: 'ok' }), pool.run({ kind: 'ok' })])).toEqual(['ok', 'ok']);
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { withCorrelation, traceIdOf } from '../../src/index.ts';
+import { Pool } from '../../src/pool/pool.ts';
+import { generate, hashRounds } from '../../workers/hash.ts';
+import { eventually, startPool, workerPath } from '../helpers/pool.ts';
+
+describe('pool: running tasks on real threads', () => {
+  it('runs a CPU workload and returns what the thread computed', async () => {
+    const { pool, events } = await startPool({ worker: workerPath('hash'), threads: 2 });
+    const results = await Promise.all([1, 2, 3, 4, 5].map((seed) => pool.run<{ digest: string }>({ seed, sizeKiB: 16, rounds: 2 })));
+    expect(results.map((r) => r.digest)).toEqual([1, 2, 3, 4, 5].map((seed) => hashRounds(generate(seed, 16 * 1024), 2)));
+    expect(events.of('pool.initialized')[0]).toMatchObject({ measurements: { workers: 2 }, metadata: { pool: 'test' } });
+    expect(events.of('pool.worker.spawned').map((e) => e.metadata.worker_id).sort()).toEqual([0, 1]);
+    // Thread events arrive re-executed with pool and worker_id stamped.
+    const stops = events.of('worker.call.stop');
+    expect(stops).toHaveLength(5);
+    for (const stop of stops) {
+      expect(stop.metadata).toMatchObject({ pool: 'test', task: 'default' });
+      expect([0, 1]).toContain(stop.metadata.worker_id);
+      expect(stop.measurements.duration).toBeGreaterThan(0);
+    }
+    expect(events.of('action.stop').map((e) => e.metadata.action)).toEqual(expect.arrayContaining(['generate', 'hash']));
+    expect(events.of('action.stop')).toHaveLength(10);
+  });
+
+  it('gives every thread a stable slot and reports them', async () => {
+    const { pool } = await startPool({ threads: 3 });
+    const threads = pool.threads();
+    expect(threads.map((t) => t.workerId)).toEqual([0, 1, 2]);
+    expect(new Set(threads.map((t) => t.threadId)).size).toBe(3);
+    await Promise.all(Array.from({ length: 9 }, () => pool.run({ kind: 'ok', delayMs: 5 })));
+    await eventually(() => pool.threads().reduce((n, t) => n + t.tasks, 0) === 9, 2000, 'task counts');
+  });
+
+  it('carries the caller correlation into the thread context and its events', async () => {
+    const { pool, events } = await startPool();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const seen = await withCorrelation({ correlationId: 'order-7', traceparent }, () => pool.run<{ correlationId: string; traceparent: string; task: string }>({ kind: 'context' }, { task: 'ctx' }));
+    expect(seen.correlationId).toBe('order-7');
+    expect(traceIdOf(seen.traceparent)).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(seen.task).toBe('ctx');
+    const stop = events.of('worker.call.stop').at(-1)!;
+    expect(stop.metadata.correlation_id).toBe('order-7');
+    expect(traceIdOf(String(stop.metadata.traceparent))).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+
+  it('sends worker log lines to onLog with pool and worker_id', async () => {
+    const lines: unknown[] = [];
+    const { pool } = await startPool({ onLog: (record, origin) => lines.push({ ...record, ...origin }) });
+    await pool.run({ kind: 'log', level: 'warn', msg: 'disk almost full' });
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'disk almost full', pool: 'test', fields: { pool_seen: 'test', worker_seen: expect.any(Number) } })]);
+  });
+
+  it('reports pool.status, worker.memory.sampled and worker.cpu.sampled periodically', async () => {
+    const { pool, events } = await startPool({ statusIntervalMs: 25, sampleIntervalMs: 25, worker: workerPath('hash') });
+    await pool.run({ seed: 1, sizeKiB: 256, rounds: 8 });
+    await events.waitFor('pool.status', { count: 2 });
+    await events.waitFor('worker.cpu.sampled', { count: 2 });
+    await events.waitFor('worker.memory.sampled', { count: 2 });
+    const status = events.of('pool.status')[0]!;
+    expect(status.measurements).toMatchObject({ queue_depth: 0, busy_workers: expect.any(Number), idle_workers: expect.any(Number) });
+    const memory = events.of('worker.memory.sampled')[0]!;
+    expect(memory.measurements.heap_used).toBeGreaterThan(1e5);
+    expect(memory.measurements.heap_total).toBeGreaterThanOrEqual(memory.measurements.heap_used!);
+    const cpu = events.of('worker.cpu.sampled');
+    expect(cpu.every((e) => e.measurements.utilization! >= 0 && e.measurements.utilization! <= 1)).toBe(true);
+  });
+
+  it('leaves no thread behind after close', async () => {
+    const { pool } = await startPool({ threads: 3 });
+    await pool.run({ kind: 'ok' });
+    await pool.close();
+    expect(pool.threadCount).toBe(0);
+    expect(pool.state).toBe('closed');
+    await expect(pool.run({ kind: 'ok' })).rejects.toMatchObject({ code: 'PITBOSS_POOL_CLOSED' });
+  });
+
+  it('close waits for running and queued tasks to finish', async () => {
+    const { pool } = await startPool({ threads: 1 });
+    const results = [pool.run({ kind: 'ok', delayMs: 50, value: 1 }), pool.run({ kind: 'ok', delayMs: 10, value: 2 })];
+    await pool.close({ timeoutMs: 5000 });
+    expect(await Promise.all(results)).toEqual([1, 2]);
+  });
+
+  it('rejects bad options naming the key, and a missing worker module', () => {
+    expect(() => new Pool({ name: 'x', worker: workerPath('faults'), threads: 0 })).toThrow(/pool\(x\)\.threads/);
+    expect(() => new Pool({ name: 'bad name!', worker: workerPath('faults') })).toThrow(/pool\.name/);
+    expect(() => new Pool({ name: 'x', worker: workerPath('faults'), recycle: { maxTasks: -1 } })).toThrow(/recycle\.maxTasks/);
+    expect(() => new Pool({ name: 'x', worker: '/nope/missing.ts' })).toThrowError(expect.objectContaining({ code: 'PITBOSS_INVALID_CONFIG' }));
+  });
+});
