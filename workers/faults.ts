@@ -13,6 +13,7 @@ export type FaultInput =
   | { kind: 'cooperative'; ms: number }
   | { kind: 'emit'; events: { name: string; measurements: unknown; metadata?: unknown }[] }
   | { kind: 'burst'; count: number }
+  | { kind: 'stream'; count: number; intervalMs: number }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
   | { kind: 'context' };
 
@@ -55,6 +56,13 @@ export default defineWorker(async (input: FaultInput, ctx) => {
       return 'emitted';
     case 'burst':
       for (let i = 0; i < input.count; i++) ctx.emit('action.stop', { duration: i }, { action: 'burst', status: 'ok' });
+      return input.count;
+    case 'stream':
+      // Keeps emitting while the supervisor changes rules: each event's index shows when it took effect.
+      for (let i = 0; i < input.count; i++) {
+        ctx.emit('action.stop', { duration: i }, { action: 'stream', status: 'ok' });
+        await sleep(input.intervalMs);
+      }
       return input.count;
     case 'log':
       ctx.log[input.level](input.msg, { pool_seen: ctx.pool, worker_seen: ctx.workerId });

@@ -34,6 +34,8 @@ export class PoolCore {
   readonly #running = new Map<number, PendingTask>();
   /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
   readonly #interrupted = new Map<number, PoolThread>();
+  /** Results waiting for a slot's in-flight standalone batches (see #settled). */
+  readonly #afterBatches = new Map<number, (() => void)[]>();
   readonly #pending = new Map<number, PendingSpawn>();
   readonly #timers: PoolTimers;
   readonly #onLog: LogSink;
@@ -191,6 +193,19 @@ export class PoolCore {
   }
 
   #settled(pending: PendingTask, result: TaskResult): void {
+    // Batches the thread posted on their own during the task travel on another channel than the
+    // result and may still be in flight: settle after them, so a task's events precede its result.
+    if (Atomics.load(this.slots, result.slot * slotFieldCount + SlotField.pendingBatches) > 0) {
+      const waiting = this.#afterBatches.get(result.slot);
+      const settle = (): void => this.#settledInOrder(pending, result);
+      if (waiting === undefined) this.#afterBatches.set(result.slot, [settle]);
+      else waiting.push(settle);
+      return;
+    }
+    this.#settledInOrder(pending, result);
+  }
+
+  #settledInOrder(pending: PendingTask, result: TaskResult): void {
     this.#finish(pending);
     if (result.batch !== null) this.#ingest(result.batch, result.slot);
     if (result.recycle !== null) {
@@ -261,14 +276,22 @@ export class PoolCore {
   onThreadMessage(message: ThreadMessage): void {
     if (message === null || typeof message !== 'object') return;
     if (message.type === 'pitboss.batch') {
-      Atomics.sub(this.slots, message.slot * slotFieldCount + SlotField.pendingBatches, 1);
+      const left = Atomics.sub(this.slots, message.slot * slotFieldCount + SlotField.pendingBatches, 1) - 1;
       this.#ingest(message.batch, message.slot);
+      if (left <= 0) this.#releaseAfterBatches(message.slot);
     } else if (message.type === 'pitboss.hello') {
       this.#hello(message.threadId, message.slot);
     } else if (message.type === 'pitboss.recycle') {
       const thread = this.threads.byThreadId(message.threadId);
       if (thread !== undefined) this.#terminatePlanned(thread, message.reason);
     }
+  }
+
+  #releaseAfterBatches(slot: number): void {
+    const waiting = this.#afterBatches.get(slot);
+    if (waiting === undefined) return;
+    this.#afterBatches.delete(slot);
+    for (const settle of waiting) settle();
   }
 
   #hello(threadId: number, slot: number): void {
@@ -296,6 +319,8 @@ export class PoolCore {
   }
 
   #threadExited(thread: PoolThread, reason: string, planned: boolean): void {
+    // Results held back for batches that a dead thread can no longer deliver are released now.
+    if (thread.slot >= 0) this.#releaseAfterBatches(thread.slot);
     const stopping = this.state === 'closing' || this.state === 'closed' || this.state === 'failed';
     if (thread.slot < 0) {
       if (stopping) return;

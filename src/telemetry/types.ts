@@ -30,6 +30,10 @@ export interface ContextMetadata {
   traceparent?: string;
   /** Shared by the `start`, `stop` and `exception` events of one span. */
   telemetry_span_id?: number;
+  /** Stamped on every event that came from a pool thread (e.g. `action.*`): the pool... */
+  pool?: MetadataValue;
+  /** ...and the stable slot of the thread. */
+  worker_id?: MetadataValue;
 }
 
 /** Names of the events of table `C`. */
