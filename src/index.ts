@@ -51,10 +51,47 @@ export {
 } from './telemetry/index.ts';
 
 export type {
-  Catalog, CatalogEvent, CapturedEvent, ContextMetadata, ControlRule, ControlRuleInput, Correlation, DropReason, EventName,
+  AttachOptions, EventHandle, Catalog, CatalogEvent, CapturedEvent, ContextMetadata, ControlRule, ControlRuleInput, Correlation, DropReason, EventName,
   EventPattern, EventSpec, EventTable, Handler, HandlerInfo, Matching, Measurements, Metadata, MetadataValue, PrefixesOf,
   RuleSnapshot, SpanPrefix, TelemetryControl, TraceParent,
 } from './telemetry/index.ts';
+
+/** OTP-style supervision: supervisors, child specs, restart intensity and backoff. */
+export {
+  /** An Erlang/OTP-style supervisor; it is itself a ChildHandle, so supervisors nest via `Supervisor.childSpec`. */
+  Supervisor,
+} from './supervision/index.ts';
+export type {
+  BackoffOptions, ChildExit, ChildExitKind, ChildHandle, ChildInfo, ChildSpec, ChildState, Intensity, RestartReason,
+  RestartType, StartContext, Strategy, SupervisorChildOptions, SupervisorOptions, SupervisorState, TerminationReason,
+} from './supervision/index.ts';
+
+/** Worker-thread pools on piscina, and the API worker modules are written against. */
+export {
+  /** A pool of worker threads with its own queue, stable worker slots, recycling and restart intensity. */
+  Pool,
+  /** A pool as a supervisor child: the stable reference across the fresh pools each restart builds. */
+  SupervisedPool,
+  /** Declares a worker module: `export default defineWorker(async (input, ctx) => result)`. */
+  defineWorker,
+  /** `pool.run` rejected: the queue is full. */
+  PoolSaturatedError,
+  /** `pool.run` rejected: the task waited longer than `queueTimeoutMs`. */
+  QueueTimeoutError,
+  /** `pool.run` rejected: the task ran past `taskTimeoutMs` and its thread was replaced. */
+  TaskTimeoutError,
+  /** `pool.run` rejected: worker code threw (the original error is in `remote`). */
+  TaskFailedError,
+  /** `pool.run` rejected: the thread died while running the task. */
+  WorkerCrashedError,
+  /** `pool.run` rejected: the pool is closing or closed. */
+  PoolClosedError,
+  /** The pool exceeded its restart intensity. */
+  PoolFailedError,
+} from './pool/index.ts';
+export type {
+  PoolChildOptions, PoolOptions, PoolState, PoolThreadInfo, RecycleOptions, RunOptions, WorkerContext, WorkerDefinition, WorkerLogger,
+} from './pool/index.ts';
 
 /** Typed errors with stable codes, and the table of codes. */
 export {
@@ -62,6 +99,10 @@ export {
   PitbossError,
   /** Misuse of the telemetry API. */
   TelemetryError,
+  /** Supervisor misuse, failed child starts and exceeded intensity. */
+  SupervisorError,
+  /** Pool misconfiguration and task failures. */
+  PoolError,
   /** Every stable error code with its meaning. */
   errorCodes,
 } from './errors.ts';

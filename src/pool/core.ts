@@ -424,22 +424,42 @@ export class PoolCore {
     this.#onFailed(error);
   }
 
-  /** Stops taking tasks, lets queued and running ones finish (up to `timeoutMs`), then ends every thread. */
-  async close(timeoutMs: number): Promise<void> {
-    if (this.state === 'closed') return;
-    if (this.state !== 'failed') {
+  /**
+   * Stops taking tasks, lets queued and running ones finish (up to `timeoutMs`), then ends every
+   * thread. A second call joins the first; with `timeoutMs` 0 it cuts the wait short (a kill).
+   */
+  close(timeoutMs: number): Promise<void> {
+    if (this.#closing !== null) {
+      if (timeoutMs === 0) this.#cutShort?.();
+      return this.#closing;
+    }
+    this.#closing = this.#close(timeoutMs);
+    return this.#closing;
+  }
+
+  #closing: Promise<void> | null = null;
+  #cutShort: (() => void) | null = null;
+
+  async #close(timeoutMs: number): Promise<void> {
+    const wasStarting = this.state === 'starting';
+    if (this.state !== 'failed' && this.state !== 'idle') {
       this.state = 'closing';
       this.#timers.stop();
       if (this.#running.size > 0 || this.#queue.size > 0) {
-        const idle = new Promise<void>((resolve) => { this.#whenIdle = resolve; });
-        const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-        this.pump();
-        await Promise.race([idle, timer]);
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          this.#whenIdle = resolve;
+          this.#cutShort = resolve;
+          timer = setTimeout(resolve, timeoutMs);
+          this.pump();
+        });
+        clearTimeout(timer);
       }
       for (const pending of this.#queue.drain()) pending.reject(new PoolClosedError(this.opts.name));
     }
     await this.#destroyAll('shutdown');
     this.state = 'closed';
+    if (wasStarting) this.#whenReady?.();
   }
 
   async #destroyAll(reason: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { PoolError } from './errors.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import type { ThreadLogRecord } from './protocol.ts';
+import type { Intensity } from '../supervision/types.ts';
 
 /** When a thread is replaced on purpose. Each limit is optional (null: no limit). */
 export interface RecycleOptions {
@@ -16,11 +17,6 @@ export interface RecycleOptions {
   readonly maxHeapBytes: number | null;
 }
 
-/** Restart intensity: more than `maxRestarts` unplanned thread restarts within `periodMs` fails the pool. */
-export interface Intensity {
-  readonly maxRestarts: number;
-  readonly periodMs: number;
-}
 
 /** Options of a supervised pool of worker threads. */
 export interface PoolOptions {
@@ -41,7 +37,7 @@ export interface PoolOptions {
   /** V8 limits of each thread (an exceeded heap kills the thread, which is replaced). */
   resourceLimits?: ResourceLimits;
   recycle?: Partial<RecycleOptions>;
-  /** Default: 10 restarts in 60 s. */
+  /** Unplanned thread restarts allowed: more than `maxRestarts` within `periodMs` fails the pool (default 10 in 60 s). */
   intensity?: Intensity;
   /** Period of `pool.status` (default 5000; null: off). */
   statusIntervalMs?: number | null;

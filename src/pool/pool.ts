@@ -6,7 +6,7 @@ import pino from 'pino';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import { PoolCore, type PoolState } from './core.ts';
 import { PoolError } from './errors.ts';
-import { resolvePoolOptions, type PoolOptions } from './options.ts';
+import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.ts';
 import { SlotField } from './protocol.ts';
 import type { ThreadLogRecord } from './protocol.ts';
 import { workerModuleExists } from './runtime-path.ts';
@@ -39,8 +39,7 @@ export class Pool {
   #settleExited: (error: Error | null) => void = () => {};
 
   constructor(options: PoolOptions) {
-    const opts = resolvePoolOptions(options);
-    if (!workerModuleExists(opts.workerUrl)) throw new PoolError('PITBOSS_INVALID_CONFIG', `pool(${opts.name}).worker: no such file ${opts.workerUrl}`);
+    const opts = validatePoolOptions(options);
     this.#core = new PoolCore(opts, options.telemetry ?? sharedTelemetry, options.onLog ?? defaultLogSink(opts.name));
     this.#exited = this.#newExited();
   }
@@ -81,6 +80,7 @@ export class Pool {
       this.#settleExited(error);
     });
     if (failure !== null) throw failure;
+    if (this.#core.state !== 'running') throw new PoolError('PITBOSS_POOL_CLOSED', `pool ${this.name} was closed while starting`);
   }
 
   /** Runs `input` on a thread; resolves with the worker's result. Rejects with a `PoolError` subclass. */
@@ -121,6 +121,13 @@ export class Pool {
       this.#settleExited = resolve;
     });
   }
+}
+
+/** Resolves and checks pool options (including that the worker module exists), naming the bad key. */
+export function validatePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  const opts = resolvePoolOptions(options);
+  if (!workerModuleExists(opts.workerUrl)) throw new PoolError('PITBOSS_INVALID_CONFIG', `pool(${opts.name}).worker: no such file ${opts.workerUrl}`);
+  return opts;
 }
 
 /** Worker `ctx.log` lines go to a pino logger bound to the pool and worker (LOG_LEVEL, default info). */

@@ -30,7 +30,7 @@ bus.attach('pitboss.transport', '*', (event, measurements, metadata) => {
     return;
   }
   encoder.encode(event, measurements as Readonly<Record<string, unknown>>, metadata as Readonly<Record<string, unknown>>);
-});
+}, undefined, { correlation: true }); // thread events carry the task's correlation to the supervisor
 
 // No top-level await: piscina first require()s this file, and under tsx a module with top-level
 // await then fails to load at all ("Unknown file extension .ts", measured on Node 20).

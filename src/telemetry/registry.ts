@@ -21,6 +21,23 @@ export interface Attachment {
   readonly patterns: readonly string[];
   readonly fn: StoredHandler;
   readonly config: unknown;
+  /** The handler asked for correlation_id/traceparent on its metadata. */
+  readonly correlation: boolean;
+}
+
+type Loose = Record<string, unknown>;
+type Live = (entry: EventEntry, measurements: Readonly<Record<string, number>>, metadata: Loose) => void;
+const noMetadata: Readonly<Loose> = Object.freeze({});
+const noop = (): void => {};
+
+/** What `bus.event(name)` returns; `execute` is replaced, never branched on (STYLE §5). */
+export class CompiledHandle {
+  readonly name: string;
+  execute: (measurements: Readonly<Record<string, number>>, metadata?: Loose) => void = noop;
+
+  constructor(name: string) {
+    this.name = name;
+  }
 }
 
 /** The per-event state `execute` reads. Every field initialised here so shapes stay fixed (STYLE §10). */
@@ -35,21 +52,28 @@ export class EventEntry {
   scoped = false;
   /** Resolved rates per `pool\0worker`, cleared whenever rules change. */
   scopedRates: Map<string, number> = new Map();
+  /** Some handler wants correlation stamped on this event's metadata. */
+  stampCorrelation = false;
+  readonly handle: CompiledHandle;
 
   constructor(name: string, spec: EventSpec) {
     this.name = name;
     this.spec = spec;
     this.measurementKeys = new Set(spec.measurements);
+    this.handle = new CompiledHandle(name);
   }
 
   /** Re-derives rate and handlers; called on attach, detach, register and rule changes. */
-  compile(attachments: Iterable<Attachment>, rules: readonly ControlRule[], scope: { pool: string; worker: string } | null): void {
+  compile(attachments: Iterable<Attachment>, rules: readonly ControlRule[], scope: { pool: string; worker: string } | null, live: Live): void {
     const handlers: Attachment[] = [];
     for (const a of attachments) if (a.patterns.some((p) => patternMatches(p, this.name))) handlers.push(a);
     this.handlers = handlers;
     this.rate = resolveRate(rules, this.name, scope?.pool ?? null, scope?.worker ?? null);
     this.scoped = scope === null && hasScopedRule(rules, this.name);
     this.scopedRates = new Map();
+    this.stampCorrelation = handlers.some((h) => h.correlation);
+    const silent = handlers.length === 0 || (this.rate === 0 && !this.scoped);
+    this.handle.execute = silent ? noop : (measurements, metadata) => live(this, measurements, metadata ?? noMetadata);
   }
 
   rateFor(rules: readonly ControlRule[], pool: unknown, worker: unknown): number {

@@ -92,8 +92,9 @@ export function captureEvents<C extends EventTable, const P extends EventPattern
   type E = Matching<C, P> & EventName<C>;
   const capture = new EventCapture<C, E>(bus, `pitboss.capture.${++captureSeq}`);
   const list = (Array.isArray(patterns) ? patterns : [patterns]) as readonly P[];
+  // Tests want to see everything a handler could, correlation included.
   bus.attachMany(capture.id, list, (event, measurements, metadata) => {
     capture.record({ event, measurements: { ...measurements }, metadata: { ...metadata } } as CapturedEvent<C, E>);
-  });
+  }, undefined, { correlation: true });
   return capture;
 }

@@ -212,3 +212,37 @@ describe('host-registered events', () => {
     expect(() => registerLoose.call(bus, bad[2]!)).toThrow(/"a\.b".*labels y/);
   });
 });
+
+describe('event handles', () => {
+  it('execute through a handle reaches handlers attached before and after it was taken', () => {
+    const bus = createTelemetry();
+    const status = bus.event('pool.status');
+    const seen: number[] = [];
+    status.execute({ queue_depth: 0 }); // nobody listens yet: a no-op
+    bus.attach('h', 'pool.status', (_e, m) => seen.push(m.queue_depth!));
+    status.execute({ queue_depth: 1 }, { pool: 'p' });
+    bus.control.setRule({ pattern: 'pool.status', rate: 0 });
+    status.execute({ queue_depth: 2 });
+    bus.control.removeRule('pool.status');
+    bus.detach('h');
+    status.execute({ queue_depth: 3 });
+    expect(seen).toEqual([1]);
+    expect(status.name).toBe('pool.status');
+    expect(bus.event('pool.status')).toBe(status);
+  });
+
+  it('applies scoped rules by the metadata pool', () => {
+    const bus = createTelemetry();
+    const capture = captureEvents(bus, 'pool.status');
+    bus.control.setRule({ pattern: 'pool.*', rate: 0, scope: { pool: 'quiet' } });
+    const status = bus.event('pool.status');
+    status.execute({}, { pool: 'quiet' });
+    status.execute({}, { pool: 'loud' });
+    expect(capture.events.map((e) => e.metadata.pool)).toEqual(['loud']);
+  });
+
+  it('refuses unknown names at setup', () => {
+    const bus = createTelemetry();
+    expect(() => (bus.event as (n: string) => unknown).call(bus, 'pool.nope')).toThrowError(expect.objectContaining({ code: 'PITBOSS_UNKNOWN_EVENT' }));
+  });
+});

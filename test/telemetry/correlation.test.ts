@@ -76,6 +76,14 @@ describe('correlation context', () => {
     expect(await Promise.all([run('a', 15), run('b', 1), run('c', 8)])).toEqual(['a', 'b', 'c']);
   });
 
+  it('handlers that do not ask for correlation get the metadata as emitted, and can read the context', async () => {
+    const bus = createTelemetry();
+    const seen: unknown[] = [];
+    bus.attach('plain', 'job.start', (_e, _m, metadata) => seen.push([metadata.correlation_id, currentCorrelation()?.correlationId]));
+    await withCorrelation({ correlationId: 'c-1' }, async () => bus.execute('job.start', { attempt: 1 }, { queue: 'q' }));
+    expect(seen).toEqual([[undefined, 'c-1']]);
+  });
+
   it('handlers receive correlation_id and traceparent as metadata; explicit metadata wins', async () => {
     const bus = createTelemetry();
     const capture = captureEvents(bus, 'job.*');
