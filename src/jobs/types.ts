@@ -1,0 +1,175 @@
+/**
+ * The contracts of the job system: the store (Postgres, the truth), dispatch (who runs what next,
+ * rebuildable), and the shapes that travel between them. Implementations live in store/ and
+ * dispatch/; the consumer and reconciler depend only on these interfaces.
+ */
+
+/**
+ * queued → running → completed | failed (will retry once `runAt` passes) | dead (attempts
+ * exhausted) | cancelled.
+ */
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'dead' | 'cancelled';
+
+/** How the wait before a retry grows. */
+export interface BackoffPolicy {
+  readonly type: 'fixed' | 'exponential';
+  /** First retry delay; exponential doubles it per attempt. */
+  readonly delayMs: number;
+}
+
+/** What host code or `POST /jobs` asks for. */
+export interface EnqueueInput {
+  readonly queue: string;
+  readonly name: string;
+  /** JSON-serialisable payload (size-limited). */
+  readonly data?: unknown;
+  /** Higher runs first (default 0). */
+  readonly priority?: number;
+  /** Attempts before the job is dead (default 3). */
+  readonly maxAttempts?: number;
+  readonly backoff?: BackoffPolicy;
+  /** Do not run before this many ms from now. */
+  readonly delayMs?: number;
+  /** Enqueueing the same key twice in a queue returns the existing job. */
+  readonly idempotencyKey?: string;
+}
+
+/** The result of an enqueue. */
+export interface EnqueuedJob {
+  /** Row id (a decimal string: Postgres bigint); also the dispatch job id. */
+  readonly id: string;
+  readonly queue: string;
+  readonly name: string;
+  readonly priority: number;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffPolicy;
+  readonly runAt: Date;
+  /** False when an idempotency key matched an existing job, which is returned instead. */
+  readonly created: boolean;
+  readonly status: JobStatus;
+}
+
+/** A job as the store holds it. */
+export interface JobRecord {
+  readonly id: string;
+  readonly queue: string;
+  readonly name: string;
+  readonly payload: unknown;
+  readonly status: JobStatus;
+  readonly priority: number;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffPolicy;
+  readonly runAt: Date;
+  /** `<supervisor id>/<pool>/<worker_id>` of the running attempt, or null. */
+  readonly claimedBy: string | null;
+  readonly idempotencyKey: string | null;
+  readonly correlationId: string | null;
+  readonly traceparent: string | null;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly result: unknown;
+  readonly error: { readonly type: string; readonly message: string } | null;
+}
+
+/** One recorded action (a `ctx.span('action', …)` inside a job attempt). */
+export interface ActionRecord {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly action: string;
+  readonly status: 'ok' | 'error';
+  /** Nanoseconds. */
+  readonly duration: number;
+  readonly error: string | null;
+}
+
+/** A job with its action history (`GET /jobs/:id`). */
+export interface JobDetails extends JobRecord {
+  readonly actions: readonly ActionRecord[];
+}
+
+/** A job claimed for one attempt. `attempt` is the fence: only this attempt may finish it. */
+export interface ClaimedJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly name: string;
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffPolicy;
+  readonly correlationId: string | null;
+  readonly traceparent: string | null;
+  readonly createdAt: Date;
+  readonly runAt: Date;
+}
+
+/** How an attempt ended. `failed` retries at `retryAt`; `dead` gives up. */
+export type FinishInput =
+  | { readonly id: string; readonly attempt: number; readonly status: 'completed'; readonly result: unknown }
+  | { readonly id: string; readonly attempt: number; readonly status: 'failed'; readonly error: { type: string; message: string }; readonly retryAt: Date }
+  | { readonly id: string; readonly attempt: number; readonly status: 'dead'; readonly error: { type: string; message: string } };
+
+/** Counts per queue and status, from one query (gauges, `GET /queues`). */
+export interface QueueStats {
+  readonly queue: string;
+  readonly queued: number;
+  readonly running: number;
+  readonly failed: number;
+  readonly completed: number;
+  readonly dead: number;
+  readonly cancelled: number;
+}
+
+/** A job the reconciler hands back to dispatch. */
+export interface DispatchJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly name: string;
+  readonly priority: number;
+  readonly maxAttempts: number;
+  readonly backoff: BackoffPolicy;
+  /** Do not hand out before this many ms from now. */
+  readonly delayMs: number;
+}
+
+/** What a consumer's processor tells dispatch about a job it was handed. */
+export type DispatchOutcome =
+  /** The job is finished as far as dispatch is concerned (ran, is dead, or was not claimable). */
+  | { readonly kind: 'done' }
+  /** Hand it out again after `delayMs` (a failed attempt that will be retried). */
+  | { readonly kind: 'retry'; readonly delayMs: number };
+
+/** A job as dispatch hands it to a consumer. */
+export interface DispatchedJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly name: string;
+}
+
+/** A running consumer of one queue. */
+export interface DispatchConsumer {
+  /** Stops taking new jobs (jobs in flight continue). */
+  pause(): Promise<void>;
+  resume(): void;
+  /** Stops taking new jobs and waits for the ones in flight (up to `timeoutMs`). */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Dispatch: decides who runs what next. One interface, two implementations (BullMQ on Redis; local,
+ * in-process), one conformance suite. Dispatch may lose jobs (Redis flushed): the reconciler re-adds
+ * what the store says is queued, so `add` must be idempotent per job id.
+ */
+export interface Dispatcher {
+  readonly backend: 'bullmq' | 'local';
+  /** Makes jobs available to consumers; a job id already known is not duplicated. */
+  add(jobs: readonly DispatchJob[]): Promise<void>;
+  /** Jobs dispatch currently holds for a queue (waiting, delayed, prioritized, active). */
+  count(queue: string): Promise<number>;
+  /** Starts handing a queue's jobs to `process`, at most `concurrency` at a time. */
+  consume(queue: string, options: { concurrency: number }, process: (job: DispatchedJob) => Promise<DispatchOutcome>): DispatchConsumer;
+  /** True when the backend is reachable right now. */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
