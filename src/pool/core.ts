@@ -101,14 +101,14 @@ export class PoolCore {
     return ready;
   }
 
-  run(input: unknown, task: string, signal: AbortSignal | null): Promise<unknown> {
+  run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
     if (this.state !== 'running' && this.state !== 'starting') {
       return Promise.reject(this.state === 'failed' ? new PoolFailedError(this.opts.name, this.#restarts.length, this.opts.intensity.periodMs) : new PoolClosedError(this.opts.name));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const correlation = currentCorrelation();
     return new Promise((resolve, reject) => {
-      const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], signal, resolve, reject);
+      const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], metadata, signal, resolve, reject);
       if (this.#running.size < this.opts.threads && this.#queue.size === 0 && this.state === 'running') return this.#dispatch(pending);
       if (this.#queue.size >= this.opts.maxQueue) {
         this.bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.opts.maxQueue }, this.#meta);
@@ -168,7 +168,7 @@ export class PoolCore {
       pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
     }
     const piscina = this.#piscina!;
-    piscina.run({ id, task: pending.task, input: pending.input, correlation: pending.correlation }, { signal }).then(
+    piscina.run({ id, task: pending.task, input: pending.input, correlation: pending.correlation, metadata: pending.metadata }, { signal }).then(
       (result: TaskResult) => this.#settled(pending, result),
       (error: unknown) => this.#rejected(pending, error),
     );

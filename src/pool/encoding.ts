@@ -68,7 +68,10 @@ export class BatchEncoder {
    * Appends one event; returns false (and counts it as `invalid_measurement`) when a measurement is
    * not a finite number of the event, a metadata key is unknown, or a value is not a scalar.
    */
-  encode(event: string, measurements: Readonly<Record<string, unknown>>, metadata: Readonly<Record<string, unknown>>): boolean {
+  encode(
+    event: string, measurements: Readonly<Record<string, unknown>>, metadata: Readonly<Record<string, unknown>>,
+    extra: Readonly<Record<string, unknown>> | null = null,
+  ): boolean {
     const index = wireEventIndex.get(event);
     if (index === undefined) return this.#reject('unknown_event');
     this.#ensureRoom();
@@ -90,27 +93,19 @@ export class BatchEncoder {
     const metaCountAt = at++;
     count = 0;
     for (const key in metadata) {
-      const value = metadata[key];
-      if (value === undefined) continue;
-      const k = metadataKeyIndex.get(key);
-      if (k === undefined || count === 16) return this.#reject('invalid_measurement');
-      f[at++] = k;
-      if (typeof value === 'number') {
-        f[at++] = ValueType.Number;
-        f[at++] = value;
-      } else if (typeof value === 'string') {
-        f[at++] = ValueType.String;
-        f[at++] = this.#intern(value);
-      } else if (typeof value === 'boolean') {
-        f[at++] = ValueType.Boolean;
-        f[at++] = value ? 1 : 0;
-      } else if (value === null) {
-        f[at++] = ValueType.Null;
-        f[at++] = 0;
-      } else {
-        return this.#reject('invalid_measurement');
+      at = this.#encodeMetadata(at, key, metadata[key]);
+      if (at < 0) return this.#reject('invalid_measurement');
+      if (metadata[key] !== undefined) count++;
+    }
+    // Task metadata (e.g. queue/job_id of the job a task runs) joins every event of that task,
+    // unless the event set the key itself.
+    if (extra !== null) {
+      for (const key in extra) {
+        if (metadata[key] !== undefined || extra[key] === undefined) continue;
+        at = this.#encodeMetadata(at, key, extra[key]);
+        if (at < 0) return this.#reject('invalid_measurement');
+        count++;
       }
-      count++;
     }
     f[metaCountAt] = count;
     this.#length = at;
@@ -129,6 +124,31 @@ export class BatchEncoder {
     this.#dropped = noDrops();
     this.#logs = [];
     return batch;
+  }
+
+  /** Writes one metadata entry at `at`; returns the next position (unchanged for undefined), or -1 when invalid. */
+  #encodeMetadata(at: number, key: string, value: unknown): number {
+    if (value === undefined) return at;
+    const k = metadataKeyIndex.get(key);
+    if (k === undefined || at - this.#length > maxRecordDoubles - 3) return -1;
+    const f = this.#records;
+    f[at++] = k;
+    if (typeof value === 'number') {
+      f[at++] = ValueType.Number;
+      f[at++] = value;
+    } else if (typeof value === 'string') {
+      f[at++] = ValueType.String;
+      f[at++] = this.#intern(value);
+    } else if (typeof value === 'boolean') {
+      f[at++] = ValueType.Boolean;
+      f[at++] = value ? 1 : 0;
+    } else if (value === null) {
+      f[at++] = ValueType.Null;
+      f[at++] = 0;
+    } else {
+      return -1;
+    }
+    return at;
   }
 
   #reject(reason: 'invalid_measurement' | 'unknown_event'): false {

@@ -30,6 +30,12 @@ export interface RunOptions {
   task?: string;
   /** Aborting removes a queued task, or terminates the thread running it (piscina semantics). */
   signal?: AbortSignal;
+  /**
+   * Catalog metadata joined to every event the task emits in its thread (e.g. the job system passes
+   * `{ queue, job_name, job_id }`, so `action.*` events name their job). Keys must be catalog
+   * metadata keys; values strings or numbers.
+   */
+  metadata?: Readonly<Record<string, string | number>>;
 }
 
 /** A pool of worker threads running one worker module, with restart intensity and recycling. */
@@ -87,7 +93,7 @@ export class Pool {
   run<T = unknown>(input: unknown, options: RunOptions = {}): Promise<T> {
     const task = options.task ?? 'default';
     if (typeof task !== 'string' || task === '') return Promise.reject(new PoolError('PITBOSS_INVALID_CONFIG', 'run options.task must be a non-empty string'));
-    return this.#core.run(input, task, options.signal ?? null) as Promise<T>;
+    return this.#core.run(input, task, options.metadata ?? null, options.signal ?? null) as Promise<T>;
   }
 
   /** Live threads in slot order. */

@@ -61,6 +61,8 @@ export interface TaskEnvelope {
   readonly input: unknown;
   /** `[correlationId, traceparent]` of the caller's async context, or null. */
   readonly correlation: readonly [string, string] | null;
+  /** Catalog metadata added to every event of this task (e.g. queue, job_name, job_id), or null. */
+  readonly metadata: Readonly<Record<string, string | number>> | null;
 }
 
 /** An error thrown by worker code, carried across the thread boundary. */

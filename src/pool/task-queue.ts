@@ -9,6 +9,7 @@ export class PendingTask {
   readonly input: unknown;
   readonly task: string;
   readonly correlation: readonly [string, string] | null;
+  readonly metadata: Readonly<Record<string, string | number>> | null;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly signal: AbortSignal | null;
@@ -25,12 +26,13 @@ export class PendingTask {
   removed = false;
 
   constructor(
-    input: unknown, task: string, correlation: readonly [string, string] | null, signal: AbortSignal | null,
-    resolve: (value: unknown) => void, reject: (error: unknown) => void,
+    input: unknown, task: string, correlation: readonly [string, string] | null, metadata: Readonly<Record<string, string | number>> | null,
+    signal: AbortSignal | null, resolve: (value: unknown) => void, reject: (error: unknown) => void,
   ) {
     this.input = input;
     this.task = task;
     this.correlation = correlation;
+    this.metadata = metadata;
     this.signal = signal;
     this.resolve = resolve;
     this.reject = reject;

@@ -22,6 +22,8 @@ const rules = new RulesReader(boot.control);
 const startedAt = Date.now();
 let tasksDone = 0;
 let recycleReason: string | null = null;
+/** Metadata of the running task, joined to each of its events (one task at a time per thread). */
+let taskMetadata: Readonly<Record<string, unknown>> | null = null;
 
 // Every event of this thread's bus goes to the encoder; the supervisor re-executes them.
 bus.attach('pitboss.transport', '*', (event, measurements, metadata) => {
@@ -29,7 +31,7 @@ bus.attach('pitboss.transport', '*', (event, measurements, metadata) => {
     encoder.countDrop('buffer_full');
     return;
   }
-  encoder.encode(event, measurements as Readonly<Record<string, unknown>>, metadata as Readonly<Record<string, unknown>>);
+  encoder.encode(event, measurements as Readonly<Record<string, unknown>>, metadata as Readonly<Record<string, unknown>>, taskMetadata);
 }, undefined, { correlation: true }); // thread events carry the task's correlation to the supervisor
 
 // No top-level await: piscina first require()s this file, and under tsx a module with top-level
@@ -62,6 +64,7 @@ export default async function runTask(envelope: TaskEnvelope): Promise<TaskResul
   if (recycleReason !== null) return result(envelope.id, true, undefined, null, true);
   syncRules();
   Atomics.store(slots, base + SlotField.currentTask, envelope.id);
+  taskMetadata = envelope.metadata;
   const controller = new AbortController();
   const deadline = boot.taskTimeoutMs === null ? null : setTimeout(() => controller.abort(new Error('task deadline (taskTimeoutMs) reached')), boot.taskTimeoutMs);
   const [correlationId, traceparent] = envelope.correlation ?? [null, null];
@@ -78,6 +81,7 @@ export default async function runTask(envelope: TaskEnvelope): Promise<TaskResul
   } finally {
     if (deadline !== null) clearTimeout(deadline);
     Atomics.store(slots, base + SlotField.currentTask, 0);
+    taskMetadata = null;
   }
   tasksDone++;
   Atomics.store(slots, base + SlotField.tasks, tasksDone);

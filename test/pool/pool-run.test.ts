@@ -44,6 +44,15 @@ describe('pool: running tasks on real threads', () => {
     expect(traceIdOf(String(stop.metadata.traceparent))).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
+  it('joins run metadata to every event the task emits in its thread', async () => {
+    const { pool, events } = await startPool({ worker: workerPath('hash') });
+    await pool.run({ seed: 3, sizeKiB: 4, rounds: 1 }, { task: 'resize', metadata: { queue: 'images', job_name: 'resize', job_id: '42' } });
+    const actions = events.of('action.stop');
+    expect(actions).toHaveLength(2);
+    for (const action of actions) expect(action.metadata).toMatchObject({ queue: 'images', job_name: 'resize', job_id: '42', pool: 'test' });
+    expect(events.of('worker.call.stop')[0]!.metadata).toMatchObject({ job_id: '42', task: 'resize' });
+  });
+
   it('sends worker log lines to onLog with pool and worker_id', async () => {
     const lines: unknown[] = [];
     const { pool } = await startPool({ onLog: (record, origin) => lines.push({ ...record, ...origin }) });
