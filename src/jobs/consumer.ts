@@ -1,0 +1,121 @@
+/**
+ * Runs one queue's jobs: takes them from dispatch, claims each in the store (the attempt number it
+ * gets is the fence), runs it on a pool thread inside the job's correlation, and records the outcome
+ * — completed, failed (retried after its backoff), or dead — emitting the `job.*` events.
+ */
+import type { Telemetry } from '../telemetry/bus.ts';
+import { describeError } from '../telemetry/span.ts';
+import { restoreCorrelation } from '../telemetry/correlation.ts';
+import type { RunOptions } from '../pool/pool.ts';
+import { TaskFailedError } from '../pool/errors.ts';
+import type { JobStorePort } from './ports.ts';
+import { retryDelayMs } from './retry.ts';
+import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Dispatcher } from './types.ts';
+
+/** What a queue runs its jobs on: a `Pool` or a `SupervisedPool`. */
+export interface JobPool {
+  readonly name: string;
+  run<T = unknown>(input: unknown, options?: RunOptions): Promise<T>;
+}
+
+export interface QueueConsumerOptions {
+  readonly queue: string;
+  readonly pool: JobPool;
+  readonly concurrency: number;
+  readonly store: JobStorePort;
+  readonly dispatcher: Dispatcher;
+  readonly bus: Telemetry;
+  readonly supervisorId: string;
+  /** Attempts in flight in this process, by job id (actions are recorded against them). */
+  readonly inFlight: Map<string, { attempt: number; abort: AbortController }>;
+}
+
+const done: DispatchOutcome = { kind: 'done' };
+const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
+
+export class QueueConsumer {
+  readonly #o: QueueConsumerOptions;
+  #consumer: DispatchConsumer | null = null;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(options: QueueConsumerOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    const { dispatcher, queue, concurrency, store } = this.#o;
+    this.#consumer = dispatcher.consume(queue, { concurrency }, (job) => this.#process(job));
+    // While the store is down nothing can be claimed: stop taking work instead of failing it.
+    this.#unsubscribe = store.onAvailability((available) => {
+      if (available) this.#consumer?.resume();
+      else void this.#consumer?.pause();
+    });
+    if (!store.available) void this.#consumer.pause();
+  }
+
+  /** Stops taking new jobs; in-flight ones continue. */
+  async pause(): Promise<void> {
+    await this.#consumer?.pause();
+  }
+
+  /** Stops taking jobs and waits for those in flight, up to `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    this.#unsubscribe?.();
+    await this.#consumer?.close(timeoutMs);
+    this.#consumer = null;
+  }
+
+  async #process(job: DispatchedJob): Promise<DispatchOutcome> {
+    const { store, pool, supervisorId } = this.#o;
+    const claimed = await store.claim(job.id, `${supervisorId}/${pool.name}`);
+    // Not claimable: finished, cancelled, running elsewhere, or not due. The store is the truth;
+    // if it still wants the job run later, the reconciler dispatches it again.
+    if (claimed === null) return done;
+    const run = (): Promise<DispatchOutcome> => this.#run(claimed);
+    if (claimed.correlationId === null || claimed.traceparent === null) return run();
+    return restoreCorrelation({ correlationId: claimed.correlationId, traceparent: claimed.traceparent }, run);
+  }
+
+  async #run(job: ClaimedJob): Promise<DispatchOutcome> {
+    const { bus, pool, store, queue, inFlight } = this.#o;
+    const meta = { queue, job_name: job.name, job_id: job.id, correlation_id: job.correlationId ?? undefined, traceparent: job.traceparent ?? undefined };
+    const dueAt = Math.max(job.runAt.getTime(), job.createdAt.getTime());
+    const queueTime = ns(Date.now() - dueAt);
+    bus.execute('job.start', { queue_time: queueTime, attempt: job.attempt }, meta);
+    const abort = new AbortController();
+    inFlight.set(job.id, { attempt: job.attempt, abort });
+    const started = performance.now();
+    try {
+      const result = await pool.run(job.payload, { task: job.name, signal: abort.signal, metadata: { queue, job_name: job.name, job_id: job.id } });
+      const duration = ns(performance.now() - started);
+      if (await store.finish({ id: job.id, attempt: job.attempt, status: 'completed', result: result ?? null })) {
+        bus.execute('job.stop', { duration, queue_time: queueTime, attempt: job.attempt }, { ...meta, status: 'completed' });
+      }
+      return done;
+    } catch (thrown) {
+      return this.#failed(job, thrown, ns(performance.now() - started), meta);
+    } finally {
+      inFlight.delete(job.id);
+    }
+  }
+
+  async #failed(job: ClaimedJob, thrown: unknown, duration: number, meta: Record<string, string | undefined>): Promise<DispatchOutcome> {
+    const { bus, store } = this.#o;
+    const error = thrown instanceof TaskFailedError
+      ? { type: thrown.remote.name, message: thrown.remote.message }
+      : (({ error_type, error: message }) => ({ type: error_type, message }))(describeError(thrown));
+    const failure = { error_type: error.type, error: error.message };
+    if (job.attempt >= job.maxAttempts) {
+      if (await store.finish({ id: job.id, attempt: job.attempt, status: 'dead', error })) {
+        bus.execute('job.exception', { duration, attempt: job.attempt }, { ...meta, ...failure, status: 'dead' });
+        bus.execute('job.dead', { attempt: job.attempt }, { ...meta, error_type: error.type });
+      }
+      return done;
+    }
+    const delayMs = retryDelayMs(job.backoff, job.attempt);
+    if (!(await store.finish({ id: job.id, attempt: job.attempt, status: 'failed', error, retryAt: new Date(Date.now() + delayMs) }))) return done;
+    bus.execute('job.exception', { duration, attempt: job.attempt }, { ...meta, ...failure, status: 'failed' });
+    bus.execute('job.retry', { attempt: job.attempt }, { ...meta, error_type: error.type });
+    return { kind: 'retry', delayMs };
+  }
+}

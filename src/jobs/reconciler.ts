@@ -1,0 +1,101 @@
+/**
+ * Postgres is the truth; dispatch is an index that can be lost (Redis flushed or restarted without
+ * persistence). On every pass the reconciler:
+ *   1. refreshes this supervisor's heartbeat;
+ *   2. requeues running jobs whose supervisor stopped heartbeating (a new attempt, or dead when the
+ *      attempts are spent) and dispatches them again;
+ *   3. for each queue where dispatch holds fewer jobs than the store says are waiting, re-adds the
+ *      store's waiting jobs (`add` is idempotent per id, so jobs dispatch still has are untouched).
+ */
+import { hostname } from 'node:os';
+import type { Telemetry } from '../telemetry/bus.ts';
+import type { JobStorePort } from './ports.ts';
+import type { Dispatcher, JobRecord } from './types.ts';
+
+export interface ReconcilerOptions {
+  readonly store: JobStorePort;
+  readonly dispatcher: Dispatcher;
+  readonly bus: Telemetry;
+  readonly supervisorId: string;
+  readonly queues: () => readonly string[];
+  /** Pass period (default 2000 ms). */
+  readonly intervalMs?: number;
+  /** A supervisor silent this long is presumed dead and its running jobs requeued (default 15 s). */
+  readonly heartbeatTtlMs?: number;
+  /** Only re-dispatch jobs waiting at least this long, to skip ones being added right now (default 1000 ms). */
+  readonly graceMs?: number;
+  /** Jobs re-added per queue per pass (default 5000). */
+  readonly batch?: number;
+}
+
+export class Reconciler {
+  readonly #o: Required<ReconcilerOptions>;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(options: ReconcilerOptions) {
+    this.#o = { intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, ...options };
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** Runs a pass now (after a dispatch reconnect, or from tests); joins a pass already running. */
+  reconcile(): Promise<void> {
+    this.#running ??= this.#pass().finally(() => { this.#running = null; });
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => {});
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      // A failed pass (store or dispatch down) is simply retried next period.
+      this.reconcile().catch(() => {}).finally(() => this.#schedule(this.#o.intervalMs));
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #pass(): Promise<void> {
+    const { store, dispatcher, supervisorId } = this.#o;
+    if (!store.available) return;
+    await store.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid });
+    const { requeued, dead } = await store.requeueOrphans(this.#o.heartbeatTtlMs);
+    this.#reportOrphans(requeued, dead);
+    if (!dispatcher.healthy()) return;
+    if (requeued.length > 0) await dispatcher.add(requeued.map(toDispatchJob));
+    for (const queue of this.#o.queues()) {
+      const [waiting, held] = await Promise.all([store.countClaimable(queue), dispatcher.count(queue)]);
+      if (held >= waiting) continue;
+      const jobs = await store.claimable({ olderThanMs: this.#o.graceMs, limit: this.#o.batch, queues: [queue] });
+      if (jobs.length > 0) await dispatcher.add(jobs);
+    }
+  }
+
+  #reportOrphans(requeued: readonly JobRecord[], dead: readonly JobRecord[]): void {
+    const { bus } = this.#o;
+    for (const job of requeued) {
+      bus.execute('job.stalled', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id });
+    }
+    for (const job of dead) {
+      bus.execute('job.stalled', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id });
+      bus.execute('job.dead', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id, error_type: 'SupervisorLost' });
+    }
+  }
+}
+
+function toDispatchJob(job: JobRecord) {
+  return {
+    id: job.id, queue: job.queue, name: job.name, priority: job.priority, maxAttempts: job.maxAttempts, backoff: job.backoff,
+    delayMs: Math.max(0, job.runAt.getTime() - Date.now()),
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The job system of one supervisor: enqueue (rows committed before dispatch), one consumer per
+ * queue feeding its pool, the reconciler, action records, cancel and drain. It owns neither the
+ * store nor the dispatcher (the deployment opens and closes those) so tests can share them.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Telemetry } from '../telemetry/bus.ts';
+import { currentCorrelation, newCorrelationId, childTraceparent } from '../telemetry/correlation.ts';
+import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
+import { QueueConsumer, type JobPool } from './consumer.ts';
+import type { JobStorePort } from './ports.ts';
+import { Reconciler, type ReconcilerOptions } from './reconciler.ts';
+import type { Dispatcher, EnqueueInput, EnqueuedJob, JobDetails, JobRecord, QueueStats } from './types.ts';
+
+export interface JobSystemOptions {
+  readonly store: JobStorePort;
+  readonly dispatcher: Dispatcher;
+  /** Queues this supervisor consumes, each with its pool and concurrency (default: 2 per pool thread is up to you; 4). */
+  readonly queues: Readonly<Record<string, { pool: JobPool; concurrency?: number }>>;
+  readonly telemetry?: Telemetry;
+  /** Names this supervisor in `claimed_by` and heartbeats (default `<host>:<pid>:<random>`). */
+  readonly supervisorId?: string;
+  readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch'>>;
+}
+
+export class JobSystem {
+  readonly supervisorId: string;
+  readonly #o: JobSystemOptions;
+  readonly #bus: Telemetry;
+  readonly #consumers: QueueConsumer[] = [];
+  readonly #inFlight = new Map<string, { attempt: number; abort: AbortController }>();
+  readonly #reconciler: Reconciler;
+  readonly #knownQueues = new Set<string>();
+  #state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
+
+  constructor(options: JobSystemOptions) {
+    this.#o = options;
+    this.#bus = options.telemetry ?? sharedTelemetry;
+    this.supervisorId = options.supervisorId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    for (const queue of Object.keys(options.queues)) this.#knownQueues.add(queue);
+    this.#reconciler = new Reconciler({
+      store: options.store, dispatcher: options.dispatcher, bus: this.#bus, supervisorId: this.supervisorId,
+      queues: () => [...this.#knownQueues], ...options.reconcile,
+    });
+  }
+
+  /** 'idle' | 'running' | 'draining' | 'stopped'. */
+  get state(): string {
+    return this.#state;
+  }
+
+  /** Starts consuming every configured queue and the reconciler. */
+  async start(): Promise<void> {
+    const { store, dispatcher, queues } = this.#o;
+    for (const [queue, { pool, concurrency = 4 }] of Object.entries(queues)) {
+      const consumer = new QueueConsumer({ queue, pool, concurrency, store, dispatcher, bus: this.#bus, supervisorId: this.supervisorId, inFlight: this.#inFlight });
+      consumer.start();
+      this.#consumers.push(consumer);
+    }
+    const id = `pitboss.jobs.${this.supervisorId}`;
+    this.#bus.attachMany(`${id}.actions`, ['action.stop', 'action.exception'], (event, measurements, metadata) => {
+      const jobId = metadata.job_id;
+      const attempt = typeof jobId === 'string' ? this.#inFlight.get(jobId)?.attempt : undefined;
+      if (attempt === undefined || typeof metadata.action !== 'string') return;
+      store.recordActions([{
+        jobId: jobId as string, attempt, action: metadata.action, status: event === 'action.stop' ? 'ok' : 'error',
+        duration: measurements.duration ?? 0, error: typeof metadata.error === 'string' ? metadata.error : null,
+      }]);
+    });
+    // Redis came back (maybe empty): reconcile now rather than at the next period.
+    this.#bus.attach(`${id}.reconnect`, 'dispatch.connection.reconnected', () => { void this.#reconciler.reconcile().catch(() => {}); });
+    this.#reconciler.start();
+    this.#state = 'running';
+  }
+
+  /**
+   * Commits the jobs' rows, then dispatches them. A dispatch failure does not fail the enqueue: the
+   * rows exist, and the reconciler dispatches them. Jobs carry the caller's correlation (or a new one).
+   */
+  async enqueue(inputs: readonly EnqueueInput[]): Promise<EnqueuedJob[]> {
+    const current = currentCorrelation();
+    const context = { correlationId: current?.correlationId ?? newCorrelationId(), traceparent: current?.traceparent ?? childTraceparent() };
+    const jobs = await this.#o.store.enqueue(inputs, context);
+    const created = jobs.filter((job) => job.created);
+    for (const job of jobs) this.#knownQueues.add(job.queue);
+    if (created.length > 0) {
+      await this.#o.dispatcher.add(created.map((job) => ({
+        id: job.id, queue: job.queue, name: job.name, priority: job.priority, maxAttempts: job.maxAttempts, backoff: job.backoff,
+        delayMs: Math.max(0, job.runAt.getTime() - Date.now()),
+      }))).catch(() => {});
+      for (const job of created) {
+        this.#bus.execute('job.enqueued', {}, { queue: job.queue, job_name: job.name, job_id: job.id, correlation_id: context.correlationId, traceparent: context.traceparent });
+      }
+    }
+    return jobs;
+  }
+
+  get(id: string): Promise<JobDetails | null> {
+    return this.#o.store.get(id);
+  }
+
+  /** Cancels a waiting or running job; a running attempt in this process is aborted (its thread replaced). */
+  async cancel(id: string): Promise<JobRecord | null> {
+    const before = await this.#o.store.get(id);
+    const job = await this.#o.store.cancel(id);
+    if (job !== null && job.status === 'cancelled' && before !== null && before.status !== 'cancelled') {
+      this.#inFlight.get(id)?.abort.abort(new Error('job cancelled'));
+      this.#bus.execute('job.cancelled', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id, status: 'cancelled' });
+    }
+    return job;
+  }
+
+  /** Per-queue counts, with explicit zeros for queues this supervisor knows but the store has none of. */
+  async queues(options?: { timeoutMs?: number }): Promise<QueueStats[]> {
+    const stats = await this.#o.store.queueStats(options);
+    const seen = new Set(stats.map((s) => s.queue));
+    const zeros = [...this.#knownQueues].filter((q) => !seen.has(q)).map((queue) => ({ queue, queued: 0, running: 0, failed: 0, completed: 0, dead: 0, cancelled: 0 }));
+    return [...stats, ...zeros].sort((a, b) => a.queue.localeCompare(b.queue));
+  }
+
+  /** Runs a reconcile pass now. */
+  reconcile(): Promise<void> {
+    return this.#reconciler.reconcile();
+  }
+
+  /** Stops claiming new jobs; jobs in flight continue. */
+  async drain(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'draining';
+    await Promise.all(this.#consumers.map((c) => c.pause()));
+  }
+
+  /** Drains, waits for in-flight jobs up to `timeoutMs`, and stops the reconciler. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.#state === 'stopped') return;
+    await this.drain();
+    await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));
+    this.#consumers.length = 0;
+    await this.#reconciler.stop();
+    const id = `pitboss.jobs.${this.supervisorId}`;
+    this.#bus.detach(`${id}.actions`);
+    this.#bus.detach(`${id}.reconnect`);
+    this.#state = 'stopped';
+  }
+
+  /** Jobs running in this process right now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+}
