@@ -17,6 +17,7 @@ import { createControlBuffer, writeRules } from './shared-control.ts';
 import { PendingTask, TaskQueue } from './task-queue.ts';
 import { errorMetadata, nsSince, ThreadRegistry, type PendingSpawn, type PoolThread } from './threads.ts';
 import { PoolTimers } from './timers.ts';
+import { levelValue, type LogLevels } from '../log/levels.ts';
 
 export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
 const startTimeoutMs = 30_000;
@@ -39,6 +40,8 @@ export class PoolCore {
   readonly #pending = new Map<number, PendingSpawn>();
   readonly #timers: PoolTimers;
   readonly #onLog: LogSink;
+  readonly #levels: LogLevels;
+  #unsubscribeLevels: (() => void) | null = null;
   readonly #meta: { pool: string };
   #piscina: Piscina | null = null;
   #retired: Piscina[] = [];
@@ -50,10 +53,11 @@ export class PoolCore {
   #whenReady: (() => void) | null = null;
   #whenIdle: (() => void) | null = null;
 
-  constructor(opts: ResolvedPoolOptions, bus: Telemetry, onLog: LogSink) {
+  constructor(opts: ResolvedPoolOptions, bus: Telemetry, onLog: LogSink, levels: LogLevels) {
     this.opts = opts;
     this.bus = bus;
     this.#onLog = onLog;
+    this.#levels = levels;
     this.#meta = { pool: opts.name };
     // Twice the threads: a replacement may start before the slot of the thread it replaces is freed.
     const slotCount = opts.threads * 2;
@@ -87,6 +91,8 @@ export class PoolCore {
     this.#restarts = [];
     writeRules(this.#control, this.bus.control.rules());
     this.#unsubscribeRules = this.bus.control.subscribe((snapshot) => writeRules(this.#control, snapshot));
+    this.#publishLogLevels();
+    this.#unsubscribeLevels = this.#levels.subscribe(() => this.#publishLogLevels());
     // A ref'd timer: piscina unrefs its threads, so without it a script awaiting start() could exit
     // before the threads say hello; it also bounds a start that never completes.
     const timeout = setTimeout(() => this.#fail(new PoolFailedError(this.opts.name, 0, 0, `threads not ready within ${startTimeoutMs} ms`)), startTimeoutMs);
@@ -462,9 +468,20 @@ export class PoolCore {
     if (wasStarting) this.#whenReady?.();
   }
 
+  /** Each slot's `ctx.log` threshold, so threads drop disabled lines before they cross. */
+  #publishLogLevels(): void {
+    const slotCount = this.slots.length / slotFieldCount;
+    for (let slot = 0; slot < slotCount; slot++) {
+      const level = levelValue[this.#levels.levelFor('worker', `${this.opts.name}/${slot}`)];
+      Atomics.store(this.slots, slot * slotFieldCount + SlotField.logLevel, Number.isFinite(level) ? level : 1000);
+    }
+  }
+
   async #destroyAll(reason: string): Promise<void> {
     this.#unsubscribeRules?.();
     this.#unsubscribeRules = null;
+    this.#unsubscribeLevels?.();
+    this.#unsubscribeLevels = null;
     for (const thread of this.threads.all()) thread.plannedReason ??= reason;
     const instances = [...this.#retired, ...(this.#piscina === null ? [] : [this.#piscina])];
     this.#retired = [];

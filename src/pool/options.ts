@@ -9,6 +9,7 @@ import { PoolError } from './errors.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import type { ThreadLogRecord } from './protocol.ts';
 import type { Intensity } from '../supervision/types.ts';
+import type { PitbossLogger } from '../log/logger.ts';
 
 /** When a thread is replaced on purpose. Each limit is optional (null: no limit). */
 export interface RecycleOptions {
@@ -47,7 +48,9 @@ export interface PoolOptions {
   telemetry?: Telemetry;
   /** Event transport from threads. */
   transport?: { batchEvents?: number; maxPendingBatches?: number; flushIntervalMs?: number };
-  /** Receives `ctx.log` lines from worker code (default: discarded below `warn`, else stderr JSON). */
+  /** Writes `ctx.log` lines from worker code and sets their levels (default: the process-wide logger). */
+  logger?: PitbossLogger;
+  /** Receives `ctx.log` lines instead of the logger (levels still come from the logger). */
   onLog?: (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
 }
 

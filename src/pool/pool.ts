@@ -2,14 +2,13 @@
  * A supervised pool of worker threads on piscina. The public class checks arguments and delegates
  * to a private engine (`PoolCore`), as piscina's `Piscina` wraps its `ThreadPool`.
  */
-import pino from 'pino';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import { PoolCore, type PoolState } from './core.ts';
 import { PoolError } from './errors.ts';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.ts';
 import { SlotField } from './protocol.ts';
-import type { ThreadLogRecord } from './protocol.ts';
 import { workerModuleExists } from './runtime-path.ts';
+import { defaultLogger } from '../log/logger.ts';
 
 /** A live thread of a pool. */
 export interface PoolThreadInfo {
@@ -46,7 +45,8 @@ export class Pool {
 
   constructor(options: PoolOptions) {
     const opts = validatePoolOptions(options);
-    this.#core = new PoolCore(opts, options.telemetry ?? sharedTelemetry, options.onLog ?? defaultLogSink(opts.name));
+    const logger = options.logger ?? defaultLogger();
+    this.#core = new PoolCore(opts, options.telemetry ?? sharedTelemetry, options.onLog ?? ((record, origin) => logger.workerLine(record, origin)), logger.levels);
     this.#exited = this.#newExited();
   }
 
@@ -134,12 +134,4 @@ export function validatePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const opts = resolvePoolOptions(options);
   if (!workerModuleExists(opts.workerUrl)) throw new PoolError('PITBOSS_INVALID_CONFIG', `pool(${opts.name}).worker: no such file ${opts.workerUrl}`);
   return opts;
-}
-
-/** Worker `ctx.log` lines go to a pino logger bound to the pool and worker (LOG_LEVEL, default info). */
-function defaultLogSink(pool: string): (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pool } });
-  return (record, origin) => {
-    logger[record.level]({ ...record.fields, worker_id: origin.worker_id, source: 'worker', time_ms: record.time }, record.msg);
-  };
 }

@@ -20,6 +20,8 @@ export const SlotField = {
   pendingBatches: 5,
   /** Heap used after the thread's last task, in KiB (the recycled event reports it). */
   heapKiB: 6,
+  /** Lowest pino level value `ctx.log` writes for this slot (set by the supervisor; 30 = info). */
+  logLevel: 7,
 } as const;
 export const slotFieldCount = 8;
 

@@ -114,8 +114,14 @@ function createContext(task: string, signal: AbortSignal, correlationId: string 
   };
 }
 
-const logAt = (level: ThreadLogRecord['level']) => (msg: string, fields?: Record<string, unknown>): void => {
-  encoder.addLog({ level, msg: String(msg), fields: fields === undefined ? null : safeFields(fields), time: Date.now() });
+const levelValues = { debug: 20, info: 30, warn: 40, error: 50 } as const;
+const logAt = (level: ThreadLogRecord['level']) => {
+  const value = levelValues[level];
+  return (msg: string, fields?: Record<string, unknown>): void => {
+    // The supervisor keeps this slot's level in shared memory: a disabled level costs one load here.
+    if (value < Atomics.load(slots, base + SlotField.logLevel)) return;
+    encoder.addLog({ level, msg: String(msg), fields: fields === undefined ? null : safeFields(fields), time: Date.now() });
+  };
 };
 const log: WorkerLogger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
 
