@@ -3,25 +3,24 @@
  * waiting is visible here), results and their event batches, thread restarts counted against the
  * pool's intensity, recycling, and rebuilding piscina when it stops replacing threads.
  */
-import { Piscina } from 'piscina';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { currentCorrelation } from '../telemetry/correlation.ts';
-import { decodeBatch } from './encoding.ts';
+import { ThreadInbox, type LogSink } from './inbox.ts';
 import {
   PoolClosedError, PoolFailedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError,
 } from './errors.ts';
 import type { ResolvedPoolOptions } from './options.ts';
-import { SlotField, slotFieldCount, type EventBatch, type TaskResult, type ThreadBootData, type ThreadLogRecord, type ThreadMessage } from './protocol.ts';
-import { threadEntryUrl, threadExecArgv, threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
+import { SlotField, slotFieldCount, type TaskResult, type ThreadBootData, type ThreadMessage } from './protocol.ts';
+import { threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
+import { PiscinaHost } from './piscina-host.ts';
 import { createControlBuffer, writeRules } from './shared-control.ts';
 import { PendingTask, TaskQueue } from './task-queue.ts';
-import { errorMetadata, nsSince, ThreadRegistry, type PendingSpawn, type PoolThread } from './threads.ts';
+import { classifyExit, errorMetadata, nsSince, ThreadRegistry, type PendingSpawn, type PoolThread } from './threads.ts';
 import { PoolTimers } from './timers.ts';
 import { levelValue, type LogLevels } from '../log/levels.ts';
 
 export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
 const startTimeoutMs = 30_000;
-type LogSink = (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
 
 export class PoolCore {
   readonly opts: ResolvedPoolOptions;
@@ -35,18 +34,17 @@ export class PoolCore {
   readonly #running = new Map<number, PendingTask>();
   /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
   readonly #interrupted = new Map<number, PoolThread>();
-  /** Results waiting for a slot's in-flight standalone batches (see #settled). */
-  readonly #afterBatches = new Map<number, (() => void)[]>();
   readonly #pending = new Map<number, PendingSpawn>();
   readonly #timers: PoolTimers;
-  readonly #onLog: LogSink;
+  readonly #inbox: ThreadInbox;
   readonly #levels: LogLevels;
   #unsubscribeLevels: (() => void) | null = null;
   readonly #meta: { pool: string };
-  #piscina: Piscina | null = null;
-  #retired: Piscina[] = [];
+  readonly #host: PiscinaHost;
   #taskSeq = 0;
   #restarts: number[] = [];
+  /** Why the pool failed (set once, by #fail). */
+  #failure: Error | null = null;
   #startedAt = 0;
   #unsubscribeRules: (() => void) | null = null;
   #onFailed: (error: Error) => void = () => {};
@@ -56,12 +54,12 @@ export class PoolCore {
   constructor(opts: ResolvedPoolOptions, bus: Telemetry, onLog: LogSink, levels: LogLevels) {
     this.opts = opts;
     this.bus = bus;
-    this.#onLog = onLog;
     this.#levels = levels;
     this.#meta = { pool: opts.name };
     // Twice the threads: a replacement may start before the slot of the thread it replaces is freed.
     const slotCount = opts.threads * 2;
     this.slots = new Int32Array(new SharedArrayBuffer(slotCount * slotFieldCount * 4));
+    this.#inbox = new ThreadInbox(bus, this.slots, opts.name, onLog);
     this.threads = new ThreadRegistry(this.slots, {
       interrupted: (thread, taskId) => this.#interrupted.set(taskId, thread),
       exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned),
@@ -73,6 +71,7 @@ export class PoolCore {
       batchEvents: opts.batchEvents, maxPendingBatches: opts.maxPendingBatches, taskTimeoutMs: opts.taskTimeoutMs,
       runtime: threadRuntimeUrl, typescript: threadsNeedTypeScript(opts.workerUrl),
     };
+    this.#host = new PiscinaHost(opts.threads, opts.resourceLimits, this.#boot, (message) => this.onThreadMessage(message));
   }
 
   get queueSize(): number {
@@ -109,7 +108,7 @@ export class PoolCore {
 
   run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
     if (this.state !== 'running' && this.state !== 'starting') {
-      return Promise.reject(this.state === 'failed' ? new PoolFailedError(this.opts.name, this.#restarts.length, this.opts.intensity.periodMs) : new PoolClosedError(this.opts.name));
+      return Promise.reject(this.#failure ?? new PoolClosedError(this.opts.name));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const correlation = currentCorrelation();
@@ -173,8 +172,7 @@ export class PoolCore {
       }
       pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
     }
-    const piscina = this.#piscina!;
-    piscina.run({ id, task: pending.task, input: pending.input, correlation: pending.correlation, metadata: pending.metadata }, { signal }).then(
+    this.#host.current!.run({ id, task: pending.task, input: pending.input, correlation: pending.correlation, metadata: pending.metadata }, { signal }).then(
       (result: TaskResult) => this.#settled(pending, result),
       (error: unknown) => this.#rejected(pending, error),
     );
@@ -199,21 +197,13 @@ export class PoolCore {
   }
 
   #settled(pending: PendingTask, result: TaskResult): void {
-    // Batches the thread posted on their own during the task travel on another channel than the
-    // result and may still be in flight: settle after them, so a task's events precede its result.
-    if (Atomics.load(this.slots, result.slot * slotFieldCount + SlotField.pendingBatches) > 0) {
-      const waiting = this.#afterBatches.get(result.slot);
-      const settle = (): void => this.#settledInOrder(pending, result);
-      if (waiting === undefined) this.#afterBatches.set(result.slot, [settle]);
-      else waiting.push(settle);
-      return;
-    }
-    this.#settledInOrder(pending, result);
+    // So a task's events precede its result (see ThreadInbox).
+    this.#inbox.afterBatches(result.slot, () => this.#settledInOrder(pending, result));
   }
 
   #settledInOrder(pending: PendingTask, result: TaskResult): void {
     this.#finish(pending);
-    if (result.batch !== null) this.#ingest(result.batch, result.slot);
+    if (result.batch !== null) this.#inbox.ingest(result.batch, result.slot);
     if (result.recycle !== null) {
       const thread = this.threads.bySlot(result.slot);
       if (thread !== undefined) this.#terminatePlanned(thread, result.recycle);
@@ -239,8 +229,8 @@ export class PoolCore {
     }
     const failure = pending.timedOut ? new TaskTimeoutError(this.opts.name, this.opts.taskTimeoutMs ?? 0)
       : pending.signal?.aborted ? pending.signal.reason
-        : this.state === 'failed' ? new PoolFailedError(this.opts.name, this.#restarts.length, this.opts.intensity.periodMs)
-          : new WorkerCrashedError(this.opts.name, thread?.plannedReason ?? classifyFor(thread), thread?.error ?? error);
+        : this.#failure !== null ? this.#failure
+          : new WorkerCrashedError(this.opts.name, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0), thread?.error ?? error);
     if (thread !== undefined) {
       this.bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) }, {
         pool: this.opts.name, worker_id: thread.slot, task: pending.task, ...errorMetadata(failure),
@@ -263,28 +253,11 @@ export class PoolCore {
     return thread;
   }
 
-  /** Decodes a batch from a thread onto the bus, with the thread's pool and worker_id. */
-  #ingest(batch: EventBatch, workerId: number): void {
-    const origin = { pool: this.opts.name, worker_id: workerId };
-    decodeBatch(batch, this.opts.name, workerId, (event, measurements, metadata) => {
-      // A thread's own drop reports feed the supervisor's counters, not just its handlers.
-      if (event === 'telemetry.events.dropped') this.bus.drop(dropReason(metadata.reason), measurements.count ?? 0, { ...metadata, source: 'thread' });
-      else this.bus.ingest(event, measurements, metadata);
-    });
-    const { dropped } = batch;
-    for (const reason of ['buffer_full', 'invalid_measurement', 'unknown_event'] as const) {
-      if (dropped[reason] > 0) this.bus.drop(reason, dropped[reason], { ...origin, source: 'thread' });
-    }
-    for (const record of batch.logs) this.#onLog(record, origin);
-  }
-
   /** piscina `'message'`: hello, standalone batches and idle recycle requests from threads. */
   onThreadMessage(message: ThreadMessage): void {
     if (message === null || typeof message !== 'object') return;
     if (message.type === 'pitboss.batch') {
-      const left = Atomics.sub(this.slots, message.slot * slotFieldCount + SlotField.pendingBatches, 1) - 1;
-      this.#ingest(message.batch, message.slot);
-      if (left <= 0) this.#releaseAfterBatches(message.slot);
+      this.#inbox.standalone(message.batch, message.slot);
     } else if (message.type === 'pitboss.hello') {
       this.#hello(message.threadId, message.slot);
     } else if (message.type === 'pitboss.recycle') {
@@ -293,17 +266,10 @@ export class PoolCore {
     }
   }
 
-  #releaseAfterBatches(slot: number): void {
-    const waiting = this.#afterBatches.get(slot);
-    if (waiting === undefined) return;
-    this.#afterBatches.delete(slot);
-    for (const settle of waiting) settle();
-  }
-
   #hello(threadId: number, slot: number): void {
     let thread = this.threads.hello(threadId, slot);
-    if (thread === undefined && this.#piscina !== null) {
-      this.threads.adopt(this.#piscina.threads);
+    if (thread === undefined && this.#host.current !== null) {
+      this.threads.adopt(this.#host.current.threads);
       thread = this.threads.hello(threadId, slot);
     }
     if (thread === undefined) return;
@@ -326,7 +292,7 @@ export class PoolCore {
 
   #threadExited(thread: PoolThread, reason: string, planned: boolean): void {
     // Results held back for batches that a dead thread can no longer deliver are released now.
-    if (thread.slot >= 0) this.#releaseAfterBatches(thread.slot);
+    if (thread.slot >= 0) this.#inbox.release(thread.slot);
     const stopping = this.state === 'closing' || this.state === 'closed' || this.state === 'failed';
     if (thread.slot < 0) {
       if (stopping) return;
@@ -371,7 +337,7 @@ export class PoolCore {
 
   /** Adopts replacements piscina made; rebuilds piscina when it stopped replacing threads. */
   #ensureThreads(): void {
-    const piscina = this.#piscina;
+    const piscina = this.#host.current;
     if (piscina === null) return;
     this.threads.adopt(piscina.threads);
     // piscina sets a sticky flag when a thread dies before it is ready and then never replaces
@@ -380,32 +346,11 @@ export class PoolCore {
   }
 
   #buildPiscina(): void {
-    const piscina = new Piscina({
-      filename: threadEntryUrl,
-      minThreads: this.opts.threads,
-      maxThreads: this.opts.threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
-      // 'async' lets a thread's event loop turn between tasks, so its flush and sampling timers run.
-      atomics: 'async',
-      resourceLimits: this.opts.resourceLimits,
-      execArgv: threadExecArgv(),
-      workerData: this.#boot,
-    });
-    // Without a listener piscina's 'error' (a thread error with no task to reject) would throw here.
-    piscina.on('error', () => {});
-    piscina.on('message', (message: ThreadMessage) => this.onThreadMessage(message));
-    this.#piscina = piscina;
-    this.threads.adopt(piscina.threads);
+    this.threads.adopt(this.#host.build().threads);
   }
 
   #rebuild(): void {
-    const old = this.#piscina;
-    if (old !== null) {
-      this.#retired.push(old);
-      for (const thread of this.threads.all()) thread.plannedReason ??= 'rebuild';
-      void old.close().catch(() => {});
-    }
+    for (const thread of this.threads.all()) thread.plannedReason ??= 'rebuild';
     this.#buildPiscina();
   }
 
@@ -420,6 +365,7 @@ export class PoolCore {
     if (this.state === 'failed' || this.state === 'closed') return;
     const wasStarting = this.state === 'starting';
     this.state = 'failed';
+    this.#failure = error;
     this.#timers.stop();
     for (const pending of this.#queue.drain()) {
       if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
@@ -483,18 +429,8 @@ export class PoolCore {
     this.#unsubscribeLevels?.();
     this.#unsubscribeLevels = null;
     for (const thread of this.threads.all()) thread.plannedReason ??= reason;
-    const instances = [...this.#retired, ...(this.#piscina === null ? [] : [this.#piscina])];
-    this.#retired = [];
-    this.#piscina = null;
-    await Promise.all(instances.map((p) => p.destroy().catch(() => {})));
+    await this.#host.destroy();
   }
 }
 
-function classifyFor(thread: PoolThread | undefined): string {
-  return thread?.error !== null && thread?.error !== undefined && (thread.error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom'
-    : thread?.error !== null && thread?.error !== undefined ? 'crash' : 'exit';
-}
 
-function dropReason(value: unknown): 'buffer_full' | 'invalid_measurement' | 'unknown_event' {
-  return value === 'buffer_full' || value === 'unknown_event' ? value : 'invalid_measurement';
-}

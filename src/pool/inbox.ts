@@ -1,0 +1,71 @@
+/**
+ * The supervisor side of the event transport: decodes thread batches onto the bus (with the
+ * thread's pool and worker_id), feeds thread drop counts into the bus's counters, hands `ctx.log`
+ * lines to the log sink, and holds a task's result back until the batches its thread posted on
+ * their own during the task have arrived (they travel on another channel than the result).
+ */
+import type { Telemetry } from '../telemetry/bus.ts';
+import type { DropReason } from '../telemetry/types.ts';
+import { decodeBatch } from './encoding.ts';
+import { SlotField, slotFieldCount, type EventBatch, type ThreadLogRecord } from './protocol.ts';
+
+export type LogSink = (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
+
+const dropReasons = ['buffer_full', 'invalid_measurement', 'unknown_event'] as const;
+
+export class ThreadInbox {
+  readonly #bus: Telemetry;
+  readonly #slots: Int32Array;
+  readonly #pool: string;
+  readonly #onLog: LogSink;
+  readonly #waiting = new Map<number, (() => void)[]>();
+
+  constructor(bus: Telemetry, slots: Int32Array, pool: string, onLog: LogSink) {
+    this.#bus = bus;
+    this.#slots = slots;
+    this.#pool = pool;
+    this.#onLog = onLog;
+  }
+
+  /** Decodes one batch onto the bus. */
+  ingest(batch: EventBatch, workerId: number): void {
+    const bus = this.#bus;
+    decodeBatch(batch, this.#pool, workerId, (event, measurements, metadata) => {
+      // A thread's own drop reports feed the supervisor's counters, not just its handlers.
+      if (event === 'telemetry.events.dropped') bus.drop(dropReason(metadata.reason), measurements.count ?? 0, Object.assign(metadata, { source: 'thread' }));
+      else bus.ingest(event, measurements, metadata);
+    });
+    const origin = { pool: this.#pool, worker_id: workerId };
+    for (const reason of dropReasons) {
+      if (batch.dropped[reason] > 0) bus.drop(reason, batch.dropped[reason], { source: 'thread', pool: this.#pool, worker_id: workerId });
+    }
+    for (const record of batch.logs) this.#onLog(record, origin);
+  }
+
+  /** A batch a thread posted on its own. */
+  standalone(batch: EventBatch, slot: number): void {
+    const left = Atomics.sub(this.#slots, slot * slotFieldCount + SlotField.pendingBatches, 1) - 1;
+    this.ingest(batch, slot);
+    if (left <= 0) this.release(slot);
+  }
+
+  /** Runs `settle` now, or once the slot's in-flight standalone batches have been ingested. */
+  afterBatches(slot: number, settle: () => void): void {
+    if (Atomics.load(this.#slots, slot * slotFieldCount + SlotField.pendingBatches) <= 0) return settle();
+    const waiting = this.#waiting.get(slot);
+    if (waiting === undefined) this.#waiting.set(slot, [settle]);
+    else waiting.push(settle);
+  }
+
+  /** Settles what waits on a slot (its batches arrived, or its thread died and never will send them). */
+  release(slot: number): void {
+    const waiting = this.#waiting.get(slot);
+    if (waiting === undefined) return;
+    this.#waiting.delete(slot);
+    for (const settle of waiting) settle();
+  }
+}
+
+function dropReason(value: unknown): DropReason {
+  return value === 'buffer_full' || value === 'unknown_event' ? value : 'invalid_measurement';
+}
