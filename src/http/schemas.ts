@@ -1,0 +1,71 @@
+/**
+ * JSON schemas of every body and param the HTTP API accepts. fastify validates with them before a
+ * handler runs, so a bad request is a 400 naming the field; handlers see only valid shapes.
+ */
+const name = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' } as const;
+const level = { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] } as const;
+
+export const jobIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
+} as const;
+
+export const enqueueBody = {
+  type: 'object',
+  required: ['queue', 'name'],
+  additionalProperties: false,
+  properties: {
+    queue: name,
+    name,
+    data: {},
+    priority: { type: 'integer', minimum: -1000000, maximum: 1000000 },
+    maxAttempts: { type: 'integer', minimum: 1, maximum: 100 },
+    delayMs: { type: 'integer', minimum: 0, maximum: 31536000000 },
+    idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
+    backoff: {
+      type: 'object',
+      required: ['type', 'delayMs'],
+      additionalProperties: false,
+      properties: { type: { type: 'string', enum: ['fixed', 'exponential'] }, delayMs: { type: 'integer', minimum: 0, maximum: 86400000 } },
+    },
+  },
+} as const;
+
+export const telemetryRulesBody = {
+  type: 'object',
+  required: ['rules'],
+  additionalProperties: false,
+  properties: {
+    rules: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        required: ['pattern'],
+        additionalProperties: false,
+        properties: {
+          pattern: { type: 'string', minLength: 1, maxLength: 200 },
+          rate: { type: 'number', minimum: 0, maximum: 1 },
+          enabled: { type: 'boolean' },
+          scope: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { pool: { type: ['string', 'null'], minLength: 1, maxLength: 64 }, worker: { type: ['integer', 'string', 'null'] } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export const logLevelsBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    default: level,
+    categories: { type: 'object', additionalProperties: { anyOf: [level, { type: 'null' }] } },
+    workers: { type: 'object', additionalProperties: { anyOf: [level, { type: 'null' }] } },
+  },
+} as const;

@@ -1,0 +1,70 @@
+/**
+ * The supervisor's one HTTP server: health, readiness, `/metrics`, the job API, the control API and
+ * the status page, on one port (127.0.0.1 by default). Every body and param is schema-validated;
+ * errors are 4xx with a reason, never a stack.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { PitbossError } from '../errors.ts';
+import type { FleetControl } from '../control/fleet.ts';
+import type { JobSystem } from '../jobs/system.ts';
+import { requireToken } from './auth.ts';
+import { registerControlRoutes } from './routes-control.ts';
+import { registerJobRoutes } from './routes-jobs.ts';
+
+/** What the server serves; the deployment wires these. */
+export interface HttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer token for control and mutating routes (`PITBOSS_CONTROL_TOKEN`), or null. */
+  readonly token: string | null;
+  /** With no token: allow those routes when bound to loopback (off unless set). */
+  readonly allowUnauthenticatedLoopback: boolean;
+  /** Largest accepted body (default 1 MiB). */
+  readonly bodyLimit?: number;
+  readonly jobs: JobSystem;
+  readonly control: FleetControl;
+  readonly scrape: () => Promise<{ contentType: string; body: string }>;
+  /** What readiness depends on. */
+  readonly readiness: () => { store: boolean; dispatch: boolean; draining: boolean };
+  readonly logger: Logger;
+  /** Extra routes (the status page). */
+  readonly extend?: (app: FastifyInstance, guard: ReturnType<typeof requireToken>) => void;
+}
+
+/** Builds the app (not listening yet; `app.listen` or `app.inject` in tests). */
+export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
+  // pino's Logger is fastify's logger; the cast only bridges the two packages' type declarations.
+  const app: FastifyInstance = Fastify({ loggerInstance: options.logger as unknown as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+  const guard = requireToken(options);
+
+  app.addHook('onResponse', async (request, reply) => {
+    options.logger.debug({ event: 'http_request', method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http_request');
+  });
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.validation !== undefined) return reply.code(400).send({ error: 'bad_request', reason: error.message });
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'payload_too_large', reason: error.message });
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: 'bad_request', reason: error.message });
+    }
+    if (error instanceof PitbossError && /INVALID|UNKNOWN/.test(error.code)) return reply.code(400).send({ error: 'bad_request', code: error.code, reason: error.message });
+    options.logger.error({ event: 'http_error', err: error }, 'http_error');
+    return reply.code(500).send({ error: 'internal', reason: 'see the supervisor log' });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', reason: `no route ${request.method} ${request.url}` }));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const state = options.readiness();
+    const ready = state.store && state.dispatch && !state.draining;
+    return reply.code(ready ? 200 : 503).send({ ready, ...state });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await options.scrape();
+    return reply.type(contentType).send(body);
+  });
+  registerJobRoutes(app, options, guard);
+  registerControlRoutes(app, options, guard);
+  options.extend?.(app, guard);
+  return app;
+}
