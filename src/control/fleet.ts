@@ -6,22 +6,38 @@
  */
 import type { Telemetry } from '../telemetry/bus.ts';
 import { normalizeRule, type ControlRule, type ControlRuleInput } from '../telemetry/control.ts';
-import { LogLevels, type LogLevelsChange, type LogLevelsSnapshot } from '../log/levels.ts';
+import { LogLevels, type LogCategory, type LogLevel, type LogLevelsChange, type LogLevelsSnapshot } from '../log/levels.ts';
+import type { ControlInput, ControlState, LogLevelInput, LogLevelSetting } from '../jobs/store/types.ts';
 
-/** What is persisted: the whole rule table and level table, under one store version. */
-export interface PersistedControl {
-  readonly version: number;
-  readonly rules: readonly ControlRule[];
-  readonly logLevels: Omit<LogLevelsSnapshot, 'version'>;
+/** The store's side (JobStore on Postgres and PGlite): one versioned table, NOTIFY on change. */
+export interface ControlStorePort {
+  loadControl(): Promise<ControlState>;
+  saveControl(input: ControlInput): Promise<ControlState>;
+  onControlChange(listener: (state: ControlState) => void, onError?: (error: unknown) => void): Promise<() => Promise<void>>;
 }
 
-/** The store's side (implemented by JobStore on Postgres and PGlite). */
-export interface ControlStorePort {
-  loadControl(): Promise<PersistedControl | null>;
-  /** Writes both tables in one transaction, bumps and returns the version, and notifies listeners. */
-  saveControl(control: Omit<PersistedControl, 'version'>): Promise<PersistedControl>;
-  /** Calls `listener` when any supervisor saved a change; resolves to an unsubscribe. */
-  onControlChange(listener: () => void): Promise<() => Promise<void>>;
+type Levels = Omit<LogLevelsSnapshot, 'version'>;
+
+/** The level table as the store's rows: `*` is the default, `worker` rows scoped to a pool/slot are per-worker. */
+export function levelsToRows(levels: Levels): LogLevelInput[] {
+  return [
+    { category: '*', level: levels.default },
+    ...Object.entries(levels.categories).map(([category, level]) => ({ category, level: level! })),
+    ...Object.entries(levels.workers).map(([key, level]) => {
+      const [pool, worker] = key.split('/') as [string, string];
+      return { category: 'worker', level, scope: { pool, worker } };
+    }),
+  ];
+}
+
+export function rowsToLevels(rows: readonly LogLevelSetting[]): Levels {
+  const levels: { default: LogLevel; categories: Partial<Record<LogCategory, LogLevel>>; workers: Record<string, LogLevel> } = { default: 'info', categories: {}, workers: {} };
+  for (const row of rows) {
+    if (row.category === '*') levels.default = row.level;
+    else if (row.scope.pool !== null && row.scope.worker !== null) levels.workers[`${row.scope.pool}/${row.scope.worker}`] = row.level;
+    else levels.categories[row.category as LogCategory] = row.level;
+  }
+  return levels;
 }
 
 /** Something whose threads apply rules: reports the version each thread applied. */
@@ -51,8 +67,8 @@ export class FleetControl {
   async start(): Promise<void> {
     const { store } = this.#o;
     if (store === null) return;
-    this.#unlisten = await store.onControlChange(() => { void this.#reload(); });
-    await this.#reload();
+    this.#unlisten = await store.onControlChange((state) => this.#adopt(state));
+    this.#adopt(await store.loadControl());
   }
 
   async stop(): Promise<void> {
@@ -70,7 +86,7 @@ export class FleetControl {
   /** Replaces the whole rule table (validated first: a bad rule changes nothing). */
   async setTelemetryRules(inputs: readonly ControlRuleInput[]) {
     const rules = inputs.map((input) => normalizeRule(input));
-    await this.#save({ rules, logLevels: withoutVersion(this.#o.levels.snapshot()) });
+    await this.#save(rules, this.#o.levels.snapshot());
     this.#applyRules(rules);
     return this.telemetry();
   }
@@ -84,23 +100,23 @@ export class FleetControl {
     const scratch = new LogLevels();
     scratch.apply({ ...this.#o.levels.snapshot(), version: 1 });
     const next = scratch.set(change);
-    await this.#save({ rules: this.#o.bus.control.rules().rules, logLevels: withoutVersion(next) });
+    await this.#save(this.#o.bus.control.rules().rules, next);
     this.#applyLevels(next);
     return this.logLevels();
   }
 
-  async #save(control: Omit<PersistedControl, 'version'>): Promise<void> {
+  async #save(rules: readonly ControlRule[], levels: Levels): Promise<void> {
     if (this.#o.store === null) return;
-    const saved = await this.#o.store.saveControl(control);
+    const saved = await this.#o.store.saveControl({ rules, logLevels: levelsToRows(levels) });
     this.#storeVersion = Math.max(this.#storeVersion, saved.version);
   }
 
-  async #reload(): Promise<void> {
-    const persisted = await this.#o.store?.loadControl().catch(() => null);
-    if (persisted === null || persisted === undefined || persisted.version <= this.#storeVersion) return;
-    this.#storeVersion = persisted.version;
-    this.#applyRules(persisted.rules);
-    this.#applyLevels(persisted.logLevels);
+  /** Applies a persisted table newer than the last one seen (our own saves come back too: skipped). */
+  #adopt(state: ControlState): void {
+    if (state.version <= this.#storeVersion) return;
+    this.#storeVersion = state.version;
+    this.#applyRules(state.rules);
+    this.#applyLevels(rowsToLevels(state.logLevels));
   }
 
   #applyRules(rules: readonly ControlRule[]): void {
@@ -108,12 +124,8 @@ export class FleetControl {
     control.apply({ version: control.rules().version + 1, rules });
   }
 
-  #applyLevels(levels: Omit<LogLevelsSnapshot, 'version'>): void {
+  #applyLevels(levels: Levels): void {
     const current = this.#o.levels;
     current.apply({ ...levels, version: current.snapshot().version + 1 });
   }
-}
-
-function withoutVersion(snapshot: LogLevelsSnapshot): Omit<LogLevelsSnapshot, 'version'> {
-  return { default: snapshot.default, categories: snapshot.categories, workers: snapshot.workers };
 }

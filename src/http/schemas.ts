@@ -51,7 +51,10 @@ export const telemetryRulesBody = {
           scope: {
             type: 'object',
             additionalProperties: false,
-            properties: { pool: { type: ['string', 'null'], minLength: 1, maxLength: 64 }, worker: { type: ['integer', 'string', 'null'] } },
+            properties: {
+              pool: { anyOf: [{ type: 'string', minLength: 1, maxLength: 64 }, { type: 'null' }] },
+              worker: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]{1,4}$' }, { type: 'null' }] },
+            },
           },
         },
       },

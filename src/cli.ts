@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * The `pitboss` command line: run a deployment, submit jobs, inspect and steer a running supervisor
+ * through its HTTP API, migrate the database.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from './config.ts';
+import { isDeployment } from './deploy/define.ts';
+import { startDeployment } from './deploy/run.ts';
+import { PitbossError } from './errors.ts';
+import { JobStore } from './jobs/store/index.ts';
+import { ApiClient } from './cli-api.ts';
+
+const program = new Command('pitboss').description('supervised worker runtime: pools, jobs, telemetry').showHelpAfterError();
+const here = import.meta.url;
+const defaultSupervisor = new URL(here.endsWith('.ts') ? '../supervisors/main.ts' : '../supervisors/main.js', here);
+
+const api = (options: { url?: string; token?: string }): ApiClient => {
+  const config = loadConfig();
+  return new ApiClient(options.url ?? `http://${config.host}:${config.port}`, options.token ?? config.controlToken);
+};
+const withApi = (command: Command): Command => command
+  .option('--url <url>', 'supervisor HTTP address (default http://$HOST:$PORT)')
+  .option('--token <token>', 'control token (default $PITBOSS_CONTROL_TOKEN)');
+const rate = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('rate must be a number in 0..1');
+  return n;
+};
+
+program.command('start').description('run a deployment (default: supervisors/main)').argument('[supervisor-file]')
+  .action(async (file?: string) => {
+    let config = loadConfig();
+    const url = file === undefined ? defaultSupervisor : pathToFileURL(resolve(file));
+    const deployment = (await import(url.href) as { default?: unknown }).default;
+    if (!isDeployment(deployment)) throw new PitbossError('PITBOSS_INVALID_CONFIG', `${url.href} must default-export defineDeployment(...)`);
+    let generated = false;
+    if (config.controlToken === null && !config.allowLocalControl) {
+      config = { ...config, controlToken: randomBytes(18).toString('base64url') };
+      generated = true;
+    }
+    const running = await startDeployment(deployment, config, { handleSignals: true });
+    const queue = Object.keys(deployment.queues)[0] ?? 'default';
+    const auth = `-H 'authorization: Bearer ${generated ? config.controlToken! : '$PITBOSS_CONTROL_TOKEN'}'`;
+    console.error([
+      '',
+      `pitboss supervisor ${running.supervisorId} is running (store: ${running.store.backend}, dispatch: ${running.dispatcher.backend})`,
+      `  status     ${running.url}/queues   health ${running.url}/readyz`,
+      `  metrics    ${running.url}/metrics`,
+      generated ? `  token      ${config.controlToken!}  (generated for this run; set PITBOSS_CONTROL_TOKEN to choose one)` : '  token      from PITBOSS_CONTROL_TOKEN',
+      `  try        curl -s -X POST ${running.url}/jobs ${auth} -H 'content-type: application/json' -d '{"queue":"${queue}","name":"demo","data":{"seed":1}}'`,
+      '  stop       Ctrl-C (drains running jobs first)',
+      '',
+    ].join('\n'));
+  });
+
+withApi(program.command('enqueue').description('submit a job').argument('<queue>').argument('<name>')
+  .option('--data <json>', 'job payload as JSON', '{}')
+  .option('--priority <n>', 'higher runs first', (v) => Number.parseInt(v, 10))
+  .option('--idempotency-key <key>', 'submitting the same key again returns the existing job'))
+  .action(async (queue: string, name: string, options: { data: string; priority?: number; idempotencyKey?: string; url?: string; token?: string }) => {
+    let data: unknown;
+    try {
+      data = JSON.parse(options.data);
+    } catch {
+      throw new InvalidArgumentError('--data must be JSON');
+    }
+    print(await api(options).post('/jobs', { queue, name, data, priority: options.priority, idempotencyKey: options.idempotencyKey }));
+  });
+
+withApi(program.command('status').description('queues, readiness and control versions of a running supervisor'))
+  .action(async (options: { url?: string; token?: string }) => {
+    const client = api(options);
+    const [ready, queues] = await Promise.all([client.get('/readyz', true), client.get('/queues')]);
+    print({ ready, ...(queues as object) });
+  });
+
+const control = program.command('control').description('change telemetry sampling and log levels at runtime');
+withApi(control.command('sample').description('set the keep-rate of events matching a pattern').argument('<pattern>').argument('<rate>', 'fraction kept, 0..1', rate)
+  .option('--pool <pool>').option('--worker <id>'))
+  .action(async (pattern: string, keep: number, options: { pool?: string; worker?: string; url?: string; token?: string }) => {
+    const client = api(options);
+    const current = await client.get('/control/telemetry') as { rules: { pattern: string; scope: { pool: string | null; worker: string | null } }[] };
+    const scope = { pool: options.pool ?? null, worker: options.worker ?? null };
+    const others = current.rules.filter((r) => !(r.pattern === pattern && r.scope.pool === scope.pool && r.scope.worker === scope.worker));
+    print(await client.put('/control/telemetry', { rules: [...others, { pattern, rate: keep, scope }] }));
+  });
+withApi(control.command('log-level').description('set the default, a category\'s or a worker\'s log level').argument('<level>')
+  .option('--category <category>').option('--worker <pool/worker_id>'))
+  .action(async (level: string, options: { category?: string; worker?: string; url?: string; token?: string }) => {
+    const body = options.worker !== undefined ? { workers: { [options.worker]: level } }
+      : options.category !== undefined ? { categories: { [options.category]: level } } : { default: level };
+    print(await api(options).put('/control/log-levels', body));
+  });
+
+program.command('migrate').description('apply database migrations (DATABASE_URL, or the embedded store)').action(async () => {
+  const config = loadConfig();
+  const store = await JobStore.open({ url: config.databaseUrl, dataDir: config.dataDir });
+  await store.close();
+  console.error(`migrations applied (${config.databaseUrl === null ? `embedded store in ${config.dataDir}` : 'DATABASE_URL'})`);
+});
+
+function print(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`pitboss: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(error instanceof PitbossError && error.code === 'PITBOSS_INVALID_CONFIG' ? 78 : 1);
+});

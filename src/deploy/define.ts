@@ -1,0 +1,51 @@
+/**
+ * A deployment: the pools a supervisor runs and the queues that feed them. Files in `supervisors/`
+ * default-export one; `pitboss start <file>` (or `npm start` for supervisors/main.ts) runs it with
+ * the environment's configuration.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { PoolOptions } from '../pool/options.ts';
+import { PitbossError } from '../errors.ts';
+
+/** One pool of the deployment (telemetry and logger are supplied by the runtime). */
+export type DeploymentPool = Omit<PoolOptions, 'telemetry' | 'logger' | 'onLog'>;
+
+export interface DeploymentSpec {
+  readonly pools: readonly DeploymentPool[];
+  /** Queue name → the pool that runs its jobs and how many at once. */
+  readonly queues: Readonly<Record<string, { readonly pool: string; readonly concurrency?: number }>>;
+}
+
+export interface Deployment extends DeploymentSpec {
+  readonly kind: 'pitboss.deployment';
+}
+
+/** Declares a deployment, checking that every queue names a defined pool. */
+export function defineDeployment(spec: DeploymentSpec): Deployment {
+  const pools = new Set(spec.pools.map((p) => p.name));
+  if (pools.size !== spec.pools.length) throw new PitbossError('PITBOSS_INVALID_CONFIG', 'deployment.pools: pool names must be unique');
+  for (const [queue, { pool, concurrency }] of Object.entries(spec.queues)) {
+    if (!pools.has(pool)) throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.queues.${queue}.pool: no pool named ${JSON.stringify(pool)}`);
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+      throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.queues.${queue}.concurrency must be a positive integer`);
+    }
+  }
+  return { kind: 'pitboss.deployment', ...spec };
+}
+
+export function isDeployment(value: unknown): value is Deployment {
+  return typeof value === 'object' && value !== null && (value as Deployment).kind === 'pitboss.deployment';
+}
+
+/**
+ * A worker module next to a deployment file: `workerModule('../workers/hash', import.meta.url)`
+ * resolves to the `.ts` source when running from source and the `.js` build when running from dist/.
+ */
+export function workerModule(relative: string, from: string): URL {
+  for (const ext of from.endsWith('.ts') ? ['.ts', '.js'] : ['.js', '.ts']) {
+    const url = new URL(`${relative}${ext}`, from);
+    if (existsSync(fileURLToPath(url))) return url;
+  }
+  throw new PitbossError('PITBOSS_INVALID_CONFIG', `no worker module ${relative}(.ts|.js) next to ${from}`);
+}

@@ -1,0 +1,148 @@
+/**
+ * Runs a deployment: opens the store (Postgres or embedded PGlite) and dispatch (BullMQ or local),
+ * builds the supervision tree (pools, the job system, the HTTP server), metrics, logs and fleet
+ * control, and stops it all in order — draining jobs first — on `stop()` or SIGTERM/SIGINT.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { PitbossConfig } from '../config.ts';
+import { FleetControl } from '../control/fleet.ts';
+import { buildHttpServer } from '../http/server.ts';
+import { BullmqDispatcher, LocalDispatcher } from '../jobs/dispatch/index.ts';
+import { JobStore } from '../jobs/store/index.ts';
+import { JobSystem } from '../jobs/system.ts';
+import type { Dispatcher } from '../jobs/types.ts';
+import { attachEventLogs } from '../log/event-logs.ts';
+import { LogLevels } from '../log/levels.ts';
+import { PitbossLogger, redactUrl } from '../log/logger.ts';
+import { createMetrics, type Metrics } from '../metrics/index.ts';
+import { SupervisedPool } from '../pool/supervised.ts';
+import { Supervisor } from '../supervision/supervisor.ts';
+import type { ChildSpec } from '../supervision/types.ts';
+import type { Telemetry } from '../telemetry/bus.ts';
+import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
+import type { Deployment } from './define.ts';
+
+/** A deployment that is up. */
+export interface RunningDeployment {
+  readonly supervisorId: string;
+  /** `http://host:port` of the HTTP server. */
+  readonly url: string;
+  readonly jobs: JobSystem;
+  readonly store: JobStore;
+  readonly dispatcher: Dispatcher;
+  readonly pools: readonly SupervisedPool[];
+  readonly control: FleetControl;
+  readonly metrics: Metrics;
+  readonly logger: PitbossLogger;
+  readonly telemetry: Telemetry;
+  readonly http: FastifyInstance;
+  readonly supervisor: Supervisor;
+  /** Drains (stop claiming, finish in flight within the shutdown timeout) and stops everything. Idempotent. */
+  stop(reason?: string): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Bus to report on (default: the shared `telemetry`). */
+  readonly telemetry?: Telemetry;
+  /** Log destination (default stdout). */
+  readonly logDestination?: NodeJS.WritableStream;
+  /** Stop on SIGTERM/SIGINT and exit (default false; the CLI turns it on). */
+  readonly handleSignals?: boolean;
+}
+
+export async function startDeployment(deployment: Deployment, config: PitbossConfig, options: RunOptions = {}): Promise<RunningDeployment> {
+  const bus = options.telemetry ?? sharedTelemetry;
+  const supervisorId = config.supervisorId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+  const levels = new LogLevels(config.logLevel);
+  const logger = new PitbossLogger({ levels, base: { supervisor: supervisorId }, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const detachLogs = attachEventLogs(bus, logger);
+  const store = await JobStore.open({ url: config.databaseUrl, dataDir: config.dataDir, telemetry: bus });
+  const dispatcher: Dispatcher = config.redisUrl === null ? new LocalDispatcher() : new BullmqDispatcher({ url: config.redisUrl, telemetry: bus });
+  const pools = deployment.pools.map((spec) => new SupervisedPool({ ...spec, telemetry: bus, logger }, { shutdownMs: config.shutdownTimeoutMs }));
+  const poolByName = new Map(pools.map((p) => [p.name, p]));
+  const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4 }]));
+  const jobs = new JobSystem({ store, dispatcher, queues, telemetry: bus, supervisorId });
+  const metrics = createMetrics({ telemetry: bus, stats: () => store.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
+  const control = new FleetControl({ bus, levels, store, pools: () => pools });
+  let draining = false;
+  const http = buildHttpServer({
+    host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl,
+    jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
+    readiness: () => ({ store: store.available, dispatch: dispatcher.healthy(), draining }),
+  });
+  const supervisor = new Supervisor({
+    id: supervisorId, strategy: 'one_for_one', intensity: { maxRestarts: 10, periodMs: 60_000 }, telemetry: bus,
+    children: [...pools.map((p) => p.childSpec()), jobsChild(jobs, config.shutdownTimeoutMs), httpChild(http, config)],
+  });
+  await control.start();
+  await supervisor.start();
+  const address = http.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.category('supervisor').info({ event: 'deployment_started', url, store: store.backend, database: config.databaseUrl === null ? config.dataDir : redactUrl(config.databaseUrl), dispatch: dispatcher.backend }, 'deployment_started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason = 'stop'): Promise<void> => {
+    stopping ??= (async () => {
+      draining = true;
+      await jobs.stop(config.shutdownTimeoutMs);
+      await supervisor.stop(reason);
+      await control.stop();
+      await metrics.shutdown();
+      await dispatcher.close();
+      await store.close();
+      detachLogs();
+      logger.category('supervisor').info({ event: 'deployment_stopped', reason }, 'deployment_stopped');
+      logger.flush();
+    })();
+    return stopping;
+  };
+  if (options.handleSignals === true) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        stop(signal).then(() => process.exit(0), (error: unknown) => {
+          logger.root.fatal({ event: 'shutdown_failed', err: error }, 'shutdown_failed');
+          logger.flush();
+          process.exit(1);
+        });
+      });
+    }
+  }
+  return { supervisorId, url, jobs, store, dispatcher, pools, control, metrics, logger, telemetry: bus, http, supervisor, stop };
+}
+
+function jobsChild(jobs: JobSystem, shutdownMs: number): ChildSpec {
+  return {
+    id: 'jobs', restart: 'temporary', shutdownMs,
+    start: async () => {
+      await jobs.start();
+      let exited: (value: { kind: 'shutdown' }) => void = () => {};
+      return {
+        exited: new Promise((resolve) => { exited = resolve; }),
+        stop: async () => {
+          await jobs.stop(shutdownMs);
+          exited({ kind: 'shutdown' });
+        },
+      };
+    },
+  };
+}
+
+function httpChild(http: FastifyInstance, config: PitbossConfig): ChildSpec {
+  return {
+    id: 'http', restart: 'temporary', shutdownMs: 5000,
+    start: async () => {
+      await http.listen({ host: config.host, port: config.port });
+      let exited: (value: { kind: 'shutdown' }) => void = () => {};
+      return {
+        exited: new Promise((resolve) => { exited = resolve; }),
+        stop: async () => {
+          await http.close();
+          exited({ kind: 'shutdown' });
+        },
+      };
+    },
+  };
+}
