@@ -93,6 +93,50 @@ export type {
   PoolChildOptions, PoolOptions, PoolState, PoolThreadInfo, RecycleOptions, RunOptions, WorkerContext, WorkerDefinition, WorkerLogger,
 } from './pool/index.ts';
 
+/** Metrics: declarative definitions over catalog events, folded and exported through OpenTelemetry. */
+export {
+  /** Starts folding a bus's events into metrics; serves Prometheus text and pushes OTLP. */
+  createMetrics,
+  /** The metrics facade `createMetrics` returns. */
+  Metrics,
+  /** A counter of events. */
+  counter,
+  /** A sum of a measurement. */
+  sum,
+  /** The last value of a measurement (a gauge). */
+  lastValue,
+  /** Count, sum, min and max of a measurement. */
+  summary,
+  /** A histogram of a measurement. */
+  distribution,
+  /** Metric constructors typed for a host-extended event table. */
+  definitionsFor,
+  /** The default inventory (DESIGN.md). */
+  defaultMetrics,
+  /** A bad metric definition or option. */
+  MetricsError,
+} from './metrics/index.ts';
+export type { MetricDefinition, MetricKind, MetricsOptions, OtlpOptions, PrometheusScrape } from './metrics/index.ts';
+
+/** Running a deployment, and the default one's building blocks. */
+export {
+  /** Declares a deployment: pools and the queues that feed them. */
+  defineDeployment,
+  /** Resolves a worker module next to a deployment file (.ts from source, .js from dist). */
+  workerModule,
+} from './deploy/define.ts';
+export {
+  /** Runs a deployment with a configuration (what `pitboss start` does). */
+  startDeployment,
+} from './deploy/run.ts';
+export type { Deployment, DeploymentPool, DeploymentSpec } from './deploy/define.ts';
+export type { RunningDeployment } from './deploy/run.ts';
+export {
+  /** Reads and validates the environment configuration. */
+  loadConfig,
+} from './config.ts';
+export type { PitbossConfig } from './config.ts';
+
 /** Typed errors with stable codes, and the table of codes. */
 export {
   /** Base class of every deliberate pitboss error; switch on `code`. */
