@@ -25,6 +25,17 @@ export const errorCodes = {
   PITBOSS_SUPERVISOR_STOPPED: 'the supervisor was stopped before the operation (start, restartChild) could finish',
   PITBOSS_CHILD_START_FAILED: 'a child\'s start function threw, rejected or returned no ChildHandle; `cause` holds the error',
   PITBOSS_INTENSITY_EXCEEDED: 'more than maxRestarts restarts within periodMs: the supervisor stopped its children and failed',
+  PITBOSS_INVALID_JOB: 'a job given to the store is malformed (enqueue input, id, finish result or error); the message and `field` name the offending field',
+  PITBOSS_STORE_UNAVAILABLE: 'Postgres stayed unreachable for the whole retry budget; the write was not confirmed (retrying it is safe)',
+  PITBOSS_STORE_CLOSED: 'the job store is closing or closed and takes no more work',
+  PITBOSS_STORE_QUERY_FAILED: 'Postgres rejected a store statement (constraint, bad data); `cause` holds the driver error',
+  PITBOSS_STORE_TIMEOUT: 'a store query ran past its timeout (statement_timeout or the per-query timeoutMs)',
+  PITBOSS_INVALID_CONTROL: 'a control table to persist is malformed (rules or log levels); the message names the entry',
+  PITBOSS_CONTROL_CONFLICT: 'saveControl expected a control version that is no longer current (another writer saved first)',
+  PITBOSS_INVALID_DISPATCH_JOB: 'a job handed to dispatch has an empty id, queue or name, a `:` in its id or queue, or a non-finite priority, delay or maxAttempts',
+  PITBOSS_DISPATCH_CLOSED: 'the dispatcher or consumer is closed and takes no more jobs',
+  PITBOSS_DISPATCH_UNAVAILABLE: 'the dispatch backend (Redis) did not answer; the job rows are safe and the reconciler dispatches them again',
+  PITBOSS_DISPATCH_PROCESSOR_FAILED: 'a dispatch processor threw or returned no valid outcome; the job is handed out again after failureRetryDelayMs',
 } as const;
 
 /** A stable error code; switch on it rather than on messages. */
@@ -49,3 +60,14 @@ export class PoolError extends PitbossError {}
 
 /** Supervision failures: bad specs, unknown children, failed starts, restart intensity exceeded. */
 export class SupervisorError extends PitbossError {}
+
+/** Job store failures: malformed jobs, an unreachable or closed store, rejected statements, control conflicts. */
+export class JobError extends PitbossError {
+  /** The offending field for `PITBOSS_INVALID_JOB` / `PITBOSS_INVALID_CONTROL` (e.g. `jobs[2].data.items[0]`), else null. */
+  readonly field: string | null;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
+    super(code, message, options);
+    this.field = options?.field ?? null;
+  }
+}

@@ -39,7 +39,9 @@ export interface RunningDeployment {
   readonly telemetry: Telemetry;
   readonly http: FastifyInstance;
   readonly supervisor: Supervisor;
-  /** Drains (stop claiming, finish in flight within the shutdown timeout) and stops everything. Idempotent. */
+  /** Stops claiming jobs and refuses submissions (503); readiness turns false. In-flight jobs continue. */
+  drain(): Promise<void>;
+  /** Drains, finishes in-flight jobs within the shutdown timeout, and stops everything. Idempotent. */
   stop(reason?: string): Promise<void>;
 }
 
@@ -83,10 +85,14 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.category('supervisor').info({ event: 'deployment_started', url, store: store.backend, database: config.databaseUrl === null ? config.dataDir : redactUrl(config.databaseUrl), dispatch: dispatcher.backend }, 'deployment_started');
 
+  const drain = async (): Promise<void> => {
+    draining = true;
+    await jobs.drain();
+  };
   let stopping: Promise<void> | null = null;
   const stop = (reason = 'stop'): Promise<void> => {
     stopping ??= (async () => {
-      draining = true;
+      await drain();
       await jobs.stop(config.shutdownTimeoutMs);
       await supervisor.stop(reason);
       await control.stop();
@@ -110,7 +116,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
       });
     }
   }
-  return { supervisorId, url, jobs, store, dispatcher, pools, control, metrics, logger, telemetry: bus, http, supervisor, stop };
+  return { supervisorId, url, jobs, store, dispatcher, pools, control, metrics, logger, telemetry: bus, http, supervisor, drain, stop };
 }
 
 function jobsChild(jobs: JobSystem, shutdownMs: number): ChildSpec {

@@ -36,7 +36,13 @@ export interface HttpServerOptions {
 export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   // fastify's own request logging is off (one line per request at info); the onResponse hook below
   // logs requests in the http category at debug instead.
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+  // ajv as a validator, not a fixer: fastify's defaults would silently drop unknown fields and coerce
+  // "5" into 5; a client sending those should hear about it.
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+  });
   const guard = requireToken(options);
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,0 +1,49 @@
+/**
+ * Tells a lost database from a rejected statement. Connection failures are retried and mark the
+ * store down; transient server conditions (deadlock, serialization failure) are retried without
+ * marking it down; everything else (constraints, bad data, timeouts) fails the callers at once,
+ * because running the same statement again would fail the same way.
+ */
+import { JobError, PitbossError } from '../../errors.ts';
+
+export type FailureKind = 'connection' | 'transient' | 'fatal';
+
+// SQLSTATE class 08 is "connection exception"; 57P01..57P03 are admin/crash shutdown and "cannot
+// connect now" (a server starting up); 53300 is too_many_connections.
+const connectionStates = /^(08|57P0[1-3]$|53300$)/;
+const transientStates = new Set(['40001', '40P01']);
+const connectionCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED',
+]);
+// pg raises these as plain Errors without a code.
+const connectionMessages = /connection terminated|terminating connection|timeout exceeded when trying to connect|connection timeout|not queryable|Connection closed|Query read timeout|server closed the connection/i;
+
+function codeOf(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : null;
+}
+
+/** Classifies a driver error. */
+export function classifyFailure(error: unknown): FailureKind {
+  if (error instanceof PitbossError) return 'fatal';
+  const code = codeOf(error);
+  if (code !== null) {
+    if (connectionCodes.has(code) || connectionStates.test(code)) return 'connection';
+    if (transientStates.has(code)) return 'transient';
+    if (/^[0-9A-Z]{5}$/.test(code)) return 'fatal';
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof AggregateError && error.errors.some((e) => classifyFailure(e) === 'connection')) return 'connection';
+  return connectionMessages.test(message) ? 'connection' : 'fatal';
+}
+
+/** The typed error a caller sees for a failed statement. */
+export function storeError(error: unknown, what: string): PitbossError {
+  if (error instanceof PitbossError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  if (codeOf(error) === '57014') return new JobError('PITBOSS_STORE_TIMEOUT', `${what}: ${detail}`, { cause: error });
+  if (classifyFailure(error) === 'fatal') return new JobError('PITBOSS_STORE_QUERY_FAILED', `${what}: ${detail}`, { cause: error });
+  return new JobError('PITBOSS_STORE_UNAVAILABLE', `${what}: the database is unreachable (${detail})`, { cause: error });
+}
+
+export const closedError = (what: string): JobError => new JobError('PITBOSS_STORE_CLOSED', `${what}: the job store is closed`);

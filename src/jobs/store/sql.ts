@@ -1,0 +1,308 @@
+/**
+ * Every SQL statement of the job store, in one module (so `dist/` needs no asset copying and a
+ * reviewer sees the whole data access surface at once). Batched statements take one array per
+ * column and `unnest` them: one round trip and one plan however many rows, and no 65 535-parameter
+ * ceiling. Ids are selected as `id::text` because pg returns bigint as a string and PGlite as a
+ * number; counts and nanosecond durations are cast to int / float8 for the same reason.
+ */
+
+/** Versioned migrations, applied in order under an advisory lock (see migrate.ts). Never edit one that shipped. */
+export const migrations: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: 'jobs, actions, worker events, supervisors, control',
+    sql: `
+CREATE TABLE jobs (
+  id               bigserial PRIMARY KEY,
+  queue            text NOT NULL,
+  name             text NOT NULL,
+  payload          jsonb,
+  status           text NOT NULL DEFAULT 'queued'
+                   CHECK (status IN ('queued', 'running', 'completed', 'failed', 'dead', 'cancelled')),
+  priority         integer NOT NULL DEFAULT 0,
+  attempts         integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  max_attempts     integer NOT NULL DEFAULT 3 CHECK (max_attempts BETWEEN 1 AND 100),
+  backoff_type     text NOT NULL DEFAULT 'exponential' CHECK (backoff_type IN ('fixed', 'exponential')),
+  backoff_delay_ms integer NOT NULL DEFAULT 1000 CHECK (backoff_delay_ms >= 0),
+  run_at           timestamptz NOT NULL DEFAULT now(),
+  claimed_by       text,
+  attempt_id       uuid,
+  idempotency_key  text,
+  correlation_id   text,
+  traceparent      text,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  started_at       timestamptz,
+  finished_at      timestamptz,
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  result           jsonb,
+  error            jsonb
+);
+CREATE UNIQUE INDEX jobs_idempotency ON jobs (queue, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_claimable ON jobs (queue, run_at) WHERE status IN ('queued', 'failed');
+CREATE INDEX jobs_running ON jobs (claimed_by) WHERE status = 'running';
+CREATE INDEX jobs_queue_status ON jobs (queue, status);
+
+CREATE TABLE job_actions (
+  id          bigserial PRIMARY KEY,
+  job_id      bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  attempt     integer NOT NULL,
+  action      text NOT NULL,
+  status      text NOT NULL CHECK (status IN ('ok', 'error')),
+  duration_ns bigint NOT NULL,
+  error       text,
+  at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX job_actions_job ON job_actions (job_id, attempt, at);
+
+CREATE TABLE worker_events (
+  id         bigserial PRIMARY KEY,
+  supervisor text NOT NULL,
+  pool       text NOT NULL,
+  worker_id  text NOT NULL,
+  event      text NOT NULL,
+  reason     text,
+  at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX worker_events_at ON worker_events (at);
+CREATE INDEX worker_events_worker ON worker_events (pool, worker_id, at);
+
+CREATE TABLE supervisors (
+  id           text PRIMARY KEY,
+  host         text NOT NULL,
+  pid          integer NOT NULL,
+  started_at   timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The control table is versioned as a whole: one version row, bumped by every save, plus one row
+-- per rule or log level. Scope columns use '' for "any" so the primary key can hold them.
+CREATE TABLE control_state (
+  singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  version    bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO control_state DEFAULT VALUES;
+CREATE TABLE control_rules (
+  kind       text NOT NULL CHECK (kind IN ('telemetry', 'log_level')),
+  pattern    text NOT NULL,
+  pool       text NOT NULL DEFAULT '',
+  worker     text NOT NULL DEFAULT '',
+  rate       double precision NOT NULL DEFAULT 1 CHECK (rate >= 0 AND rate <= 1),
+  enabled    boolean NOT NULL DEFAULT true,
+  level      text,
+  version    bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (kind, pattern, pool, worker),
+  CHECK ((kind = 'log_level') = (level IS NOT NULL))
+);
+`,
+  },
+];
+
+export const migrationSql = {
+  lock: 'SELECT pg_advisory_xact_lock(hashtext($1))',
+  noStatementTimeout: 'SET LOCAL statement_timeout = 0',
+  createSchema: (schema: string) => `CREATE SCHEMA IF NOT EXISTS "${schema}"`,
+  createTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    integer PRIMARY KEY,
+  name       text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`,
+  applied: 'SELECT version FROM schema_migrations ORDER BY version',
+  record: 'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)',
+  currentSchema: 'SELECT current_schema() AS schema',
+} as const;
+
+const jobColumnNames = [
+  'queue', 'name', 'payload', 'status', 'priority', 'attempts', 'max_attempts', 'backoff_type', 'backoff_delay_ms', 'run_at',
+  'claimed_by', 'idempotency_key', 'correlation_id', 'traceparent', 'created_at', 'started_at', 'finished_at', 'result', 'error',
+];
+/** The columns of a JobRecord, optionally qualified by a table alias. */
+const jobColumnList = (alias = ''): string => [`${alias}id::text AS id`, ...jobColumnNames.map((c) => alias + c)].join(', ');
+const jobColumns = jobColumnList();
+const qualifiedJobColumns = jobColumnList('j.');
+const enqueuedColumns = 'id::text AS id, queue, name, priority, max_attempts, backoff_type, backoff_delay_ms, run_at, status';
+const claimedColumns = `j.id::text AS id, j.queue, j.name, j.payload, j.attempts, j.max_attempts, j.backoff_type,
+  j.backoff_delay_ms, j.correlation_id, j.traceparent, j.created_at, j.run_at`;
+
+export const jobSql = {
+  /** Ids are taken ahead of the insert so a retried batch re-sends the same ids and cannot duplicate rows. */
+  allocateIds: "SELECT nextval('jobs_id_seq')::text AS id FROM generate_series(1, $1::int)",
+
+  enqueue: `
+INSERT INTO jobs (id, queue, name, payload, priority, max_attempts, backoff_type, backoff_delay_ms, run_at,
+                  idempotency_key, correlation_id, traceparent)
+SELECT v.id, v.queue, v.name, v.payload::jsonb, v.priority, v.max_attempts, v.backoff_type, v.backoff_delay_ms,
+       now() + v.delay_ms * interval '1 millisecond', v.idempotency_key, v.correlation_id, v.traceparent
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::int[],
+            $9::float8[], $10::text[], $11::text[], $12::text[])
+  AS v(id, queue, name, payload, priority, max_attempts, backoff_type, backoff_delay_ms, delay_ms,
+       idempotency_key, correlation_id, traceparent)
+ON CONFLICT DO NOTHING
+RETURNING ${enqueuedColumns}`,
+
+  /**
+   * Rows the insert skipped: an idempotency key already taken (by an older job, an earlier row of
+   * the same batch, or a concurrent writer), or our own id already committed by a try whose reply
+   * was lost. Runs as a new statement so it sees rows committed after the insert's snapshot.
+   */
+  enqueueExisting: `
+SELECT ${enqueuedColumns}, idempotency_key, id = ANY($1::bigint[]) AS own
+FROM jobs
+WHERE id = ANY($1::bigint[])
+   OR (queue, idempotency_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+
+  /**
+   * One claim per row of v; `ord` says which caller won. On a retry, a row already claimed with
+   * this caller's token (the first try committed, its reply was lost) is returned as a win.
+   */
+  claim: `
+WITH v AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::int[]) AS v(id, claimed_by, token, ord)
+), claimed AS (
+  UPDATE jobs j
+  SET status = 'running', attempts = j.attempts + 1, claimed_by = v.claimed_by, attempt_id = v.token,
+      started_at = now(), updated_at = now()
+  FROM v
+  WHERE j.id = v.id AND j.status IN ('queued', 'failed') AND j.run_at <= now()
+  RETURNING v.ord, ${claimedColumns}
+)
+SELECT * FROM claimed
+UNION ALL
+SELECT v.ord, ${claimedColumns}
+FROM jobs j JOIN v ON j.id = v.id
+WHERE $5::boolean AND j.status = 'running' AND j.attempt_id = v.token`,
+
+  /**
+   * Fenced by attempt: only the attempt that is still running may end it. A cancelled job or one
+   * requeued and claimed again no longer matches, so a stale attempt's write changes nothing.
+   */
+  finish: `
+WITH v AS (
+  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::int[])
+    AS v(id, attempt, status, result, error, retry_at, ord)
+), finished AS (
+  UPDATE jobs j
+  SET status = v.status,
+      result = CASE WHEN v.status = 'completed' THEN v.result::jsonb END,
+      error = CASE WHEN v.status = 'completed' THEN NULL ELSE v.error::jsonb END,
+      run_at = CASE WHEN v.status = 'failed' THEN v.retry_at ELSE j.run_at END,
+      finished_at = CASE WHEN v.status = 'failed' THEN NULL ELSE now() END,
+      updated_at = now()
+  FROM v
+  WHERE j.id = v.id AND j.attempts = v.attempt AND j.status = 'running'
+  RETURNING v.ord
+)
+SELECT ord FROM finished
+UNION ALL
+SELECT v.ord FROM jobs j JOIN v ON j.id = v.id
+WHERE $8::boolean AND j.attempts = v.attempt AND j.status = v.status`,
+
+  /** On a retry, rows a lost-reply try already wrote are skipped (job_actions_job makes the probe cheap). */
+  insertActions: `
+INSERT INTO job_actions (job_id, attempt, action, status, duration_ns, error, at)
+SELECT v.job_id, v.attempt, v.action, v.status, v.duration_ns, v.error, v.at
+FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[])
+  AS v(job_id, attempt, action, status, duration_ns, error, at)
+WHERE NOT $8::boolean OR NOT EXISTS (
+  SELECT 1 FROM job_actions a
+  WHERE a.job_id = v.job_id AND a.attempt = v.attempt AND a.at = v.at AND a.action = v.action AND a.duration_ns = v.duration_ns
+)`,
+
+  insertWorkerEvents: `
+INSERT INTO worker_events (supervisor, pool, worker_id, event, reason, at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
+
+  get: `
+SELECT ${qualifiedJobColumns},
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('jobId', a.job_id::text, 'attempt', a.attempt, 'action', a.action,
+            'status', a.status, 'duration', a.duration_ns, 'error', a.error) ORDER BY a.at, a.id), '[]'::jsonb)
+   FROM job_actions a WHERE a.job_id = j.id) AS actions
+FROM jobs j WHERE j.id = $1::bigint`,
+
+  /** Cancels a live job, or returns a finished one unchanged, in one round trip. */
+  cancel: `
+WITH cancelled AS (
+  UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now()
+  WHERE id = $1::bigint AND status IN ('queued', 'failed', 'running')
+  RETURNING ${jobColumns}
+)
+SELECT * FROM cancelled
+UNION ALL
+SELECT ${jobColumns} FROM jobs WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM cancelled)`,
+
+  queueStats: `
+SELECT queue,
+  count(*) FILTER (WHERE status = 'queued')::int AS queued,
+  count(*) FILTER (WHERE status = 'running')::int AS running,
+  count(*) FILTER (WHERE status = 'failed')::int AS failed,
+  count(*) FILTER (WHERE status = 'completed')::int AS completed,
+  count(*) FILTER (WHERE status = 'dead')::int AS dead,
+  count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled
+FROM jobs GROUP BY queue ORDER BY queue`,
+
+  /** Waiting rows untouched for `olderThanMs` (dispatch had its chance), oldest due first. */
+  claimable: `
+SELECT id::text AS id, queue, name, priority, max_attempts, backoff_type, backoff_delay_ms,
+  GREATEST(0, CEIL(EXTRACT(EPOCH FROM (run_at - now())) * 1000))::float8 AS delay_ms
+FROM jobs
+WHERE status IN ('queued', 'failed') AND updated_at <= now() - $1::float8 * interval '1 millisecond'
+  AND ($3::text[] IS NULL OR queue = ANY($3::text[]))
+ORDER BY run_at, id
+LIMIT $2::int`,
+
+  countClaimable: "SELECT count(*)::int AS n FROM jobs WHERE queue = $1 AND status IN ('queued', 'failed')",
+
+  /** A restarted process (new pid or host) under the same id starts a new life. */
+  heartbeat: `
+INSERT INTO supervisors AS s (id, host, pid) VALUES ($1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET
+  heartbeat_at = now(), host = EXCLUDED.host, pid = EXCLUDED.pid,
+  started_at = CASE WHEN s.pid <> EXCLUDED.pid OR s.host <> EXCLUDED.host THEN now() ELSE s.started_at END`,
+
+  /**
+   * Running rows whose claimer went silent for `ttl`: its supervisor's heartbeat expired, or it
+   * never heartbeated and the attempt is older than `ttl`. The lost attempt already counts, so the
+   * job is queued again or, with attempts exhausted, dead. SKIP LOCKED lets every supervisor of a
+   * fleet run this at once without waiting on each other.
+   */
+  requeueOrphans: `
+WITH orphan AS (
+  SELECT j.id FROM jobs j
+  LEFT JOIN supervisors s ON s.id = split_part(j.claimed_by, '/', 1)
+  WHERE j.status = 'running'
+    AND coalesce(s.heartbeat_at, j.started_at) < now() - $1::float8 * interval '1 millisecond'
+  ORDER BY j.id
+  LIMIT $2::int
+  FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE jobs j
+SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'queued' END,
+    finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+    run_at = now(), updated_at = now(),
+    error = jsonb_build_object('type', 'Stalled',
+      'message', 'claimer ' || coalesce(j.claimed_by, '(none)') || ' stopped heartbeating during attempt ' || j.attempts)
+FROM orphan o
+WHERE j.id = o.id AND j.status = 'running'
+RETURNING ${qualifiedJobColumns}`,
+} as const;
+
+export const controlSql = {
+  load: `
+SELECT s.version::float8 AS version, r.kind, r.pattern, r.pool, r.worker, r.rate, r.enabled, r.level
+FROM control_state s LEFT JOIN control_rules r ON true
+ORDER BY r.kind, r.pattern, r.pool, r.worker`,
+  /** Locks the version row: concurrent saves serialise here. */
+  bump: 'UPDATE control_state SET version = version + 1, updated_at = now() RETURNING version::float8 AS version',
+  clear: 'DELETE FROM control_rules',
+  insert: `
+INSERT INTO control_rules (kind, pattern, pool, worker, rate, enabled, level, version)
+SELECT v.kind, v.pattern, v.pool, v.worker, v.rate, v.enabled, v.level, $8::bigint
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::boolean[], $7::text[])
+  AS v(kind, pattern, pool, worker, rate, enabled, level)`,
+  /** Delivered at commit; the payload names the schema so stores in other schemas of one database ignore it. */
+  notify: "SELECT pg_notify($1, json_build_object('schema', current_schema(), 'version', $2::bigint)::text)",
+} as const;
+
+/** The NOTIFY channel control changes are announced on. */
+export const controlChannel = 'pitboss_control';
