@@ -93,6 +93,33 @@ export type {
   PoolChildOptions, PoolOptions, PoolState, PoolThreadInfo, RecycleOptions, RunOptions, WorkerContext, WorkerDefinition, WorkerLogger,
 } from './pool/index.ts';
 
+/** Jobs: the Postgres record, dispatch (BullMQ or in-process), and the job system that runs them. */
+export {
+  /** The Postgres (or embedded PGlite) record of every job. */
+  JobStore,
+  /** Opens a SQL client (pg or PGlite) as the store uses it. */
+  createSqlClient,
+  /** Applies the store's migrations under an advisory lock. */
+  migrate,
+} from './jobs/store/index.ts';
+export {
+  /** Dispatch on Redis through BullMQ (a fleet of supervisors). */
+  BullmqDispatcher,
+  /** In-process dispatch (the embedded default). */
+  LocalDispatcher,
+} from './jobs/dispatch/index.ts';
+export {
+  /** Enqueue, consumers per queue, reconciler, cancel and drain of one supervisor. */
+  JobSystem,
+} from './jobs/system.ts';
+export type { JobSystemOptions } from './jobs/system.ts';
+export type { JobPool } from './jobs/consumer.ts';
+export type {
+  BackoffPolicy, ClaimedJob, DispatchJob, Dispatcher, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, JobStatus, QueueStats,
+} from './jobs/types.ts';
+export type { JobStoreOptions } from './jobs/store/index.ts';
+export type { BullmqDispatcherOptions, LocalDispatcherOptions } from './jobs/dispatch/index.ts';
+
 /** Metrics: declarative definitions over catalog events, folded and exported through OpenTelemetry. */
 export {
   /** Starts folding a bus's events into metrics; serves Prometheus text and pushes OTLP. */

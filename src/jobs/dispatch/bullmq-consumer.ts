@@ -1,0 +1,147 @@
+/**
+ * One consumer of one BullMQ queue: a `Worker` on its own connection, whose processor runs the
+ * consumer's `process` and records the outcome in Redis itself before returning to BullMQ.
+ *
+ * Retries use `job.moveToDelayed(now + delayMs, token)`, not a thrown error plus a
+ * `backoffStrategy`. Both move the job atomically (lock checked) to the delayed set, but the
+ * thrown-error path spends BullMQ's own attempt budget: once `attemptsMade` reaches `attempts`,
+ * BullMQ fails the job and (with `removeOnFail`) deletes it, even when the store — the one place
+ * attempts are counted, fenced by attempt — says it should run again; processor failures the store
+ * never saw would drift the two counters apart. `moveToDelayed` skips the attempt counter, so
+ * dispatch never overrides the store; only `done` removes a job.
+ *
+ * `done` is recorded with `job.moveToCompleted` inside the processor too, and the processor then ends
+ * with BullMQ's `DelayedError` ("the job was moved already; fetch the next one"). Recording every
+ * outcome inside the processor means "no call in flight" is "every outcome written", so `close` can
+ * wait for exactly that and then close the Worker with `force`: a graceful `Worker.close()` also waits
+ * for its Redis connection and never resolves while Redis is unreachable (verified with bullmq 6.7).
+ *
+ * If an outcome cannot be recorded (lock lost, Redis flushed), the job is left to BullMQ's stalled
+ * checker (lock expiry) or to the reconciler (job gone): nothing is lost, only delayed.
+ */
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DispatchConsumer, DispatchedJob, DispatchOutcome } from '../types.ts';
+import { fromBullmqId } from './bullmq-jobs.ts';
+import { InFlight, report, runProcessor, type DispatchErrorHandler, type SettledOutcome } from './processing.ts';
+import { closeClient, errorListener } from './redis-watch.ts';
+import { checkOptionalMs, DispatchError } from './validate.ts';
+
+/** Everything a consumer needs from its dispatcher. */
+export interface BullmqConsumerSettings {
+  readonly queue: string;
+  readonly concurrency: number;
+  readonly process: (job: DispatchedJob) => Promise<DispatchOutcome>;
+  /** A connection of its own, with `maxRetriesPerRequest: null`; the consumer closes it. */
+  readonly connection: Redis;
+  readonly prefix: string;
+  readonly stalledIntervalMs: number;
+  readonly lockDurationMs: number;
+  readonly maxStalledCount: number;
+  readonly failureRetryDelayMs: number;
+  readonly onError: DispatchErrorHandler;
+  readonly onClosed: (consumer: BullmqConsumer) => void;
+}
+
+export class BullmqConsumer implements DispatchConsumer {
+  readonly #settings: BullmqConsumerSettings;
+  readonly #worker: Worker;
+  readonly #inFlight = new InFlight();
+  #state: 'running' | 'paused' | 'closing' = 'running';
+  /** Set when close() gave up waiting: outcomes of jobs still running are no longer recorded. */
+  #abandoned = false;
+  /** pause/resume calls, in order: BullMQ's own pause and resume must not overtake each other. */
+  #transition: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | null = null;
+
+  constructor(settings: BullmqConsumerSettings) {
+    this.#settings = settings;
+    const onError = errorListener(settings.onError);
+    settings.connection.on('error', onError);
+    this.#worker = new Worker(settings.queue, (job, token) => this.#handle(job, token), {
+      connection: settings.connection,
+      prefix: settings.prefix,
+      concurrency: settings.concurrency,
+      autorun: true,
+      // Stalled-job recovery: a job whose worker died (lock not renewed for lockDuration) goes back to
+      // wait at the next check of any worker of this queue.
+      stalledInterval: settings.stalledIntervalMs,
+      lockDuration: settings.lockDurationMs,
+      maxStalledCount: settings.maxStalledCount,
+    });
+    this.#worker.on('error', onError);
+  }
+
+  async #handle(job: Job, token: string | undefined): Promise<never> {
+    // A fetch already under way when pause()/close() was called can still deliver one job: give it
+    // straight back instead of running it.
+    if (this.#state !== 'running') {
+      await this.#record(job, token, { kind: 'retry', delayMs: 0 });
+      throw new DelayedError();
+    }
+    const finished = this.#inFlight.begin();
+    try {
+      const dispatched: DispatchedJob = { id: fromBullmqId(job.id), queue: this.#settings.queue, name: job.name };
+      const outcome = await runProcessor(this.#settings.process, dispatched, this.#settings.failureRetryDelayMs, this.#settings.onError);
+      // After a close that timed out nothing more is recorded for this worker: the job's lock lapses
+      // and stalled recovery hands it out again, whatever this attempt decided.
+      if (!this.#abandoned) await this.#record(job, token, outcome);
+      throw new DelayedError();
+    } finally {
+      finished();
+    }
+  }
+
+  async #record(job: Job, token: string | undefined, outcome: SettledOutcome): Promise<void> {
+    try {
+      if (outcome.kind === 'done') await job.moveToCompleted(null, token as string, false);
+      else await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+    } catch (error) {
+      const message = `queue ${this.#settings.queue}: could not record ${outcome.kind} for job ${fromBullmqId(job.id)}; stalled recovery or the reconciler will hand it out again`;
+      report(this.#settings.onError, new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', message, { cause: error }));
+    }
+  }
+
+  /** Resolves once no new job will be handed out; jobs in flight run on. */
+  pause(): Promise<void> {
+    if (this.#state !== 'running') return this.#transition;
+    this.#state = 'paused';
+    return this.#then(() => this.#worker.pause(true));
+  }
+
+  resume(): void {
+    if (this.#state !== 'paused') return;
+    this.#state = 'running';
+    void this.#then(() => this.#worker.resume());
+  }
+
+  /**
+   * Stops fetching, waits for jobs in flight to finish and their outcomes to be written (up to
+   * `timeoutMs`, no limit when undefined), then closes the Worker. Jobs still running after the
+   * timeout are abandoned to stalled recovery.
+   */
+  async close(timeoutMs?: number): Promise<void> {
+    checkOptionalMs('close timeoutMs', timeoutMs);
+    this.#closing ??= this.#shutdown(timeoutMs);
+    return this.#closing;
+  }
+
+  async #shutdown(timeoutMs: number | undefined): Promise<void> {
+    this.#state = 'closing';
+    await this.#then(() => this.#worker.pause(true));
+    this.#abandoned = !(await this.#inFlight.drained(timeoutMs));
+    try {
+      // Every outcome is written by now (or abandoned): nothing is left for a graceful close to wait for.
+      await this.#worker.close(true);
+    } catch (error) {
+      report(this.#settings.onError, error);
+    }
+    await closeClient(this.#settings.connection);
+    this.#settings.onClosed(this);
+  }
+
+  #then(step: () => Promise<void>): Promise<void> {
+    this.#transition = this.#transition.then(step).catch((error: unknown) => report(this.#settings.onError, error));
+    return this.#transition;
+  }
+}
