@@ -65,7 +65,10 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const pools = deployment.pools.map((spec) => new SupervisedPool({ ...spec, telemetry: bus, logger }, { shutdownMs: config.shutdownTimeoutMs }));
   const poolByName = new Map(pools.map((p) => [p.name, p]));
   const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4 }]));
-  const jobs = new JobSystem({ store, dispatcher, queues, telemetry: bus, supervisorId });
+  const jobs = new JobSystem({
+    store, dispatcher, queues, telemetry: bus, supervisorId,
+    reconcile: { heartbeatTtlMs: config.heartbeatTtlMs, intervalMs: config.reconcileIntervalMs },
+  });
   const metrics = createMetrics({ telemetry: bus, stats: () => store.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
   const control = new FleetControl({ bus, levels, store, pools: () => pools });
   let draining = false;
