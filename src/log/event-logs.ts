@@ -17,6 +17,8 @@ interface LineSpec {
   readonly category: LogCategory;
   readonly level: LogLevel;
   readonly name: string | ((measurements: Ms, metadata: Md) => [string, LogLevel]);
+  /** Every name a dynamic `name` can produce (for the docs table). */
+  readonly names?: readonly string[];
 }
 
 const crashTypes = new Set(['WorkerCrashedError', 'TaskTimeoutError']);
@@ -27,7 +29,7 @@ export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
   'job.start': { category: 'job', level: 'debug', name: 'job_started' },
   'job.stop': { category: 'job', level: 'info', name: 'job_completed' },
   'job.exception': {
-    category: 'job', level: 'warn',
+    category: 'job', level: 'warn', names: ['job_failed', 'job_dead', 'job_crashed'],
     name: (_m, md) => (crashTypes.has(String(md.error_type)) ? ['job_crashed', 'error'] : md.status === 'dead' ? ['job_dead', 'error'] : ['job_failed', 'warn']),
   },
   'job.retry': { category: 'job', level: 'info', name: 'job_retry_scheduled' },
@@ -38,7 +40,7 @@ export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
   'pool.worker.spawned': { category: 'pool', level: 'debug', name: 'worker_spawned' },
   'pool.worker.spawn_failed': { category: 'pool', level: 'error', name: 'worker_spawn_failed' },
   'pool.worker.terminated': {
-    category: 'pool', level: 'info',
+    category: 'pool', level: 'info', names: ['worker_stopped', 'worker_crashed'],
     name: (_m, md) => (md.planned === true ? ['worker_stopped', 'debug'] : ['worker_crashed', 'error']),
   },
   'pool.worker.restarted': { category: 'pool', level: 'warn', name: 'worker_restarted' },

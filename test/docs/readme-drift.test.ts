@@ -4,8 +4,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { catalog, errorCodes, telemetry } from '../../src/index.ts';
-import { renderCodeTable, renderEventTable } from '../../src/telemetry/docs.ts';
+import { catalog, defaultMetrics, errorCodes, telemetry } from '../../src/index.ts';
+import { configVariables } from '../../src/config.ts';
+import { eventLines } from '../../src/log/event-logs.ts';
+import { renderCodeTable, renderConfigTable, renderEventTable, renderLogTable, renderMetricTable } from '../../src/telemetry/docs.ts';
 
 const readmePath = new URL('../../README.md', import.meta.url);
 
@@ -36,6 +38,18 @@ describe('README drift', () => {
 
   it('the error code table matches src/errors.ts', () => {
     expectSection('error-codes', renderCodeTable(errorCodes));
+  });
+
+  it('the metrics table matches the default inventory', () => {
+    expectSection('metrics', renderMetricTable(defaultMetrics));
+  });
+
+  it('the log events table matches src/log/event-logs.ts', () => {
+    expectSection('log-events', renderLogTable(eventLines));
+  });
+
+  it('the configuration table matches src/config.ts', () => {
+    expectSection('config', renderConfigTable(configVariables));
   });
 
   it('the telemetry API table names every public method of the bus', () => {

@@ -8,6 +8,7 @@ import type { ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, Queue
 import { Batcher, type FlushKind } from './batcher.ts';
 import { loadControl, saveControl, watchControl } from './control.ts';
 import { StoreHealth } from './health.ts';
+import { readOverview, type StoreOverview } from './overview.ts';
 import { jobSql, migrationSql } from './sql.ts';
 import { toDispatchJob, toJobDetails, toJobRecord, toQueueStats } from './rows.ts';
 import type { BatchOptions, ControlInput, ControlState, RetryOptions, SqlClient, StoreDrops } from './types.ts';
@@ -110,6 +111,10 @@ export class StoreEngine {
       return rows.map(toQueueStats);
     };
     return this.health.once('queueStats', () => (timeoutMs === null ? run() : withTimeout(run(), timeoutMs, 'queueStats')));
+  }
+
+  overview(limit: number, timeoutMs: number): Promise<StoreOverview> {
+    return this.health.once('overview', () => withTimeout(readOverview(this.client, limit, timeoutMs), timeoutMs, 'overview'));
   }
 
   claimable(olderThanMs: number, limit: number, queues: readonly string[] | null): Promise<DispatchJob[]> {

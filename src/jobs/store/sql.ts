@@ -306,3 +306,33 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::bo
 
 /** The NOTIFY channel control changes are announced on. */
 export const controlChannel = 'pitboss_control';
+
+/**
+ * Read-only views for operators (the status page; the Grafana dashboard's SQL panels follow the same
+ * shapes). Each is bounded by `LIMIT $1` and stays on an index or a small table: failed/dead rows
+ * via jobs_queue_status, running rows via the partial jobs_running index, worker_events via
+ * worker_events_at.
+ */
+export const overviewSql = {
+  recentFailures: `
+SELECT id::text AS id, queue, name, status, attempts, max_attempts, error, updated_at
+FROM jobs WHERE status IN ('failed', 'dead')
+ORDER BY updated_at DESC, id DESC LIMIT $1::int`,
+
+  /** Supervisors heard from in the last day, with how many jobs each has running now. */
+  supervisors: `
+SELECT s.id, s.host, s.pid, s.started_at, s.heartbeat_at,
+  (EXTRACT(EPOCH FROM (now() - s.heartbeat_at)) * 1000)::float8 AS heartbeat_age_ms,
+  (SELECT count(*)::int FROM jobs j WHERE j.status = 'running' AND split_part(j.claimed_by, '/', 1) = s.id) AS running
+FROM supervisors s
+WHERE s.heartbeat_at > now() - interval '1 day'
+ORDER BY s.heartbeat_at DESC, s.id LIMIT $1::int`,
+
+  /** Thread lifecycle events of the last hour across the fleet, per thread slot and kind. */
+  workerEventsLastHour: `
+SELECT supervisor, pool, worker_id, event, count(*)::int AS count, max(at) AS last_at,
+  string_agg(DISTINCT coalesce(reason, ''), ', ') AS reasons
+FROM worker_events WHERE at > now() - interval '1 hour'
+GROUP BY supervisor, pool, worker_id, event
+ORDER BY last_at DESC LIMIT $1::int`,
+} as const;

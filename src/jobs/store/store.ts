@@ -21,6 +21,7 @@ import { checkClientOptions, createSqlClient } from './client.ts';
 import { currentSchema, StoreEngine } from './engine.ts';
 import { closedError } from './failures.ts';
 import { migrate } from './migrate.ts';
+import type { StoreOverview } from './overview.ts';
 import type { ControlInput, ControlState, JobStoreOptions, SqlBackend, StoreDrops, WorkerEventRecord } from './types.ts';
 import { clean, errorJson, invalidJob, isJobId, prepareJobs, serialise, type EnqueueContext } from './validate.ts';
 import { ActionRow, ClaimRequest, FinishRequest, WorkerEventRow } from './writers.ts';
@@ -185,6 +186,15 @@ export class JobStore implements JobStorePort {
   /** Counts per queue and status in one query; `timeoutMs` bounds it (`PITBOSS_STORE_TIMEOUT`). */
   queueStats(options: { timeoutMs?: number } = {}): Promise<QueueStats[]> {
     return settle(() => this.#open('queueStats') && this.#engine.queueStats(options.timeoutMs === undefined ? null : checkCount('timeoutMs', options.timeoutMs, 1)));
+  }
+
+  /**
+   * What operators look at: the latest failed and dead jobs, the fleet's supervisors with their
+   * heartbeats and running jobs, and thread lifecycle events of the last hour (up to `limit` rows
+   * each, default 20), read in one transaction bounded by `timeoutMs` (default 2000).
+   */
+  overview(options: { limit?: number; timeoutMs?: number } = {}): Promise<StoreOverview> {
+    return settle(() => this.#open('overview') && this.#engine.overview(checkCount('limit', options.limit ?? 20, 1), checkCount('timeoutMs', options.timeoutMs ?? 2000, 1)));
   }
 
   /**
