@@ -18,6 +18,7 @@ import { PendingTask, TaskQueue } from './task-queue.ts';
 import { classifyExit, errorMetadata, nsSince, ThreadRegistry, type PendingSpawn, type PoolThread } from './threads.ts';
 import { PoolTimers } from './timers.ts';
 import { levelValue, type LogLevels } from '../log/levels.ts';
+import { nextSpanId } from '../telemetry/span.ts';
 
 export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
 const startTimeoutMs = 30_000;
@@ -203,7 +204,11 @@ export class PoolCore {
 
   #settledInOrder(pending: PendingTask, result: TaskResult): void {
     this.#finish(pending);
+    const call = result.retry ? null : this.#callMetadata(pending, result.slot);
+    if (call !== null) this.bus.execute('worker.call.start', {}, call);
     if (result.batch !== null) this.#inbox.ingest(result.batch, result.slot);
+    if (call !== null && result.ok) this.bus.execute('worker.call.stop', { duration: result.duration }, call);
+    else if (call !== null) this.bus.execute('worker.call.exception', { duration: result.duration }, { ...call, error_type: result.error!.name, error: result.error!.message });
     if (result.recycle !== null) {
       const thread = this.threads.bySlot(result.slot);
       if (thread !== undefined) this.#terminatePlanned(thread, result.recycle);
@@ -216,6 +221,22 @@ export class PoolCore {
       pending.reject(new TaskFailedError(this.opts.name, result.error!));
     }
     this.pump();
+  }
+
+  /**
+   * Metadata of a task's worker.call events, emitted here from its result (the thread measures the
+   * duration): the task's correlation and run metadata, as its thread-side events carry them.
+   */
+  #callMetadata(pending: PendingTask, slot: number): Record<string, unknown> {
+    const meta: Record<string, unknown> = { telemetry_span_id: nextSpanId(), pool: this.opts.name, worker_id: slot, task: pending.task };
+    if (pending.correlation !== null) {
+      meta.correlation_id = pending.correlation[0];
+      meta.traceparent = pending.correlation[1];
+    }
+    if (pending.metadata !== null) {
+      for (const key in pending.metadata) if (meta[key] === undefined) meta[key] = pending.metadata[key];
+    }
+    return meta;
   }
 
   #rejected(pending: PendingTask, error: unknown): void {

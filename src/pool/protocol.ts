@@ -107,6 +107,8 @@ export interface TaskResult {
   readonly recycle: string | null;
   /** Set when the thread refused the task because it is being recycled: run it elsewhere. */
   readonly retry: boolean;
+  /** Nanoseconds the worker's handler took in the thread (the `duration` of worker.call.stop/.exception). */
+  readonly duration: number;
 }
 
 /** Messages a thread posts on its own (they surface as piscina `'message'` events). */

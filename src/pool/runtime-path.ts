@@ -21,16 +21,33 @@ export function threadsNeedTypeScript(workerUrl: string): boolean {
   return fromSource || /\.(c|m)?ts$/.test(workerUrl);
 }
 
-/** `execArgv` for pool threads: the parent's, minus inspector flags (they would clash on the port) and loaders. */
-export function threadExecArgv(): string[] {
+/**
+ * V8 flags `new Worker` refuses in an explicit `execArgv` (ERR_WORKER_INVALID_EXEC_ARGV), although
+ * V8 flags are process-wide and apply to threads anyway; heap sizes per thread are `resourceLimits`.
+ */
+const v8Flag = /^--(expose[-_]gc|max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|max[-_]heap[-_]size|stack[-_]size|jitless|harmony)/;
+
+/**
+ * `execArgv` for pool threads: the parent's, minus inspector flags (they would clash on the port),
+ * loaders and V8 flags. `undefined` (Node's own inheritance, which skips what threads cannot take)
+ * when there is nothing to remove: the usual `node --max-old-space-size=4096 dist/main.js`.
+ */
+export function threadExecArgv(): string[] | undefined {
   const inherited: string[] = [];
   const argv = process.execArgv;
+  let removed = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--require' || arg === '--import' || arg === '-r' || arg === '--loader') i++;
-    else if (!arg.startsWith('--inspect') && !arg.startsWith('--import=') && !arg.startsWith('--require=') && !arg.startsWith('--loader=')) inherited.push(arg);
+    if (arg === '--require' || arg === '--import' || arg === '-r' || arg === '--loader') {
+      i++;
+      removed = true;
+    } else if (arg.startsWith('--inspect') || arg.startsWith('--import=') || arg.startsWith('--require=') || arg.startsWith('--loader=')) {
+      removed = true;
+    } else if (!v8Flag.test(arg)) {
+      inherited.push(arg);
+    }
   }
-  return inherited;
+  return removed ? inherited : undefined;
 }
 
 /** True when a worker module file exists (checked at pool creation for a clear error). */

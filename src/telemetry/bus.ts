@@ -8,7 +8,7 @@ import { TelemetryError } from '../errors.ts';
 import { catalog, type Catalog } from './catalog.ts';
 import { RuleTable, type ControlRule, type ControlRuleInput, type RuleSnapshot } from './control.ts';
 import { currentCorrelation } from './correlation.ts';
-import { describeError, runSpan } from './span.ts';
+import { describeError, nextSpanId, runSpan } from './span.ts';
 import { EventEntry, eventsForPattern, validateEventTable, type Attachment, type StoredHandler } from './registry.ts';
 import type {
   DropReason, EventName, EventPattern, EventTable, Handler, HandlerInfo, Matching, Measurements, Metadata, SpanPrefix,
@@ -58,7 +58,6 @@ export class Telemetry<C extends EventTable = Catalog> {
   readonly #rules: RuleTable;
   #ruleListeners: readonly ((snapshot: RuleSnapshot) => void)[] = [];
   readonly #dropped: Record<DropReason, number> = { unknown_event: 0, invalid_measurement: 0, buffer_full: 0 };
-  #spanSeq = 0;
   readonly #scope: { pool: string; worker: string } | null;
   /** Sampling and filter rules. */
   readonly control: TelemetryControl;
@@ -203,7 +202,7 @@ export class Telemetry<C extends EventTable = Catalog> {
    */
   span<P extends SpanPrefix<C>, T>(prefix: P, metadata: Metadata<C, Matching<C, `${P}.stop`> & EventName<C>>, fn: () => T): T {
     // The span id goes before the spread: on Node 20 `{ ...x, key }` mints a hidden class per call.
-    return runSpan(this.#emitLoose, prefix, { telemetry_span_id: ++this.#spanSeq, ...metadata }, fn);
+    return runSpan(this.#emitLoose, prefix, { telemetry_span_id: nextSpanId(), ...metadata }, fn);
   }
 
   /**

@@ -11,6 +11,18 @@ interface SpanNames {
   readonly exception: string;
 }
 
+import { threadId } from 'node:worker_threads';
+
+let spanSeq = 0;
+
+/**
+ * A span id unique in the process across threads: a per-thread counter with the thread id in the low
+ * bits, so spans of different pool threads (re-executed on the supervisor's bus) never share an id.
+ */
+export function nextSpanId(): number {
+  return ++spanSeq * 1024 + (threadId % 1024);
+}
+
 /** Event names per prefix, built once: a template literal per call costs a concatenation and a hash. */
 const namesByPrefix = new Map<string, SpanNames>();
 
