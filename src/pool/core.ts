@@ -173,7 +173,10 @@ export class PoolCore {
       }
       pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
     }
-    this.#host.current!.run({ id, task: pending.task, input: pending.input, correlation: pending.correlation, metadata: pending.metadata }, { signal }).then(
+    const envelope: { id: number; task: string; input: unknown; correlation?: readonly [string, string]; metadata?: Readonly<Record<string, string | number>> } = { id, task: pending.task, input: pending.input };
+    if (pending.correlation !== null) envelope.correlation = pending.correlation;
+    if (pending.metadata !== null) envelope.metadata = pending.metadata;
+    this.#host.current!.run(envelope, { signal }).then(
       (result: TaskResult) => this.#settled(pending, result),
       (error: unknown) => this.#rejected(pending, error),
     );
@@ -199,23 +202,24 @@ export class PoolCore {
 
   #settled(pending: PendingTask, result: TaskResult): void {
     // So a task's events precede its result (see ThreadInbox).
-    this.#inbox.afterBatches(result.slot, () => this.#settledInOrder(pending, result));
+    if (!this.#inbox.hasPendingBatches(result.slot)) this.#settledInOrder(pending, result);
+    else this.#inbox.afterBatches(result.slot, () => this.#settledInOrder(pending, result));
   }
 
   #settledInOrder(pending: PendingTask, result: TaskResult): void {
     this.#finish(pending);
-    const call = result.retry ? null : this.#callMetadata(pending, result.slot);
+    const call = result.retry === true ? null : this.#callMetadata(pending, result.slot);
     if (call !== null) this.bus.execute('worker.call.start', {}, call);
-    if (result.batch !== null) this.#inbox.ingest(result.batch, result.slot);
-    if (call !== null && result.ok) this.bus.execute('worker.call.stop', { duration: result.duration }, call);
-    else if (call !== null) this.bus.execute('worker.call.exception', { duration: result.duration }, { ...call, error_type: result.error!.name, error: result.error!.message });
-    if (result.recycle !== null) {
+    if (result.batch !== undefined) this.#inbox.ingest(result.batch, result.slot);
+    if (call !== null && result.error === undefined) this.bus.execute('worker.call.stop', { duration: result.duration }, call);
+    else if (call !== null) this.bus.execute('worker.call.exception', { duration: result.duration }, Object.assign(call, { error_type: result.error!.name, error: result.error!.message }));
+    if (result.recycle !== undefined) {
       const thread = this.threads.bySlot(result.slot);
       if (thread !== undefined) this.#terminatePlanned(thread, result.recycle);
     }
-    if (result.retry) {
+    if (result.retry === true) {
       this.#requeue(pending);
-    } else if (result.ok) {
+    } else if (result.error === undefined) {
       pending.resolve(result.value);
     } else {
       pending.reject(new TaskFailedError(this.opts.name, result.error!));

@@ -49,6 +49,11 @@ export class ThreadInbox {
     if (left <= 0) this.release(slot);
   }
 
+  /** True while batches the slot's thread posted on their own are still in flight. */
+  hasPendingBatches(slot: number): boolean {
+    return Atomics.load(this.#slots, slot * slotFieldCount + SlotField.pendingBatches) > 0;
+  }
+
   /** Runs `settle` now, or once the slot's in-flight standalone batches have been ingested. */
   afterBatches(slot: number, settle: () => void): void {
     if (Atomics.load(this.#slots, slot * slotFieldCount + SlotField.pendingBatches) <= 0) return settle();

@@ -56,15 +56,18 @@ export interface ThreadBootData {
   readonly taskTimeoutMs: number | null;
 }
 
-/** Sent to a thread for each task. */
+/**
+ * Sent to a thread for each task. Optional fields are left out rather than set to null: structured
+ * clone pays per property, and a no-op task's round trip is a few microseconds (bench/pool-throughput).
+ */
 export interface TaskEnvelope {
   readonly id: number;
   readonly task: string;
   readonly input: unknown;
-  /** `[correlationId, traceparent]` of the caller's async context, or null. */
-  readonly correlation: readonly [string, string] | null;
-  /** Catalog metadata added to every event of this task (e.g. queue, job_name, job_id), or null. */
-  readonly metadata: Readonly<Record<string, string | number>> | null;
+  /** `[correlationId, traceparent]` of the caller's async context, when it had one. */
+  readonly correlation?: readonly [string, string];
+  /** Catalog metadata added to every event of this task (e.g. queue, job_name, job_id). */
+  readonly metadata?: Readonly<Record<string, string | number>>;
 }
 
 /** An error thrown by worker code, carried across the thread boundary. */
@@ -94,21 +97,24 @@ export interface ThreadLogRecord {
   readonly time: number;
 }
 
-/** A thread's answer to a task. Worker errors are answers too, so the thread's events still arrive. */
+/**
+ * A thread's answer to a task. Worker errors are answers too, so the thread's events still arrive.
+ * Fields other than id, slot, value and duration are present only when set (see TaskEnvelope).
+ */
 export interface TaskResult {
   readonly id: number;
   /** Slot of the thread that answered (the `worker_id` of its events). */
   readonly slot: number;
-  readonly ok: boolean;
   readonly value: unknown;
-  readonly error: SerializedError | null;
-  readonly batch: EventBatch | null;
-  /** Set when the thread reached a recycle limit and asks to be replaced. */
-  readonly recycle: string | null;
-  /** Set when the thread refused the task because it is being recycled: run it elsewhere. */
-  readonly retry: boolean;
   /** Nanoseconds the worker's handler took in the thread (the `duration` of worker.call.stop/.exception). */
   readonly duration: number;
+  /** Present when worker code threw. */
+  error?: SerializedError;
+  batch?: EventBatch;
+  /** Present when the thread reached a recycle limit and asks to be replaced. */
+  recycle?: string;
+  /** Present when the thread refused the task because it is being recycled: run it elsewhere. */
+  retry?: true;
 }
 
 /** Messages a thread posts on its own (they surface as piscina `'message'` events). */
