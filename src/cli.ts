@@ -48,7 +48,7 @@ program.command('start').description('run a deployment (default: supervisors/mai
     console.error([
       '',
       `pitboss supervisor ${running.supervisorId} is running (store: ${running.store.backend}, dispatch: ${running.dispatcher.backend})`,
-      `  status     ${running.url}/queues   health ${running.url}/readyz`,
+      `  status     ${running.url}/status   queues ${running.url}/queues   health ${running.url}/readyz`,
       `  metrics    ${running.url}/metrics`,
       generated ? `  token      ${config.controlToken!}  (generated for this run; set PITBOSS_CONTROL_TOKEN to choose one)` : '  token      from PITBOSS_CONTROL_TOKEN',
       `  try        curl -s -X POST ${running.url}/jobs ${auth} -H 'content-type: application/json' -d '{"queue":"${queue}","name":"demo","data":{"seed":1}}'`,

@@ -27,6 +27,9 @@ const envSchema = z.object({
   PITBOSS_RECONCILE_INTERVAL_MS: positiveInt.default(2000),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(logLevelNames).default('info'),
+}).refine((e) => e.PITBOSS_HEARTBEAT_TTL_MS >= 2 * e.PITBOSS_RECONCILE_INTERVAL_MS, {
+  // A supervisor heartbeats once per reconcile pass: a TTL under two passes declares live ones dead.
+  message: 'must be at least twice PITBOSS_RECONCILE_INTERVAL_MS', path: ['PITBOSS_HEARTBEAT_TTL_MS'],
 });
 
 /** Every environment variable, its default and meaning: the README's configuration table (pinned by a test). */

@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import type { PitbossConfig } from '../config.ts';
 import { FleetControl } from '../control/fleet.ts';
 import { buildHttpServer } from '../http/server.ts';
+import { StatusBoard } from '../http/status-board.ts';
+import { registerStatusRoutes } from '../http/status-routes.ts';
 import { BullmqDispatcher, LocalDispatcher } from '../jobs/dispatch/index.ts';
 import { JobStore } from '../jobs/store/index.ts';
 import { JobSystem } from '../jobs/system.ts';
@@ -23,6 +25,7 @@ import type { ChildSpec } from '../supervision/types.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import type { Deployment } from './define.ts';
+import { recordWorkerLifecycle } from './worker-events.ts';
 
 /** A deployment that is up. */
 export interface RunningDeployment {
@@ -61,7 +64,11 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const logger = new PitbossLogger({ levels, base: { supervisor: supervisorId }, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const detachLogs = attachEventLogs(bus, logger);
   const store = await JobStore.open({ url: config.databaseUrl, dataDir: config.dataDir, telemetry: bus });
-  const dispatcher: Dispatcher = config.redisUrl === null ? new LocalDispatcher() : new BullmqDispatcher({ url: config.redisUrl, telemetry: bus });
+  // A dead supervisor's BullMQ jobs stay "active" (a re-add of their ids is a no-op) until their lock
+  // lapses and stalled recovery runs: the lock is the heartbeat's twin, so both follow the TTL.
+  const dispatcher: Dispatcher = config.redisUrl === null ? new LocalDispatcher() : new BullmqDispatcher({
+    url: config.redisUrl, telemetry: bus, lockDurationMs: config.heartbeatTtlMs, stalledIntervalMs: config.heartbeatTtlMs,
+  });
   const pools = deployment.pools.map((spec) => new SupervisedPool({ ...spec, telemetry: bus, logger }, { shutdownMs: config.shutdownTimeoutMs }));
   const poolByName = new Map(pools.map((p) => [p.name, p]));
   const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4 }]));
@@ -71,11 +78,20 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   });
   const metrics = createMetrics({ telemetry: bus, stats: () => store.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
   const control = new FleetControl({ bus, levels, store, pools: () => pools });
+  const detachWorkerEvents = recordWorkerLifecycle(bus, store, supervisorId);
+  const board = new StatusBoard();
+  const detachBoard = board.attach(bus, `pitboss.status_board.${supervisorId}`);
+  const queuePools = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, q.pool]));
   let draining = false;
   const http = buildHttpServer({
     host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl,
     jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
     readiness: () => ({ store: store.available, dispatch: dispatcher.healthy(), draining }),
+    extend: (app) => registerStatusRoutes(app, {
+      supervisorId, board, pools: () => pools, queuePools,
+      queues: () => jobs.queues({ timeoutMs: 1500 }), overview: () => store.overview({ limit: 20, timeoutMs: 1500 }),
+      heartbeatTtlMs: config.heartbeatTtlMs,
+    }),
   });
   const supervisor = new Supervisor({
     id: supervisorId, strategy: 'one_for_one', intensity: { maxRestarts: 10, periodMs: 60_000 }, telemetry: bus,
@@ -102,6 +118,8 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
       await metrics.shutdown();
       await dispatcher.close();
       await store.close();
+      detachBoard();
+      detachWorkerEvents();
       detachLogs();
       logger.category('supervisor').info({ event: 'deployment_stopped', reason }, 'deployment_stopped');
       logger.flush();

@@ -1,0 +1,160 @@
+/**
+ * The status page end to end, in Debian's Chromium driven by playwright-core (no browser download):
+ * a live supervisor on real Postgres serves the page; the page shows its threads and a job that just
+ * ran, redraws without reloading when more work happens, shows failure text as text (an error
+ * message carrying markup stays inert), and a sampling rule set through its form is applied by the
+ * running supervisor and its threads (events stop arriving) — likewise a log level. Everything the
+ * page loads comes from the supervisor itself. A screenshot goes to test/artifacts/.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineDeployment } from '../../src/deploy/define.ts';
+import { captureEvents } from '../../src/index.ts';
+import { startTestDeployment, testToken } from '../helpers/deployment.ts';
+import { eventually } from '../helpers/pool.ts';
+import { isolatedSchema, type IsolatedSchema } from '../helpers/schema.ts';
+
+const chromiumPath = '/usr/bin/chromium';
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const artifacts = join(root, 'test/artifacts');
+/** The README's copy; refreshed only on request (PITBOSS_UPDATE_SCREENSHOT=1), so test runs leave the tree clean. */
+const readmeScreenshot = join(root, 'supervisors/deploy/status-page.png');
+
+const deployment = defineDeployment({
+  pools: [{ name: 'tp', worker: new URL('../../workers/faults.ts', import.meta.url), threads: 2, statusIntervalMs: 300, sampleIntervalMs: 300 }],
+  queues: { work: { pool: 'tp', concurrency: 2 } },
+});
+
+type Running = Awaited<ReturnType<typeof startTestDeployment>>;
+let db: IsolatedSchema;
+let d: Running;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+const requested: string[] = [];
+/** The page redraws every 1.5 s; on a loaded machine give it several rounds. */
+const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 15_000, interval: 100 });
+
+async function runJob(body: Record<string, unknown>, status: string): Promise<string> {
+  const response = await d.request('POST', '/jobs', { body });
+  expect(response.statusCode).toBe(202);
+  const { id } = response.json() as { id: string };
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const job = (await d.request('GET', `/jobs/${id}`)).json() as { status: string };
+    if (job.status === status) return id;
+    if (Date.now() > until) throw new Error(`job ${id} is ${job.status}, not ${status}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`chromium is not installed at ${chromiumPath}: this test drives a real browser. Install it with \`apt-get install -y chromium\` (Debian; .ci/run does) and run again.`);
+  }
+  db = await isolatedSchema('status_page');
+  d = await startTestDeployment({ databaseUrl: db.url, supervisorId: 'status-test' }, { deployment });
+  profile = mkdtempSync(join(tmpdir(), 'pitboss-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 1000 },
+    timeout: 60_000,
+  });
+  page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('request', (request) => requested.push(request.url()));
+}, 90_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await d?.running.stop();
+  await db?.drop();
+}, 60_000);
+
+describe('status page in a real browser', () => {
+  it('shows the live threads, a job that just ran, failures as inert text, and the fleet', async () => {
+    await runJob({ queue: 'work', name: 'hello-browser', data: { kind: 'ok', value: 1 } }, 'completed');
+    await runJob({ queue: 'work', name: 'broken', data: { kind: 'throw', message: '<img src=x onerror="window.__xss=1">' }, maxAttempts: 1 }, 'dead');
+
+    const response = await page.goto(`${d.running.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/status');
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'none'; script-src 'self'");
+    await poll(() => page.title()).toBe('pitboss status');
+
+    const threads = page.locator('table[data-pool="tp"] tbody tr');
+    await poll(() => threads.count()).toBe(2);
+    await poll(() => threads.first().textContent()).toMatch(/idle|busy/);
+    await poll(() => threads.first().textContent()).toMatch(/MiB/);
+
+    await poll(() => page.locator('#recent-jobs tbody').textContent()).toContain('hello-browser');
+    await poll(() => page.locator('#queues tbody').textContent()).toContain('work');
+    await poll(() => page.locator('#supervisors tbody').textContent()).toContain('status-test (this)');
+
+    await poll(() => page.locator('#failures tbody').textContent()).toContain('InjectedError: <img src=x onerror="window.__xss=1">');
+    expect(await page.locator('#failures img').count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  }, 60_000);
+
+  it('redraws in place when more work happens (no reload)', async () => {
+    await page.evaluate(() => { (globalThis as unknown as { __marker: string }).__marker = 'same document'; });
+    await runJob({ queue: 'work', name: 'after-load', data: { kind: 'ok' } }, 'completed');
+    await runJob({ queue: 'work', name: 'crash', data: { kind: 'exit', code: 9 }, maxAttempts: 1 }, 'dead');
+    await poll(() => page.locator('#recent-jobs tbody').textContent()).toContain('after-load');
+    await poll(() => page.locator('#worker-events tbody').textContent()).toContain('restarted');
+    await poll(() => page.locator('table[data-pool="tp"]').textContent()).toMatch(/exit at/);
+    expect(await page.evaluate(() => (globalThis as unknown as { __marker?: string }).__marker)).toBe('same document');
+  }, 60_000);
+
+  it('a sampling rule set through the form takes effect in the running supervisor and its threads', async () => {
+    const actions = captureEvents(d.telemetry, 'action.stop');
+    await runJob({ queue: 'work', name: 'burst', data: { kind: 'burst', count: 50 } }, 'completed');
+    expect(actions.events.length).toBe(50);
+
+    await poll(() => page.locator('#token-state').textContent()).toContain('enter the control token');
+    await page.fill('#token', testToken);
+    await page.click('#token-form button[type=submit]');
+    await poll(() => page.locator('#token-state').textContent()).toBe('token accepted');
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('pitboss.controlToken'))).toBe(testToken);
+
+    await page.fill('#rule-pattern', 'action.*');
+    await page.fill('#rule-rate', '0');
+    await page.selectOption('#rule-pool', 'tp');
+    await page.click('#rule-form button[type=submit]');
+    await poll(() => page.locator('#control-message').textContent()).toMatch(/set action\.\* to rate 0 in pool tp · rules version \d+/);
+    await poll(() => page.locator('#rules tbody').textContent()).toContain('action.*');
+
+    expect(d.telemetry.control.rules().rules).toEqual([{ pattern: 'action.*', rate: 0, enabled: true, scope: { pool: 'tp', worker: null } }]);
+    const version = d.telemetry.control.rules().version;
+    await eventually(() => d.running.pools[0]!.threads().every((t) => t.rulesVersion === version), 5000, 'threads apply the rule');
+    actions.clear();
+    await runJob({ queue: 'work', name: 'burst', data: { kind: 'burst', count: 50 } }, 'completed');
+    expect(actions.events.length).toBe(0);
+  }, 60_000);
+
+  it('a log level set through the form reaches the supervisor', async () => {
+    await page.selectOption('#level-target', 'job');
+    await page.selectOption('#level-value', 'debug');
+    await page.click('#level-form button[type=submit]');
+    await poll(() => page.locator('#control-message').textContent()).toMatch(/log level of job set to debug/);
+    expect(d.running.logger.levels.levelFor('job')).toBe('debug');
+    await poll(() => page.locator('#levels').textContent()).toContain('job=debug');
+  }, 30_000);
+
+  it('loaded nothing from anywhere but the supervisor; screenshot written', async () => {
+    const origin = new URL(d.running.url).origin;
+    const foreign = requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'));
+    expect(foreign).toEqual([]);
+    mkdirSync(artifacts, { recursive: true });
+    const shot = join(artifacts, 'status-page.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(existsSync(shot)).toBe(true);
+    if (process.env.PITBOSS_UPDATE_SCREENSHOT === '1') copyFileSync(shot, readmeScreenshot);
+  }, 30_000);
+});
