@@ -66,7 +66,9 @@ export class JobStore implements JobStorePort {
       const schema = await currentSchema(client);
       const engine = new StoreEngine({
         client, ownsClient: options.client === undefined, bus: options.telemetry ?? sharedTelemetry, schema,
-        batch: { maxRows: 1000, maxInFlight: 2, delayMs: 0, ...options.batch },
+        // delayMs 1: at a consumer concurrency of 16, waiting a millisecond doubles claim/finish batches
+        // (4 → 8 rows) and cut Postgres CPU per job 348 → 198 µs (bench/jobs-throughput).
+        batch: { maxRows: 1000, maxInFlight: 2, delayMs: 1, ...options.batch },
         retry: { budgetMs: 30_000, minDelayMs: 50, maxDelayMs: 2_000, probeIntervalMs: 1_000, ...options.retry },
         closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
       });
