@@ -17,7 +17,7 @@ export interface JobStorePort {
   claimable(options: { olderThanMs: number; limit: number; queues?: readonly string[] }): Promise<DispatchJob[]>;
   countClaimable(queue: string): Promise<number>;
   heartbeat(supervisor: { id: string; host: string; pid: number }): Promise<void>;
-  requeueOrphans(ttlMs: number): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }>;
+  requeueOrphans(ttlMs: number, options?: { previousLifeOf?: string }): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }>;
   /** False while the database is unreachable (writes wait and retry; consumers stop claiming). */
   readonly available: boolean;
   /** Called with false when the store goes down and true when it is back; returns an unsubscribe. */

@@ -65,11 +65,20 @@ export class Reconciler {
     this.#timer.unref();
   }
 
-  async #pass(): Promise<void> {
+  /**
+   * Runs once before this supervisor claims anything: jobs still claimed under its id belong to a
+   * previous process with the same id (a fixed PITBOSS_SUPERVISOR_ID) and are requeued at once;
+   * their heartbeat would otherwise look alive forever.
+   */
+  async recoverPreviousLife(): Promise<void> {
+    await this.#pass(true);
+  }
+
+  async #pass(startingUp = false): Promise<void> {
     const { store, dispatcher, supervisorId } = this.#o;
     if (!store.available) return;
     await store.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid });
-    const { requeued, dead } = await store.requeueOrphans(this.#o.heartbeatTtlMs);
+    const { requeued, dead } = await store.requeueOrphans(this.#o.heartbeatTtlMs, startingUp ? { previousLifeOf: supervisorId } : {});
     this.#reportOrphans(requeued, dead);
     if (!dispatcher.healthy()) return;
     if (requeued.length > 0) await dispatcher.add(requeued.map(toDispatchJob));
@@ -83,14 +92,20 @@ export class Reconciler {
 
   #reportOrphans(requeued: readonly JobRecord[], dead: readonly JobRecord[]): void {
     const { bus } = this.#o;
-    for (const job of requeued) {
-      bus.execute('job.stalled', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id });
-    }
+    for (const job of requeued) bus.execute('job.stalled', { attempt: job.attempts }, jobMetadata(job));
     for (const job of dead) {
-      bus.execute('job.stalled', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id });
-      bus.execute('job.dead', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id, error_type: 'SupervisorLost' });
+      bus.execute('job.stalled', { attempt: job.attempts }, jobMetadata(job));
+      bus.execute('job.dead', { attempt: job.attempts }, { ...jobMetadata(job), error_type: 'SupervisorLost' });
     }
   }
+}
+
+/**
+ * Metadata of an event about a job emitted outside its run (reconciler, cancel): the job's own
+ * correlation, so every event of a job can be tied to the code that enqueued it.
+ */
+export function jobMetadata(job: JobRecord): { queue: string; job_name: string; job_id: string; correlation_id: string | undefined; traceparent: string | undefined } {
+  return { queue: job.queue, job_name: job.name, job_id: job.id, correlation_id: job.correlationId ?? undefined, traceparent: job.traceparent ?? undefined };
 }
 
 function toDispatchJob(job: JobRecord) {

@@ -10,7 +10,7 @@ import { currentCorrelation, newCorrelationId, childTraceparent } from '../telem
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import { QueueConsumer, type JobPool } from './consumer.ts';
 import type { JobStorePort } from './ports.ts';
-import { Reconciler, type ReconcilerOptions } from './reconciler.ts';
+import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts';
 import type { Dispatcher, EnqueueInput, EnqueuedJob, JobDetails, JobRecord, QueueStats } from './types.ts';
 
 export interface JobSystemOptions {
@@ -53,6 +53,8 @@ export class JobSystem {
   /** Starts consuming every configured queue and the reconciler. */
   async start(): Promise<void> {
     const { store, dispatcher, queues } = this.#o;
+    // Before claiming: requeue what a previous process under this supervisor id left running.
+    await this.#reconciler.recoverPreviousLife().catch(() => {});
     for (const [queue, { pool, concurrency = 4 }] of Object.entries(queues)) {
       const consumer = new QueueConsumer({ queue, pool, concurrency, store, dispatcher, bus: this.#bus, supervisorId: this.supervisorId, inFlight: this.#inFlight });
       consumer.start();
@@ -106,7 +108,8 @@ export class JobSystem {
     const job = await this.#o.store.cancel(id);
     if (job !== null && job.status === 'cancelled' && before !== null && before.status !== 'cancelled') {
       this.#inFlight.get(id)?.abort.abort(new Error('job cancelled'));
-      this.#bus.execute('job.cancelled', { attempt: job.attempts }, { queue: job.queue, job_name: job.name, job_id: job.id, status: 'cancelled' });
+      // The job's own correlation, not the caller's: cancel is usually called from elsewhere.
+      this.#bus.execute('job.cancelled', { attempt: job.attempts }, { ...jobMetadata(job), status: 'cancelled' });
     }
     return job;
   }

@@ -129,9 +129,9 @@ export class StoreEngine {
     return this.health.retry('heartbeat', async () => { await this.client.query(jobSql.heartbeat, [id, host, pid]); });
   }
 
-  requeueOrphans(ttlMs: number, limit: number): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
+  requeueOrphans(ttlMs: number, limit: number, previousLifeOf: string | null): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
     return this.health.retry('requeueOrphans', async () => {
-      const jobs = (await this.client.query(jobSql.requeueOrphans, [ttlMs, limit])).map(toJobRecord);
+      const jobs = (await this.client.query(jobSql.requeueOrphans, [ttlMs, limit, previousLifeOf])).map(toJobRecord);
       return { requeued: jobs.filter((j) => j.status === 'queued'), dead: jobs.filter((j) => j.status === 'dead') };
     });
   }

@@ -271,7 +271,10 @@ WITH orphan AS (
   SELECT j.id FROM jobs j
   LEFT JOIN supervisors s ON s.id = split_part(j.claimed_by, '/', 1)
   WHERE j.status = 'running'
-    AND coalesce(s.heartbeat_at, j.started_at) < now() - $1::float8 * interval '1 millisecond'
+    AND (coalesce(s.heartbeat_at, j.started_at) < now() - $1::float8 * interval '1 millisecond'
+      -- A supervisor starting under an id it had before (a fixed PITBOSS_SUPERVISOR_ID) runs
+      -- nothing yet: whatever is claimed under that id belongs to its previous life.
+      OR split_part(j.claimed_by, '/', 1) = $3::text)
   ORDER BY j.id
   LIMIT $2::int
   FOR UPDATE OF j SKIP LOCKED

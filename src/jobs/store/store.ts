@@ -232,8 +232,14 @@ export class JobStore implements JobStorePort {
    * Running jobs whose claimer stopped heartbeating for `ttlMs` (or never did, and the attempt is
    * older than that): queued again as a new attempt, or dead when attempts are exhausted.
    */
-  requeueOrphans(ttlMs: number, options: { limit?: number } = {}): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
-    return settle(() => this.#open('requeueOrphans') && this.#engine.requeueOrphans(checkCount('ttlMs', ttlMs, 1), checkCount('limit', options.limit ?? 1000, 1)));
+  /**
+   * Requeues running jobs whose claimer went silent for `ttlMs` (or dead when attempts are spent).
+   * `previousLifeOf`: a supervisor id that is starting now; jobs still claimed under it are orphans too.
+   */
+  requeueOrphans(ttlMs: number, options: { limit?: number; previousLifeOf?: string } = {}): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
+    return settle(() => this.#open('requeueOrphans') && this.#engine.requeueOrphans(
+      checkCount('ttlMs', ttlMs, 1), checkCount('limit', options.limit ?? 1000, 1), options.previousLifeOf ?? null,
+    ));
   }
 
   /** The persisted control table (rules and log levels) and its version. */

@@ -1,0 +1,77 @@
+/**
+ * What the fault tests share: a schema of their own on the run's Postgres that CLI-spawned
+ * supervisors reach through their DATABASE_URL (search_path in the URL's `options`), a producer that
+ * enqueues the way host code does, and bounded waits on the job table.
+ */
+import { randomBytes } from 'node:crypto';
+import { createTelemetry, JobSystem } from '../../../src/index.ts';
+import { BullmqDispatcher } from '../../../src/jobs/dispatch/index.ts';
+import { createSqlClient } from '../../../src/jobs/store/client.ts';
+import { JobStore } from '../../../src/jobs/store/store.ts';
+import type { SqlClient, SqlRow } from '../../../src/jobs/store/types.ts';
+import type { EnqueueInput, EnqueuedJob } from '../../../src/jobs/types.ts';
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `url` with `search_path` set to `schema` for every connection made from it. */
+export function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', `-c search_path=${schema}`);
+  return parsed.toString();
+}
+
+export interface FleetDatabase {
+  readonly schema: string;
+  /** DATABASE_URL for supervisors: lands in `schema`. */
+  readonly url: string;
+  sql<R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Enqueues through a JobSystem that consumes nothing (host code submitting jobs), dispatching on `redisUrl` (prefix `pitboss`). */
+  enqueue(redisUrl: string, inputs: readonly EnqueueInput[]): Promise<EnqueuedJob[]>;
+  drop(): Promise<void>;
+}
+
+/** Creates and migrates a fresh schema on `url`. */
+export async function fleetDatabase(url: string, prefix: string): Promise<FleetDatabase> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const migrated = await JobStore.open({ url, schema, poolSize: 1, telemetry: createTelemetry() });
+  await migrated.close();
+  const side: SqlClient = await createSqlClient({ url, schema, poolSize: 2 });
+  return {
+    schema,
+    url: withSearchPath(url, schema),
+    sql: (text, params) => side.query(text, params),
+    async enqueue(redisUrl, inputs) {
+      const bus = createTelemetry();
+      const store = await JobStore.open({ url, schema, poolSize: 2, telemetry: bus, migrate: false });
+      const dispatcher = new BullmqDispatcher({ url: redisUrl, telemetry: bus });
+      try {
+        const producer = new JobSystem({ store, dispatcher, queues: {}, telemetry: bus });
+        const jobs: EnqueuedJob[] = [];
+        for (let i = 0; i < inputs.length; i += 1000) jobs.push(...await producer.enqueue(inputs.slice(i, i + 1000)));
+        return jobs;
+      } finally {
+        await dispatcher.close();
+        await store.close();
+      }
+    },
+    async drop() {
+      await side.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+      await side.close();
+    },
+  };
+}
+
+/** Counts of the job table by status. */
+export async function statusCounts(db: Pick<FleetDatabase, 'sql'>): Promise<Record<string, number>> {
+  const rows = await db.sql<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM jobs GROUP BY status');
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** Polls until `check` holds; fails after `timeoutMs` with `describe()`'s view of the state. */
+export async function until(check: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms; state: ${JSON.stringify(await describe())}`);
+    await sleep(50);
+  }
+}

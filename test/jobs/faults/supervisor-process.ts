@@ -1,0 +1,108 @@
+/**
+ * A supervisor as production runs it: `node --import tsx src/cli.ts start test/fixtures/deployment.ts`
+ * in a process of its own (loopback only, ephemeral HTTP port), which a test can SIGKILL or SIGTERM
+ * and whose exit it can wait for. Its stderr is kept for failure messages.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const deploymentFile = fileURLToPath(new URL('../../fixtures/deployment.ts', import.meta.url));
+
+export interface SupervisorEnv {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly heartbeatTtlMs?: number;
+  readonly reconcileIntervalMs?: number;
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export class SupervisorProcess {
+  readonly id: string;
+  readonly exited: Promise<Exit>;
+  #child: ChildProcess;
+  #stderr = '';
+
+  private constructor(id: string, child: ChildProcess) {
+    this.id = id;
+    this.#child = child;
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString()).slice(-8_000);
+    });
+    child.stdout!.resume(); // JSON logs: not needed, but must not fill the pipe
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Spawns a supervisor and resolves once it says it is running (rejects after `timeoutMs`). */
+  static async start(id: string, env: SupervisorEnv, timeoutMs = 45_000): Promise<SupervisorProcess> {
+    // Only what the supervisor is told here: nothing inherited from a developer's PITBOSS_*/DATABASE_URL.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(PITBOSS_|DATABASE_URL|REDIS_URL|PORT$|HOST$|LOG_LEVEL$)/.test(key)));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', deploymentFile], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...inherited,
+        DATABASE_URL: env.databaseUrl,
+        REDIS_URL: env.redisUrl,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        PITBOSS_SUPERVISOR_ID: id,
+        PITBOSS_CONTROL_TOKEN: 'fault-test-token-0123456789',
+        PITBOSS_SHUTDOWN_TIMEOUT_MS: String(env.shutdownTimeoutMs ?? 10_000),
+        PITBOSS_HEARTBEAT_TTL_MS: String(env.heartbeatTtlMs ?? 15_000),
+        PITBOSS_RECONCILE_INTERVAL_MS: String(env.reconcileIntervalMs ?? 2_000),
+        LOG_LEVEL: 'warn',
+      },
+    });
+    const supervisor = new SupervisorProcess(id, child);
+    const until = Date.now() + timeoutMs;
+    let exit: Exit | null = null;
+    void supervisor.exited.then((e) => { exit = e; });
+    while (!supervisor.#stderr.includes(`pitboss supervisor ${id} is running`)) {
+      if (exit !== null) throw new Error(`supervisor ${id} exited while starting (${JSON.stringify(exit)}): ${supervisor.#stderr}`);
+      if (Date.now() > until) {
+        child.kill('SIGKILL');
+        throw new Error(`supervisor ${id} did not start within ${timeoutMs} ms: ${supervisor.#stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return supervisor;
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Sends `signal` and waits (bounded) for the exit; SIGKILLs and fails if it does not come. */
+  async signal(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<Exit> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#child.kill('SIGKILL');
+        reject(new Error(`supervisor ${this.id} did not exit within ${timeoutMs} ms of ${signal}: ${this.#stderr}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** For cleanup: kill it if it still runs. */
+  async kill(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    this.#child.kill('SIGKILL');
+    await this.exited;
+  }
+}
