@@ -13,11 +13,12 @@ import type { ResolvedPoolOptions } from './options.ts';
 import { SlotField, slotFieldCount, type TaskResult, type ThreadBootData, type ThreadMessage } from './protocol.ts';
 import { threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
 import { PiscinaHost } from './piscina-host.ts';
-import { createControlBuffer, writeRules } from './shared-control.ts';
+import { createControlBuffer, SharedSettings } from './shared-control.ts';
 import { PendingTask, TaskQueue } from './task-queue.ts';
-import { classifyExit, errorMetadata, nsSince, ThreadRegistry, type PendingSpawn, type PoolThread } from './threads.ts';
+import { classifyExit, errorMetadata, nsSince, ThreadRegistry, type PoolThread } from './threads.ts';
+import { SpawnLedger } from './spawns.ts';
 import { PoolTimers } from './timers.ts';
-import { levelValue, type LogLevels } from '../log/levels.ts';
+import type { LogLevels } from '../log/levels.ts';
 import { nextSpanId } from '../telemetry/span.ts';
 
 export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
@@ -35,19 +36,16 @@ export class PoolCore {
   readonly #running = new Map<number, PendingTask>();
   /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
   readonly #interrupted = new Map<number, PoolThread>();
-  readonly #pending = new Map<number, PendingSpawn>();
+  readonly #spawns: SpawnLedger;
   readonly #timers: PoolTimers;
   readonly #inbox: ThreadInbox;
-  readonly #levels: LogLevels;
-  #unsubscribeLevels: (() => void) | null = null;
+  readonly #settings: SharedSettings;
   readonly #meta: { pool: string };
   readonly #host: PiscinaHost;
   #taskSeq = 0;
-  #restarts: number[] = [];
   /** Why the pool failed (set once, by #fail). */
   #failure: Error | null = null;
   #startedAt = 0;
-  #unsubscribeRules: (() => void) | null = null;
   #onFailed: (error: Error) => void = () => {};
   #whenReady: (() => void) | null = null;
   #whenIdle: (() => void) | null = null;
@@ -55,7 +53,6 @@ export class PoolCore {
   constructor(opts: ResolvedPoolOptions, bus: Telemetry, onLog: LogSink, levels: LogLevels) {
     this.opts = opts;
     this.bus = bus;
-    this.#levels = levels;
     this.#meta = { pool: opts.name };
     // Twice the threads: a replacement may start before the slot of the thread it replaces is freed.
     const slotCount = opts.threads * 2;
@@ -66,6 +63,8 @@ export class PoolCore {
       exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned),
     });
     this.#timers = new PoolTimers(this);
+    this.#spawns = new SpawnLedger(bus, opts.name, opts.intensity);
+    this.#settings = new SharedSettings(bus, levels, this.#control, this.slots, opts.name);
     this.#boot = {
       pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control,
       recycle: opts.recycle, sampleIntervalMs: opts.sampleIntervalMs, flushIntervalMs: opts.flushIntervalMs,
@@ -88,11 +87,8 @@ export class PoolCore {
     this.#onFailed = onFailed;
     this.state = 'starting';
     this.#startedAt = performance.now();
-    this.#restarts = [];
-    writeRules(this.#control, this.bus.control.rules());
-    this.#unsubscribeRules = this.bus.control.subscribe((snapshot) => writeRules(this.#control, snapshot));
-    this.#publishLogLevels();
-    this.#unsubscribeLevels = this.#levels.subscribe(() => this.#publishLogLevels());
+    this.#spawns.reset();
+    this.#settings.start();
     // A ref'd timer: piscina unrefs its threads, so without it a script awaiting start() could exit
     // before the threads say hello; it also bounds a start that never completes.
     const timeout = setTimeout(() => this.#fail(new PoolFailedError(this.opts.name, 0, 0, `threads not ready within ${startTimeoutMs} ms`)), startTimeoutMs);
@@ -102,7 +98,7 @@ export class PoolCore {
         resolve();
       };
     });
-    for (let slot = 0; slot < this.opts.threads; slot++) this.#expectSpawn(slot, 'initial', 'start');
+    for (let slot = 0; slot < this.opts.threads; slot++) this.#spawns.expect(slot, 'initial', 'start');
     this.#buildPiscina();
     return ready;
   }
@@ -271,7 +267,6 @@ export class PoolCore {
     this.#queue.unshift(pending);
   }
 
-
   #threadThatRan(taskId: number): PoolThread | undefined {
     const thread = this.#interrupted.get(taskId);
     this.#interrupted.delete(taskId);
@@ -298,14 +293,7 @@ export class PoolCore {
       thread = this.threads.hello(threadId, slot);
     }
     if (thread === undefined) return;
-    const pending = this.#pending.get(slot);
-    this.#pending.delete(slot);
-    const since = pending?.since ?? thread.spawnStartedAt;
-    const meta = { pool: this.opts.name, worker_id: slot, thread_id: threadId };
-    this.bus.execute('pool.worker.spawned', { duration: nsSince(since) }, meta);
-    if (pending?.kind === 'restart') {
-      this.bus.execute('pool.worker.restarted', { downtime: nsSince(since), restarts: this.#restarts.length }, { ...meta, reason: pending.reason });
-    }
+    this.#spawns.arrived(thread);
     if (this.state === 'starting' && this.threads.ready().length >= this.opts.threads) {
       this.state = 'running';
       this.bus.execute('pool.initialized', { duration: nsSince(this.#startedAt), workers: this.opts.threads }, this.#meta);
@@ -321,9 +309,8 @@ export class PoolCore {
     const stopping = this.state === 'closing' || this.state === 'closed' || this.state === 'failed';
     if (thread.slot < 0) {
       if (stopping) return;
-      const slot = Math.min(...this.#pending.keys());
       this.bus.execute('pool.worker.spawn_failed', { duration: nsSince(thread.spawnStartedAt) }, {
-        pool: this.opts.name, worker_id: Number.isFinite(slot) ? slot : -1, ...errorMetadata(thread.error),
+        pool: this.opts.name, worker_id: this.#spawns.likelySlot(), ...errorMetadata(thread.error),
       });
       if (this.#countRestart()) this.#ensureThreads();
       return;
@@ -336,27 +323,18 @@ export class PoolCore {
     if (stopping) return;
     if (reason.startsWith('max_')) {
       this.bus.execute('pool.worker.recycled', { lifetime, tasks, heap_bytes: this.threads.field(slot, SlotField.heapKiB) * 1024 }, meta);
-      this.#expectSpawn(slot, 'recycle', reason);
+      this.#spawns.expect(slot, 'recycle', reason);
     } else {
       if (!planned && !this.#countRestart()) return;
-      this.#expectSpawn(slot, 'restart', reason);
+      this.#spawns.expect(slot, 'restart', reason);
     }
     this.#ensureThreads();
   }
 
-  #expectSpawn(slot: number, kind: PendingSpawn['kind'], reason: string): void {
-    this.#pending.set(slot, { since: performance.now(), kind, reason });
-    this.bus.execute('pool.worker.spawn_started', {}, { pool: this.opts.name, worker_id: slot });
-  }
-
   /** Records an unplanned restart; false (and the pool fails) when it exceeds the intensity. */
   #countRestart(): boolean {
-    const now = performance.now();
-    const { maxRestarts, periodMs } = this.opts.intensity;
-    this.#restarts = this.#restarts.filter((at) => now - at < periodMs);
-    this.#restarts.push(now);
-    if (this.#restarts.length <= maxRestarts) return true;
-    this.#fail(new PoolFailedError(this.opts.name, this.#restarts.length, periodMs));
+    if (this.#spawns.countRestart()) return true;
+    this.#fail(new PoolFailedError(this.opts.name, this.#spawns.restarts, this.opts.intensity.periodMs));
     return false;
   }
 
@@ -439,20 +417,8 @@ export class PoolCore {
     if (wasStarting) this.#whenReady?.();
   }
 
-  /** Each slot's `ctx.log` threshold, so threads drop disabled lines before they cross. */
-  #publishLogLevels(): void {
-    const slotCount = this.slots.length / slotFieldCount;
-    for (let slot = 0; slot < slotCount; slot++) {
-      const level = levelValue[this.#levels.levelFor('worker', `${this.opts.name}/${slot}`)];
-      Atomics.store(this.slots, slot * slotFieldCount + SlotField.logLevel, Number.isFinite(level) ? level : 1000);
-    }
-  }
-
   async #destroyAll(reason: string): Promise<void> {
-    this.#unsubscribeRules?.();
-    this.#unsubscribeRules = null;
-    this.#unsubscribeLevels?.();
-    this.#unsubscribeLevels = null;
+    this.#settings.stop();
     for (const thread of this.threads.all()) thread.plannedReason ??= reason;
     await this.#host.destroy();
   }

@@ -3,8 +3,10 @@
  * to -1 while writing); threads read it when the version moved. One Atomics.load per check, so a
  * thread can check before every emit, and a change reaches a thread even mid-task.
  */
+import type { Telemetry } from '../telemetry/bus.ts';
 import type { RuleSnapshot } from '../telemetry/control.ts';
-import { controlBytes, controlHeaderInts } from './protocol.ts';
+import { levelValue, type LogLevels } from '../log/levels.ts';
+import { controlBytes, controlHeaderInts, SlotField, slotFieldCount } from './protocol.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -49,6 +51,45 @@ export class RulesReader {
       return snapshot;
     } catch {
       return null;
+    }
+  }
+}
+
+/**
+ * Keeps a pool's shared memory in step with the supervisor's settings while the pool runs: the
+ * bus's rule table into the control buffer, and each slot's `ctx.log` threshold into the slot table.
+ */
+export class SharedSettings {
+  #unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly bus: Telemetry,
+    private readonly levels: LogLevels,
+    private readonly control: SharedArrayBuffer,
+    private readonly slots: Int32Array,
+    private readonly pool: string,
+  ) {}
+
+  start(): void {
+    this.stop();
+    writeRules(this.control, this.bus.control.rules());
+    this.#publishLogLevels();
+    this.#unsubscribe = [
+      this.bus.control.subscribe((snapshot) => writeRules(this.control, snapshot)),
+      this.levels.subscribe(() => this.#publishLogLevels()),
+    ];
+  }
+
+  stop(): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#unsubscribe = [];
+  }
+
+  #publishLogLevels(): void {
+    const slotCount = this.slots.length / slotFieldCount;
+    for (let slot = 0; slot < slotCount; slot++) {
+      const level = levelValue[this.levels.levelFor('worker', `${this.pool}/${slot}`)];
+      Atomics.store(this.slots, slot * slotFieldCount + SlotField.logLevel, Number.isFinite(level) ? level : 1000);
     }
   }
 }
