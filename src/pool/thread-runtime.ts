@@ -6,6 +6,7 @@
 import v8 from 'node:v8';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createTelemetry, describeError } from '../telemetry/bus.ts';
+import { isPromiseLike } from '../telemetry/span.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
 import { BatchEncoder } from './encoding.ts';
@@ -79,7 +80,7 @@ export default async function runTask(envelope: TaskEnvelope): Promise<TaskResul
   const started = performance.now();
   try {
     const returned = correlationId === null || traceparent === null ? call() : restoreCorrelation({ correlationId, traceparent }, call);
-    value = isThenable(returned) ? await returned : returned;
+    value = isPromiseLike(returned) ? await returned : returned;
   } catch (thrown) {
     error = serializeError(thrown);
   } finally {
@@ -92,10 +93,6 @@ export default async function runTask(envelope: TaskEnvelope): Promise<TaskResul
   Atomics.store(slots, base + SlotField.tasks, tasksDone);
   checkRecycle();
   return result(envelope.id, value, error, false, duration);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function result(id: number, value: unknown, error: SerializedError | null, retry: boolean, duration: number): TaskResult {

@@ -44,7 +44,8 @@ export function describeError(error: unknown): { error_type: string; error: stri
   return { error_type: typeof error, error: String(error) };
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+/** True for a promise or any thenable. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
