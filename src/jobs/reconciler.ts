@@ -10,7 +10,7 @@
 import { hostname } from 'node:os';
 import type { Telemetry } from '../telemetry/bus.ts';
 import type { JobStorePort } from './ports.ts';
-import type { Dispatcher, JobRecord } from './types.ts';
+import { toDispatchJob, type Dispatcher, type JobRecord } from './types.ts';
 
 export interface ReconcilerOptions {
   readonly store: JobStorePort;
@@ -106,11 +106,4 @@ export class Reconciler {
  */
 export function jobMetadata(job: JobRecord): { queue: string; job_name: string; job_id: string; correlation_id: string | undefined; traceparent: string | undefined } {
   return { queue: job.queue, job_name: job.name, job_id: job.id, correlation_id: job.correlationId ?? undefined, traceparent: job.traceparent ?? undefined };
-}
-
-function toDispatchJob(job: JobRecord) {
-  return {
-    id: job.id, queue: job.queue, name: job.name, priority: job.priority, maxAttempts: job.maxAttempts, backoff: job.backoff,
-    delayMs: Math.max(0, job.runAt.getTime() - Date.now()),
-  };
 }

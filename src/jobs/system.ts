@@ -11,7 +11,7 @@ import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import { QueueConsumer, type JobPool } from './consumer.ts';
 import type { JobStorePort } from './ports.ts';
 import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts';
-import type { Dispatcher, EnqueueInput, EnqueuedJob, JobDetails, JobRecord, QueueStats } from './types.ts';
+import { toDispatchJob, type Dispatcher, type EnqueueInput, type EnqueuedJob, type JobDetails, type JobRecord, type QueueStats } from './types.ts';
 
 export interface JobSystemOptions {
   readonly store: JobStorePort;
@@ -87,10 +87,7 @@ export class JobSystem {
     const created = jobs.filter((job) => job.created);
     for (const job of jobs) this.#knownQueues.add(job.queue);
     if (created.length > 0) {
-      await this.#o.dispatcher.add(created.map((job) => ({
-        id: job.id, queue: job.queue, name: job.name, priority: job.priority, maxAttempts: job.maxAttempts, backoff: job.backoff,
-        delayMs: Math.max(0, job.runAt.getTime() - Date.now()),
-      }))).catch(() => {});
+      await this.#o.dispatcher.add(created.map(toDispatchJob)).catch(() => {});
       for (const job of created) {
         this.#bus.execute('job.enqueued', {}, { queue: job.queue, job_name: job.name, job_id: job.id, correlation_id: context.correlationId, traceparent: context.traceparent });
       }

@@ -133,6 +133,14 @@ export interface DispatchJob {
   readonly delayMs: number;
 }
 
+/** The dispatch entry of a job (as enqueued or as recorded): due `runAt` becomes a delay from now. */
+export function toDispatchJob(job: Pick<JobRecord, 'id' | 'queue' | 'name' | 'priority' | 'maxAttempts' | 'backoff' | 'runAt'>): DispatchJob {
+  return {
+    id: job.id, queue: job.queue, name: job.name, priority: job.priority, maxAttempts: job.maxAttempts, backoff: job.backoff,
+    delayMs: Math.max(0, job.runAt.getTime() - Date.now()),
+  };
+}
+
 /** What a consumer's processor tells dispatch about a job it was handed. */
 export type DispatchOutcome =
   /** The job is finished as far as dispatch is concerned (ran, is dead, or was not claimable). */

@@ -19,7 +19,6 @@ import { classifyExit, errorMetadata, nsSince, ThreadRegistry, type PoolThread }
 import { SpawnLedger } from './spawns.ts';
 import { PoolTimers } from './timers.ts';
 import type { LogLevels } from '../log/levels.ts';
-import { nextSpanId } from '../telemetry/span.ts';
 
 export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
 const startTimeoutMs = 30_000;
@@ -204,7 +203,7 @@ export class PoolCore {
 
   #settledInOrder(pending: PendingTask, result: TaskResult): void {
     this.#finish(pending);
-    const call = result.retry === true ? null : this.#callMetadata(pending, result.slot);
+    const call = result.retry === true ? null : pending.callMetadata(this.opts.name, result.slot);
     if (call !== null) this.bus.execute('worker.call.start', {}, call);
     if (result.batch !== undefined) this.#inbox.ingest(result.batch, result.slot);
     if (call !== null && result.error === undefined) this.bus.execute('worker.call.stop', { duration: result.duration }, call);
@@ -223,22 +222,6 @@ export class PoolCore {
     this.pump();
   }
 
-  /**
-   * Metadata of a task's worker.call events, emitted here from its result (the thread measures the
-   * duration): the task's correlation and run metadata, as its thread-side events carry them.
-   */
-  #callMetadata(pending: PendingTask, slot: number): Record<string, unknown> {
-    const meta: Record<string, unknown> = { telemetry_span_id: nextSpanId(), pool: this.opts.name, worker_id: slot, task: pending.task };
-    if (pending.correlation !== null) {
-      meta.correlation_id = pending.correlation[0];
-      meta.traceparent = pending.correlation[1];
-    }
-    if (pending.metadata !== null) {
-      for (const key in pending.metadata) if (meta[key] === undefined) meta[key] = pending.metadata[key];
-    }
-    return meta;
-  }
-
   #rejected(pending: PendingTask, error: unknown): void {
     this.#finish(pending);
     const thread = this.#threadThatRan(pending.id);
@@ -253,9 +236,8 @@ export class PoolCore {
         : this.#failure !== null ? this.#failure
           : new WorkerCrashedError(this.opts.name, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0), thread?.error ?? error);
     if (thread !== undefined) {
-      this.bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) }, {
-        pool: this.opts.name, worker_id: thread.slot, task: pending.task, ...errorMetadata(failure),
-      });
+      this.bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) },
+        Object.assign(pending.callMetadata(this.opts.name, thread.slot), errorMetadata(failure)));
     }
     pending.reject(failure);
     this.pump();

@@ -4,6 +4,8 @@
  * bounded (`maxQueue`) and timed (`queueTimeoutMs`).
  */
 
+import { nextSpanId } from '../telemetry/span.ts';
+
 /** A task from `run()` until it settles. Fields initialised up front (fixed shape on the hot path). */
 export class PendingTask {
   readonly input: unknown;
@@ -36,6 +38,22 @@ export class PendingTask {
     this.signal = signal;
     this.resolve = resolve;
     this.reject = reject;
+  }
+
+  /**
+   * Metadata of this task's worker.call events (emitted by the supervisor from the result or the
+   * crash): its slot, span id, the caller's correlation and the run metadata, as its thread events carry them.
+   */
+  callMetadata(pool: string, slot: number): Record<string, unknown> {
+    const meta: Record<string, unknown> = { telemetry_span_id: nextSpanId(), pool, worker_id: slot, task: this.task };
+    if (this.correlation !== null) {
+      meta.correlation_id = this.correlation[0];
+      meta.traceparent = this.correlation[1];
+    }
+    if (this.metadata !== null) {
+      for (const key in this.metadata) if (meta[key] === undefined) meta[key] = this.metadata[key];
+    }
+    return meta;
   }
 }
 
