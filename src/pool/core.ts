@@ -10,7 +10,7 @@ import {
   PoolClosedError, PoolFailedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError,
 } from './errors.ts';
 import type { ResolvedPoolOptions } from './options.ts';
-import { SlotField, slotFieldCount, type TaskResult, type ThreadBootData, type ThreadMessage } from './protocol.ts';
+import { SlotField, slotFieldCount, type TaskEnvelope, type TaskResult, type ThreadBootData, type ThreadMessage } from './protocol.ts';
 import { threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
 import { PiscinaHost } from './piscina-host.ts';
 import { createControlBuffer, SharedSettings } from './shared-control.ts';
@@ -168,9 +168,9 @@ export class PoolCore {
       }
       pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
     }
-    const envelope: { id: number; task: string; input: unknown; correlation?: readonly [string, string]; metadata?: Readonly<Record<string, string | number>> } = { id, task: pending.task, input: pending.input };
-    if (pending.correlation !== null) envelope.correlation = pending.correlation;
-    if (pending.metadata !== null) envelope.metadata = pending.metadata;
+    const envelope: TaskEnvelope = pending.metadata !== null ? [id, pending.task, pending.input, pending.correlation, pending.metadata]
+      : pending.correlation !== null ? [id, pending.task, pending.input, pending.correlation]
+        : [id, pending.task, pending.input];
     this.#host.current!.run(envelope, { signal }).then(
       (result: TaskResult) => this.#settled(pending, result),
       (error: unknown) => this.#rejected(pending, error),
@@ -197,27 +197,37 @@ export class PoolCore {
 
   #settled(pending: PendingTask, result: TaskResult): void {
     // So a task's events precede its result (see ThreadInbox).
-    if (!this.#inbox.hasPendingBatches(result.slot)) this.#settledInOrder(pending, result);
-    else this.#inbox.afterBatches(result.slot, () => this.#settledInOrder(pending, result));
+    if (!this.#inbox.hasPendingBatches(result[0])) this.#settledInOrder(pending, result);
+    else this.#inbox.afterBatches(result[0], () => this.#settledInOrder(pending, result));
   }
 
-  #settledInOrder(pending: PendingTask, result: TaskResult): void {
+  #settledInOrder(pending: PendingTask, [slot, value, duration, batch, outcome]: TaskResult): void {
     this.#finish(pending);
-    const call = result.retry === true ? null : pending.callMetadata(this.opts.name, result.slot);
-    if (call !== null) this.bus.execute('worker.call.start', {}, call);
-    if (result.batch !== undefined) this.#inbox.ingest(result.batch, result.slot);
-    if (call !== null && result.error === undefined) this.bus.execute('worker.call.stop', { duration: result.duration }, call);
-    else if (call !== null) this.bus.execute('worker.call.exception', { duration: result.duration }, Object.assign(call, { error_type: result.error!.name, error: result.error!.message }));
-    if (result.recycle !== undefined) {
-      const thread = this.threads.bySlot(result.slot);
-      if (thread !== undefined) this.#terminatePlanned(thread, result.recycle);
+    if (outcome === undefined) {
+      // The common answer. The thread is free: hand it the next task before delivering this one's
+      // events, so it does not sit idle meanwhile (piscina's own queue dispatches this early too).
+      this.pump();
+      const call = pending.callMetadata(this.opts.name, slot);
+      this.bus.execute('worker.call.start', {}, call);
+      if (batch != null) this.#inbox.ingest(batch, slot);
+      this.bus.execute('worker.call.stop', { duration }, call);
+      return pending.resolve(value);
     }
-    if (result.retry === true) {
+    const call = outcome.retry === true ? null : pending.callMetadata(this.opts.name, slot);
+    if (call !== null) this.bus.execute('worker.call.start', {}, call);
+    if (batch != null) this.#inbox.ingest(batch, slot);
+    if (call !== null && outcome.error === undefined) this.bus.execute('worker.call.stop', { duration }, call);
+    else if (call !== null) this.bus.execute('worker.call.exception', { duration }, Object.assign(call, { error_type: outcome.error!.name, error: outcome.error!.message }));
+    if (outcome.recycle !== undefined) {
+      const thread = this.threads.bySlot(slot);
+      if (thread !== undefined) this.#terminatePlanned(thread, outcome.recycle);
+    }
+    if (outcome.retry === true) {
       this.#requeue(pending);
-    } else if (result.error === undefined) {
-      pending.resolve(result.value);
+    } else if (outcome.error === undefined) {
+      pending.resolve(value);
     } else {
-      pending.reject(new TaskFailedError(this.opts.name, result.error!));
+      pending.reject(new TaskFailedError(this.opts.name, outcome.error));
     }
     this.pump();
   }

@@ -9,7 +9,7 @@
  * which travel on different channels, can arrive in any order.
  */
 import { catalog } from '../telemetry/catalog.ts';
-import type { EventBatch, ThreadLogRecord } from './protocol.ts';
+import { BatchHeader, batchHeaderDoubles, type EventBatch, type ThreadLogRecord } from './protocol.ts';
 
 /** Cataloged event names in a fixed order: the wire index of an event. */
 export const wireEvents: readonly string[] = Object.keys(catalog);
@@ -27,19 +27,17 @@ const enum ValueType { Number = 0, String = 1, Boolean = 2, Null = 3 }
 /** Doubles one event can take at most: header, 8 measurements, 16 metadata entries. */
 const maxRecordDoubles = 3 + 2 * 8 + 3 * 16;
 
-const noDrops = (): { buffer_full: number; invalid_measurement: number; unknown_event: number } =>
-  ({ buffer_full: 0, invalid_measurement: 0, unknown_event: 0 });
-
 /** Thread side: accumulates events until taken as a batch. */
 export class BatchEncoder {
   readonly #capacityEvents: number;
   #records: Float64Array;
-  #length = 0;
+  /** Doubles written, the drop counts of the header included. */
+  #length = batchHeaderDoubles;
   #events = 0;
+  #drops = 0;
   #strings: string[] = [];
   #stringIds = new Map<string, number>();
-  #dropped = noDrops();
-  #logs: ThreadLogRecord[] = [];
+  #logs: ThreadLogRecord[] | null = null;
 
   constructor(capacityEvents: number) {
     this.#capacityEvents = capacityEvents;
@@ -52,16 +50,17 @@ export class BatchEncoder {
   }
 
   get empty(): boolean {
-    return this.#events === 0 && this.#logs.length === 0 && this.#dropped.buffer_full + this.#dropped.invalid_measurement + this.#dropped.unknown_event === 0;
+    return this.#events === 0 && this.#logs === null && this.#drops === 0;
   }
 
   /** Counts events lost before they could be encoded. */
   countDrop(reason: 'buffer_full' | 'invalid_measurement' | 'unknown_event', count = 1): void {
-    this.#dropped[reason] += count;
+    this.#records[BatchHeader[reason]] = this.#records[BatchHeader[reason]]! + count;
+    this.#drops += count;
   }
 
   addLog(record: ThreadLogRecord): void {
-    this.#logs.push(record);
+    (this.#logs ??= []).push(record);
   }
 
   /**
@@ -116,13 +115,15 @@ export class BatchEncoder {
   /** Takes the accumulated batch (a copy) and starts a new one; null when there is nothing to send. */
   take(): EventBatch | null {
     if (this.empty) return null;
-    const batch: EventBatch = { records: this.#records.slice(0, this.#length), strings: this.#strings, dropped: this.#dropped, logs: this.#logs };
-    this.#length = 0;
+    const records = this.#records.slice(0, this.#length);
+    const batch: EventBatch = this.#logs === null ? [records, this.#strings] : [records, this.#strings, this.#logs];
+    this.#records.fill(0, 0, batchHeaderDoubles);
+    this.#length = batchHeaderDoubles;
     this.#events = 0;
+    this.#drops = 0;
     this.#strings = [];
-    this.#stringIds = new Map();
-    this.#dropped = noDrops();
-    this.#logs = [];
+    this.#stringIds.clear();
+    this.#logs = null;
     return batch;
   }
 
@@ -152,7 +153,7 @@ export class BatchEncoder {
   }
 
   #reject(reason: 'invalid_measurement' | 'unknown_event'): false {
-    this.#dropped[reason]++;
+    this.countDrop(reason);
     return false;
   }
 
@@ -182,9 +183,8 @@ export type DecodedEventSink = (event: string, measurements: Record<string, numb
  * corrupt (decoding stops at the first one: a thread's own encoder wrote it, so it means a bug).
  */
 export function decodeBatch(batch: EventBatch, pool: string, workerId: number, sink: DecodedEventSink): number {
-  const f = batch.records;
-  const strings = batch.strings;
-  let at = 0;
+  const [f, strings] = batch;
+  let at = batchHeaderDoubles;
   while (at < f.length) {
     const event = wireEvents[f[at]!];
     const keys = event === undefined ? undefined : wireMeasurements[f[at]!];

@@ -7,7 +7,7 @@
 import type { Telemetry } from '../telemetry/bus.ts';
 import type { DropReason } from '../telemetry/types.ts';
 import { decodeBatch } from './encoding.ts';
-import { SlotField, slotFieldCount, type EventBatch, type ThreadLogRecord } from './protocol.ts';
+import { BatchHeader, SlotField, slotFieldCount, type EventBatch, type ThreadLogRecord } from './protocol.ts';
 
 export type LogSink = (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
 
@@ -35,11 +35,14 @@ export class ThreadInbox {
       if (event === 'telemetry.events.dropped') bus.drop(dropReason(metadata.reason), measurements.count ?? 0, Object.assign(metadata, { source: 'thread' }));
       else bus.ingest(event, measurements, metadata);
     });
-    const origin = { pool: this.#pool, worker_id: workerId };
+    const [records, , logs] = batch;
     for (const reason of dropReasons) {
-      if (batch.dropped[reason] > 0) bus.drop(reason, batch.dropped[reason], { source: 'thread', pool: this.#pool, worker_id: workerId });
+      const count = records[BatchHeader[reason]]!;
+      if (count > 0) bus.drop(reason, count, { source: 'thread', pool: this.#pool, worker_id: workerId });
     }
-    for (const record of batch.logs) this.#onLog(record, origin);
+    if (logs === undefined) return;
+    const origin = { pool: this.#pool, worker_id: workerId };
+    for (const record of logs) this.#onLog(record, origin);
   }
 
   /** A batch a thread posted on its own. */

@@ -10,7 +10,7 @@ import { isPromiseLike } from '../telemetry/span.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
 import { BatchEncoder } from './encoding.ts';
-import { SlotField, slotFieldCount, type SerializedError, type TaskEnvelope, type TaskResult, type ThreadBootData, type ThreadLogRecord } from './protocol.ts';
+import { SlotField, slotFieldCount, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult, type ThreadBootData, type ThreadLogRecord } from './protocol.ts';
 import { RulesReader } from './shared-control.ts';
 
 const bootStarted = performance.now();
@@ -63,18 +63,19 @@ async function loadWorkerModule(): Promise<WorkerDefinition> {
 export default async function runTask(envelope: TaskEnvelope): Promise<TaskResult> {
   if (definition === null) await ready;
   const worker = definition!;
-  if (recycleReason !== null) return result(envelope.id, undefined, null, true, 0);
+  if (recycleReason !== null) return result(undefined, null, true, 0);
+  const [id, task, input, correlation, metadata] = envelope;
   syncRules();
-  Atomics.store(slots, base + SlotField.currentTask, envelope.id);
-  taskMetadata = envelope.metadata ?? null;
-  const correlationId = envelope.correlation?.[0] ?? null;
-  const traceparent = envelope.correlation?.[1] ?? null;
-  const ctx = new TaskContext(envelope.task, correlationId, traceparent);
+  Atomics.store(slots, base + SlotField.currentTask, id);
+  taskMetadata = metadata ?? null;
+  const correlationId = correlation?.[0] ?? null;
+  const traceparent = correlation?.[1] ?? null;
+  const ctx = new TaskContext(task, correlationId, traceparent);
   const deadline = boot.taskTimeoutMs === null ? null : setTimeout(() => ctx.abort(new Error('task deadline (taskTimeoutMs) reached')), boot.taskTimeoutMs);
   // worker.call.start/stop/exception are emitted by the supervisor from this result: a task that emits
   // nothing itself then sends no event batch, whose Float64Array clone and decode cost more than a
   // no-op task's whole round trip (bench/pool-throughput).
-  const call = (): unknown => worker.handler(envelope.input, ctx);
+  const call = (): unknown => worker.handler(input, ctx);
   let value: unknown;
   let error: SerializedError | null = null;
   const started = performance.now();
@@ -92,17 +93,18 @@ export default async function runTask(envelope: TaskEnvelope): Promise<TaskResul
   tasksDone++;
   Atomics.store(slots, base + SlotField.tasks, tasksDone);
   checkRecycle();
-  return result(envelope.id, value, error, false, duration);
+  return result(value, error, false, duration);
 }
 
-function result(id: number, value: unknown, error: SerializedError | null, retry: boolean, duration: number): TaskResult {
-  const answer: TaskResult = { id, slot, value, duration };
-  if (error !== null) answer.error = error;
+/** The answer in its shortest form: trailing entries only when set (see TaskResult). */
+function result(value: unknown, error: SerializedError | null, retry: boolean, duration: number): TaskResult {
   const batch = encoder.take();
-  if (batch !== null) answer.batch = batch;
-  if (recycleReason !== null) answer.recycle = recycleReason;
-  if (retry) answer.retry = true;
-  return answer;
+  if (error === null && recycleReason === null && !retry) return batch === null ? [slot, value, duration] : [slot, value, duration, batch];
+  const outcome: TaskOutcome = {};
+  if (error !== null) outcome.error = error;
+  if (recycleReason !== null) outcome.recycle = recycleReason;
+  if (retry) outcome.retry = true;
+  return [slot, value, duration, batch, outcome];
 }
 
 /**
