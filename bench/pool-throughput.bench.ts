@@ -8,6 +8,10 @@
  * (threads × 4, refilled as each settles). Two tasks: a no-op (the pure per-task overhead, the worst
  * case for us) and a small SHA-256 job (workers/hash.ts) where that overhead is amortised. Our side
  * runs the dist/ build and its worker modules; piscina runs plain-JS peers from bench/workers.
+ *
+ * Our pools run at their defaults, chunked dispatch included (src/pool/chunks.ts: queued short tasks
+ * go to a free thread several at a time). A third no-op case turns chunking off, so the report also
+ * shows the per-task cost of one piscina task per pool task (`vs_raw_piscina_noop_unchunked`).
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -49,7 +53,7 @@ interface Side {
   readonly events: () => { all: number; stops: number };
 }
 
-async function ourPool(build: DistBuild, worker: 'noop' | 'hash'): Promise<Side> {
+async function ourPool(build: DistBuild, worker: 'noop' | 'hash', chunkMaxTasks = 8): Promise<Side & { dispatched: () => { single: number; chunks: number; chunkedTasks: number } }> {
   const { Pool, createTelemetry } = await loadPitboss(build);
   const bus = createTelemetry();
   let all = 0;
@@ -61,10 +65,10 @@ async function ourPool(build: DistBuild, worker: 'noop' | 'hash'): Promise<Side>
   // Every option a user might tune is spelled out at its default, so the JSON records what ran.
   const pool = new Pool({
     name: `bench-${worker}`, worker: distWorker(build, worker), threads, telemetry: bus, statusIntervalMs: 5000, sampleIntervalMs: 5000,
-    transport: { batchEvents: 1024, maxPendingBatches: 16, flushIntervalMs: 50 },
+    transport: { batchEvents: 1024, maxPendingBatches: 16, flushIntervalMs: 50 }, chunking: { maxTasks: chunkMaxTasks, maxTaskMs: 1 },
   });
   await pool.start();
-  return { run: (input) => pool.run(input), close: () => pool.close(), events: () => ({ all, stops }) };
+  return { run: (input) => pool.run(input), close: () => pool.close(), events: () => ({ all, stops }), dispatched: () => pool.dispatched };
 }
 
 async function rawPiscina(build: DistBuild, worker: 'noop' | 'hash'): Promise<Side> {
@@ -85,10 +89,10 @@ async function check(sides: Record<string, Side>): Promise<void> {
     const [a, b] = [await sides.cpu_ours!.run(input), await sides.cpu_raw_piscina!.run(input)] as { digest: string }[];
     if (a?.digest === undefined || a.digest !== b?.digest) throw new Error(`hash: digests differ for seed ${i}`);
   }
-  for (const name of ['noop_ours', 'cpu_ours']) {
+  for (const name of ['noop_ours', 'noop_ours_unchunked', 'cpu_ours']) {
     const side = sides[name]!;
     const before = side.events().stops;
-    await slidingWindow((i) => side.run(name === 'noop_ours' ? i : { seed: i, ...hashSize }))(200);
+    await slidingWindow((i) => side.run(name.startsWith('noop') ? i : { seed: i, ...hashSize }))(200);
     const stops = side.events().stops - before;
     if (stops !== 200) throw new Error(`${name}: 200 tasks delivered ${stops} worker.call.stop events to the handler`);
   }
@@ -103,9 +107,12 @@ const scenario: Scenario = {
     dropFlagsWorkersReject();
     const sides: Record<string, Side> = {};
     try {
-      sides.noop_ours = await ourPool(build, 'noop');
+      const noopOurs = await ourPool(build, 'noop');
+      const cpuOurs = await ourPool(build, 'hash');
+      sides.noop_ours = noopOurs;
+      sides.noop_ours_unchunked = await ourPool(build, 'noop', 1);
       sides.noop_raw_piscina = await rawPiscina(build, 'noop');
-      sides.cpu_ours = await ourPool(build, 'hash');
+      sides.cpu_ours = cpuOurs;
       sides.cpu_raw_piscina = await rawPiscina(build, 'hash');
       await check(sides);
       // Events the handler saw per task, over every round of a case (calibration and warm-up included).
@@ -129,11 +136,17 @@ const scenario: Scenario = {
       const out = new RowSet();
       for (const c of cases) out.add(c.name, 'tasks/s', s(c.name).nsPerOp.map((ns) => 1e9 / ns), s(c.name).opsPerRound);
       for (const c of cases) out.add(`${c.name}_cpu`, 'µs/task', s(c.name).cpuNsPerOp.map((ns) => ns / 1000), s(c.name).opsPerRound);
-      for (const name of ['noop_ours', 'cpu_ours']) out.addValue(`${name}_events_per_task`, 'events', tally.get(name)!.events / tally.get(name)!.tasks);
+      for (const name of ['noop_ours', 'noop_ours_unchunked', 'cpu_ours']) out.addValue(`${name}_events_per_task`, 'events', tally.get(name)!.events / tally.get(name)!.tasks);
+      for (const [name, side] of [['noop_ours', noopOurs], ['cpu_ours', cpuOurs]] as const) {
+        const { single, chunks, chunkedTasks } = side.dispatched();
+        out.addValue(`${name}_chunked_share`, 'tasks', chunkedTasks / (single + chunkedTasks));
+        out.addValue(`${name}_tasks_per_chunk`, 'tasks', chunks === 0 ? 0 : chunkedTasks / chunks);
+      }
       const speed = (peer: string, ours: string): number => pairedMedian(s(peer).nsPerOp, s(ours).nsPerOp, (p, o) => p / o);
       const cpuCost = (ours: string, peer: string): number => pairedMedian(s(ours).cpuNsPerOp, s(peer).cpuNsPerOp, (o, p) => o / p);
       const noop = speed('noop_raw_piscina', 'noop_ours');
       const cpu = speed('cpu_raw_piscina', 'cpu_ours');
+      const unchunked = speed('noop_raw_piscina', 'noop_ours_unchunked');
       return {
         rows: out.rows,
         stats: out.stats,
@@ -142,12 +155,15 @@ const scenario: Scenario = {
           vs_raw_piscina: Math.min(noop, cpu),
           vs_raw_piscina_noop: noop,
           vs_raw_piscina_cpu: cpu,
+          // Not the headline: chunking is on by default; this is the cost of one piscina task per pool task.
+          vs_raw_piscina_noop_unchunked: unchunked,
           cpu_per_task_noop_vs_raw: cpuCost('noop_ours', 'noop_raw_piscina'),
           cpu_per_task_cpu_vs_raw: cpuCost('cpu_ours', 'cpu_raw_piscina'),
         },
         notes: [
           build.note,
-          `${threads} threads per pool (machine: ${availableParallelism()} cores), ${inFlight} tasks in flight, piscina atomics 'async', one task per thread`,
+          `${threads} threads per pool (machine: ${availableParallelism()} cores), ${inFlight} tasks in flight, piscina atomics 'async', one piscina task per thread at a time`,
+          'ours at its defaults: chunked dispatch (chunking.maxTasks 8, maxTaskMs 1) sends queued short tasks to a free thread several per piscina task; *_chunked_share and *_tasks_per_chunk say how many went that way; noop_ours_unchunked runs with chunking.maxTasks 1',
           `cpu task: workers/hash.ts with ${JSON.stringify(hashSize)}; the raw peer calls the same functions from the same build`,
           'ours: every event sampled (no rules), one counting handler on "*"; raw piscina emits nothing',
           'vs_raw_piscina = min(noop, cpu) of ours/raw tasks/s, each a median of per-round pairs; *_cpu rows are process CPU (all threads) per task',

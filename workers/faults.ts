@@ -15,7 +15,9 @@ export type FaultInput =
   | { kind: 'burst'; count: number }
   | { kind: 'stream'; count: number; intervalMs: number }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
-  | { kind: 'context' };
+  | { kind: 'context' }
+  | { kind: 'unclonable' }
+  | { kind: 'whoami'; delayMs?: number };
 
 class InjectedError extends Error {
   override name = 'InjectedError';
@@ -67,6 +69,13 @@ export default defineWorker(async (input: FaultInput, ctx) => {
     case 'log':
       ctx.log[input.level](input.msg, { pool_seen: ctx.pool, worker_seen: ctx.workerId });
       return 'logged';
+    case 'whoami':
+      // Which thread ran the task, and under which task name.
+      if (input.delayMs) await sleep(input.delayMs);
+      return { threadId: ctx.threadId, task: ctx.task };
+    case 'unclonable':
+      // A function cannot cross the thread boundary: structured clone refuses it.
+      return () => 'no';
     case 'context':
       return { correlationId: ctx.correlationId, traceparent: ctx.traceparent, pool: ctx.pool, workerId: ctx.workerId, task: ctx.task };
   }

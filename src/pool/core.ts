@@ -10,7 +10,8 @@ import {
   PoolClosedError, PoolFailedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError,
 } from './errors.ts';
 import type { ResolvedPoolOptions } from './options.ts';
-import { SlotField, slotFieldCount, type TaskEnvelope, type TaskResult, type ThreadBootData, type ThreadMessage } from './protocol.ts';
+import { SlotField, slotFieldCount, type ChunkEnvelope, type TaskResult, type ThreadBootData, type ThreadMessage } from './protocol.ts';
+import { Chunk, ChunkPolicy, drainAnswers, msSinceStamp } from './chunks.ts';
 import { threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
 import { PiscinaHost } from './piscina-host.ts';
 import { createControlBuffer, SharedSettings } from './shared-control.ts';
@@ -41,7 +42,12 @@ export class PoolCore {
   readonly #settings: SharedSettings;
   readonly #meta: { pool: string };
   readonly #host: PiscinaHost;
+  readonly #chunks: ChunkPolicy;
   #taskSeq = 0;
+  /** Threads piscina is running a task or chunk on (each has at most one). */
+  #busyThreads = 0;
+  /** How tasks went to threads: one per piscina task, or in chunks (see Pool.dispatched). */
+  readonly dispatched = { single: 0, chunks: 0, chunkedTasks: 0 };
   /** Why the pool failed (set once, by #fail). */
   #failure: Error | null = null;
   #startedAt = 0;
@@ -64,6 +70,7 @@ export class PoolCore {
     this.#timers = new PoolTimers(this);
     this.#spawns = new SpawnLedger(bus, opts.name, opts.intensity);
     this.#settings = new SharedSettings(bus, levels, this.#control, this.slots, opts.name);
+    this.#chunks = new ChunkPolicy(opts.chunkMaxTasks, opts.chunkMaxTaskMs);
     this.#boot = {
       pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control,
       recycle: opts.recycle, sampleIntervalMs: opts.sampleIntervalMs, flushIntervalMs: opts.flushIntervalMs,
@@ -77,8 +84,9 @@ export class PoolCore {
     return this.#queue.size;
   }
 
+  /** Threads busy with a task or chunk. */
   get busy(): number {
-    return this.#running.size;
+    return this.#busyThreads;
   }
 
   /** Starts the threads; resolves when every thread is ready, rejects if the pool fails first. */
@@ -110,7 +118,7 @@ export class PoolCore {
     const correlation = currentCorrelation();
     return new Promise((resolve, reject) => {
       const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], metadata, signal, resolve, reject);
-      if (this.#running.size < this.opts.threads && this.#queue.size === 0 && this.state === 'running') return this.#dispatch(pending);
+      if (this.#busyThreads < this.opts.threads && this.#queue.size === 0 && this.state === 'running') return this.#dispatch(pending);
       if (this.#queue.size >= this.opts.maxQueue) {
         this.bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.opts.maxQueue }, this.#meta);
         return reject(new PoolSaturatedError(this.opts.name, this.opts.maxQueue));
@@ -139,22 +147,44 @@ export class PoolCore {
     }, { once: true });
   }
 
-  /** Hands queued tasks to free threads. */
+  /** Hands queued tasks to free threads, several at once to a thread while tasks are short (chunks.ts). */
   pump(): void {
-    while ((this.state === 'running' || this.state === 'closing') && this.#running.size < this.opts.threads && this.#queue.size > 0) {
-      const pending = this.#queue.shift()!;
-      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
-      this.bus.execute('pool.queue.dequeued', { wait: Math.round((performance.now() - pending.enqueuedAt) * 1e6) }, { pool: this.opts.name, task: pending.task });
-      this.#dispatch(pending);
+    while ((this.state === 'running' || this.state === 'closing') && this.#busyThreads < this.opts.threads && this.#queue.size > 0) {
+      const size = this.#chunks.size(this.#queue.size, this.opts.threads - this.#busyThreads);
+      const first = this.#dequeue();
+      if (size === 1 || first.signal !== null) {
+        this.#dispatch(first);
+        continue;
+      }
+      const tasks = [first];
+      while (tasks.length < size && this.#queue.peek()?.signal === null) tasks.push(this.#dequeue());
+      if (tasks.length === 1) this.#dispatch(first);
+      else this.#dispatchChunk(new Chunk(tasks));
     }
     if (this.state === 'closing' && this.#running.size === 0 && this.#queue.size === 0) this.#whenIdle?.();
   }
 
-  #dispatch(pending: PendingTask): void {
+  #dequeue(): PendingTask {
+    const pending = this.#queue.shift()!;
+    if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+    this.bus.execute('pool.queue.dequeued', { wait: Math.round((performance.now() - pending.enqueuedAt) * 1e6) }, { pool: this.opts.name, task: pending.task });
+    return pending;
+  }
+
+  /** Gives a task its dispatch id and marks it running; returns the id. */
+  #assign(pending: PendingTask): number {
     const id = ++this.#taskSeq;
     pending.id = id;
+    pending.answered = false;
     pending.dispatchedAt = performance.now();
     this.#running.set(id, pending);
+    return id;
+  }
+
+  #dispatch(pending: PendingTask): void {
+    const id = this.#assign(pending);
+    this.#busyThreads++;
+    this.dispatched.single++;
     let signal: AbortSignal | undefined;
     if (this.opts.taskTimeoutMs !== null || pending.signal !== null) {
       const abort = new AbortController();
@@ -168,13 +198,82 @@ export class PoolCore {
       }
       pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
     }
-    const envelope: TaskEnvelope = pending.metadata !== null ? [id, pending.task, pending.input, pending.correlation, pending.metadata]
-      : pending.correlation !== null ? [id, pending.task, pending.input, pending.correlation]
-        : [id, pending.task, pending.input];
-    this.#host.current!.run(envelope, { signal }).then(
-      (result: TaskResult) => this.#settled(pending, result),
-      (error: unknown) => this.#rejected(pending, error),
+    this.#host.current!.run(pending.envelope(id), { signal }).then(
+      (result: TaskResult) => {
+        this.#busyThreads--;
+        pending.answered = true;
+        this.#settled(pending, result);
+      },
+      (error: unknown) => {
+        this.#busyThreads--;
+        this.#rejected(pending, error);
+      },
     );
+  }
+
+  /**
+   * Sends several tasks to one thread. Their answers arrive on the thread's result port; when the
+   * chunk ends (or its thread dies, see #threadExited) they are read there. Any task without an
+   * answer then is settled like a single task piscina rejected: crashed if it was running, else run elsewhere.
+   */
+  #dispatchChunk(chunk: Chunk): void {
+    const envelopes = chunk.tasks.map((pending) => pending.envelope(this.#assign(pending)));
+    const message: ChunkEnvelope = [envelopes];
+    this.#busyThreads++;
+    this.dispatched.chunks++;
+    this.dispatched.chunkedTasks += envelopes.length;
+    if (this.opts.taskTimeoutMs !== null) this.#watchChunk(chunk, this.opts.taskTimeoutMs + this.opts.killGraceMs);
+    this.#host.current!.run(message).then(
+      (slot: number) => {
+        this.#busyThreads--;
+        chunk.stop();
+        const results = this.threads.bySlot(slot)?.results;
+        if (results != null) this.#drainAnswers(results);
+        this.#chunkEnded(chunk, new Error(`pool ${this.opts.name}: a chunk ended without the answer of one of its tasks`));
+      },
+      (error: unknown) => {
+        this.#busyThreads--;
+        chunk.stop();
+        this.#chunkEnded(chunk, error);
+      },
+    );
+  }
+
+  #chunkEnded(chunk: Chunk, error: unknown): void {
+    for (const pending of chunk.unanswered()) if (this.#running.get(pending.id) === pending) this.#rejected(pending, error);
+    this.pump();
+  }
+
+  #drainAnswers(port: NonNullable<PoolThread['results']>): void {
+    drainAnswers(port, (id, result) => {
+      const pending = this.#running.get(id);
+      if (pending === undefined || pending.answered) return;
+      pending.answered = true;
+      this.#settled(pending, result);
+    });
+  }
+
+  /**
+   * The deadline of a chunk's tasks: each may run `taskTimeoutMs` (its soft deadline in the thread)
+   * plus `killGraceMs` from its own start, read from the slot table; past that its thread is killed.
+   */
+  #watchChunk(chunk: Chunk, delayMs: number): void {
+    const limitMs = this.opts.taskTimeoutMs! + this.opts.killGraceMs;
+    chunk.timer = setTimeout(() => {
+      for (const pending of chunk.unanswered()) {
+        const thread = this.threads.running(pending.id);
+        if (thread === undefined) continue;
+        const elapsed = msSinceStamp(this.threads.field(thread.slot, SlotField.taskStartedMs));
+        if (elapsed < limitMs) return this.#watchChunk(chunk, limitMs - elapsed);
+        pending.timedOut = true;
+        thread.killReason = 'timeout';
+        this.#interrupted.set(pending.id, thread);
+        void thread.worker.terminate();
+        return;
+      }
+      // Between two tasks of the chunk: the next one starts now, so a full limit from here is safe.
+      this.#watchChunk(chunk, limitMs);
+    }, delayMs);
   }
 
   /**
@@ -204,6 +303,7 @@ export class PoolCore {
   #settledInOrder(pending: PendingTask, [slot, value, duration, batch, outcome]: TaskResult): void {
     this.#finish(pending);
     if (outcome === undefined) {
+      this.#chunks.observe(duration);
       // The common answer. The thread is free: hand it the next task before delivering this one's
       // events, so it does not sit idle meanwhile (piscina's own queue dispatches this early too).
       this.pump();
@@ -213,6 +313,7 @@ export class PoolCore {
       this.bus.execute('worker.call.stop', { duration }, call);
       return pending.resolve(value);
     }
+    if (outcome.retry !== true) this.#chunks.observe(duration);
     const call = outcome.retry === true ? null : pending.callMetadata(this.opts.name, slot);
     if (call !== null) this.bus.execute('worker.call.start', {}, call);
     if (batch != null) this.#inbox.ingest(batch, slot);
@@ -254,6 +355,8 @@ export class PoolCore {
   }
 
   #requeue(pending: PendingTask): void {
+    // Threads already destroyed (a close past its timeout, a failed pool): nothing would run it.
+    if (this.#host.current === null) return pending.reject(this.#failure ?? new PoolClosedError(this.opts.name));
     pending.id = 0;
     pending.requeues++;
     this.#queue.unshift(pending);
@@ -271,18 +374,18 @@ export class PoolCore {
     if (message.type === 'pitboss.batch') {
       this.#inbox.standalone(message.batch, message.slot);
     } else if (message.type === 'pitboss.hello') {
-      this.#hello(message.threadId, message.slot);
+      this.#hello(message.threadId, message.slot, message.results);
     } else if (message.type === 'pitboss.recycle') {
       const thread = this.threads.byThreadId(message.threadId);
       if (thread !== undefined) this.#terminatePlanned(thread, message.reason);
     }
   }
 
-  #hello(threadId: number, slot: number): void {
-    let thread = this.threads.hello(threadId, slot);
+  #hello(threadId: number, slot: number, results: PoolThread['results']): void {
+    let thread = this.threads.hello(threadId, slot, results);
     if (thread === undefined && this.#host.current !== null) {
       this.threads.adopt(this.#host.current.threads);
-      thread = this.threads.hello(threadId, slot);
+      thread = this.threads.hello(threadId, slot, results);
     }
     if (thread === undefined) return;
     this.#spawns.arrived(thread);
@@ -296,6 +399,12 @@ export class PoolCore {
   }
 
   #threadExited(thread: PoolThread, reason: string, planned: boolean): void {
+    // Answers it posted inside a chunk are read before piscina's rejection of the chunk arrives (a
+    // microtask later), so only tasks it had not finished are settled as crashed or run elsewhere.
+    if (thread.results !== null) {
+      this.#drainAnswers(thread.results);
+      thread.results.close();
+    }
     // Results held back for batches that a dead thread can no longer deliver are released now.
     if (thread.slot >= 0) this.#inbox.release(thread.slot);
     const stopping = this.state === 'closing' || this.state === 'closed' || this.state === 'failed';

@@ -48,6 +48,11 @@ export interface PoolOptions {
   telemetry?: Telemetry;
   /** Event transport from threads. */
   transport?: { batchEvents?: number; maxPendingBatches?: number; flushIntervalMs?: number };
+  /**
+   * Chunked dispatch (see src/pool/chunks.ts): while tasks average at most `maxTaskMs` (default 1)
+   * and queue up, a free thread takes up to `maxTasks` (default 8; 1 turns it off) queued tasks at once.
+   */
+  chunking?: { maxTasks?: number; maxTaskMs?: number };
   /** Writes `ctx.log` lines from worker code and sets their levels (default: the process-wide logger). */
   logger?: PitbossLogger;
   /** Receives `ctx.log` lines instead of the logger (levels still come from the logger). */
@@ -71,11 +76,19 @@ export interface ResolvedPoolOptions {
   readonly batchEvents: number;
   readonly maxPendingBatches: number;
   readonly flushIntervalMs: number;
+  readonly chunkMaxTasks: number;
+  readonly chunkMaxTaskMs: number;
 }
 
 const positiveInt = (key: string, value: unknown): number => {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new PoolError('PITBOSS_INVALID_CONFIG', `${key} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+};
+const positiveNumber = (key: string, value: unknown): number => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new PoolError('PITBOSS_INVALID_CONFIG', `${key} must be a positive number, got ${JSON.stringify(value)}`);
   }
   return value;
 };
@@ -121,5 +134,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     batchEvents: options.transport?.batchEvents === undefined ? 1024 : positiveInt(key('transport.batchEvents'), options.transport.batchEvents),
     maxPendingBatches: options.transport?.maxPendingBatches === undefined ? 16 : positiveInt(key('transport.maxPendingBatches'), options.transport.maxPendingBatches),
     flushIntervalMs: options.transport?.flushIntervalMs === undefined ? 50 : positiveInt(key('transport.flushIntervalMs'), options.transport.flushIntervalMs),
+    chunkMaxTasks: options.chunking?.maxTasks === undefined ? 8 : positiveInt(key('chunking.maxTasks'), options.chunking.maxTasks),
+    chunkMaxTaskMs: options.chunking?.maxTaskMs === undefined ? 1 : positiveNumber(key('chunking.maxTaskMs'), options.chunking.maxTaskMs),
   };
 }

@@ -108,6 +108,11 @@ export class Pool {
     }));
   }
 
+  /** Dispatches so far: tasks sent one per thread, chunks sent, and the tasks inside those chunks. */
+  get dispatched(): { readonly single: number; readonly chunks: number; readonly chunkedTasks: number } {
+    return { ...this.#core.dispatched };
+  }
+
   /** Number of live `Worker` threads (including ones still starting): 0 after `close()`. */
   get threadCount(): number {
     return this.#core.threads.size;

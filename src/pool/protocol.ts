@@ -3,6 +3,7 @@
  * task envelope and result, and the layout of the shared memory both sides read without messages.
  * Imported by both sides; holds no state.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { RecycleOptions } from './options.ts';
 
 /** Per-slot fields of the slot table (an Int32Array over a SharedArrayBuffer). */
@@ -22,8 +23,10 @@ export const SlotField = {
   heapKiB: 6,
   /** Lowest pino level value `ctx.log` writes for this slot (set by the supervisor; 30 = info). */
   logLevel: 7,
+  /** `Date.now() | 0` when the current task started: the deadline of a task inside a chunk is checked against it. */
+  taskStartedMs: 8,
 } as const;
-export const slotFieldCount = 8;
+export const slotFieldCount = 9;
 
 /**
  * Rule table shared with threads: Int32 header `[version, byteLength]` followed by the JSON of the
@@ -71,6 +74,16 @@ export type TaskEnvelope = readonly [
   /** Catalog metadata added to every event of this task (e.g. queue, job_name, job_id). */
   metadata?: Readonly<Record<string, string | number>>,
 ];
+
+/**
+ * Several queued tasks handed to one thread at once (see chunks.ts): `[envelopes]`. The thread runs
+ * them in order, posts each answer on its result port as `[id, result]` the moment it has it (so a
+ * crash mid-chunk loses no finished task's answer), and answers the chunk with its slot.
+ */
+export type ChunkEnvelope = readonly [envelopes: readonly TaskEnvelope[]];
+
+/** An answer inside a chunk, on the thread's result port. */
+export type ChunkAnswer = readonly [id: number, result: TaskResult];
 
 /** An error thrown by worker code, carried across the thread boundary. */
 export interface SerializedError {
@@ -120,6 +133,10 @@ export interface TaskOutcome {
 
 /** Messages a thread posts on its own (they surface as piscina `'message'` events). */
 export type ThreadMessage =
-  | { readonly type: 'pitboss.hello'; readonly slot: number; readonly threadId: number; readonly bootMs: number }
+  | {
+    readonly type: 'pitboss.hello'; readonly slot: number; readonly threadId: number; readonly bootMs: number;
+    /** Where the thread posts the answers of chunked tasks; the pool reads it synchronously, never by event. */
+    readonly results: MessagePort;
+  }
   | { readonly type: 'pitboss.batch'; readonly slot: number; readonly threadId: number; readonly batch: EventBatch }
   | { readonly type: 'pitboss.recycle'; readonly slot: number; readonly threadId: number; readonly reason: string };

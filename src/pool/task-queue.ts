@@ -5,6 +5,7 @@
  */
 
 import { nextSpanId } from '../telemetry/span.ts';
+import type { TaskEnvelope } from './protocol.ts';
 
 /** A task from `run()` until it settles. Fields initialised up front (fixed shape on the hot path). */
 export class PendingTask {
@@ -26,6 +27,8 @@ export class PendingTask {
   timedOut = false;
   /** Set when it leaves the queue early (timeout, abort) so the lazy FIFO skips it. */
   removed = false;
+  /** Set when its thread's answer arrived (inside a chunk: before its event batches may have). */
+  answered = false;
 
   constructor(
     input: unknown, task: string, correlation: readonly [string, string] | null, metadata: Readonly<Record<string, string | number>> | null,
@@ -38,6 +41,12 @@ export class PendingTask {
     this.signal = signal;
     this.resolve = resolve;
     this.reject = reject;
+  }
+
+  /** What its thread receives, under dispatch id `id` (see TaskEnvelope: trailing entries only when set). */
+  envelope(id: number): TaskEnvelope {
+    if (this.metadata !== null) return [id, this.task, this.input, this.correlation, this.metadata];
+    return this.correlation !== null ? [id, this.task, this.input, this.correlation] : [id, this.task, this.input];
   }
 
   /**
@@ -78,6 +87,15 @@ export class TaskQueue {
     if (this.#head > 0) this.#items[--this.#head] = task;
     else this.#items.unshift(task);
     this.#size++;
+  }
+
+  /** The task `shift` would return, left in place. */
+  peek(): PendingTask | undefined {
+    for (let at = this.#head; at < this.#items.length; at++) {
+      const task = this.#items[at];
+      if (task !== undefined && !task.removed) return task;
+    }
+    return undefined;
   }
 
   shift(): PendingTask | undefined {

@@ -4,13 +4,16 @@
  * `WorkerContext`, and ships the thread's events to the supervisor in batches.
  */
 import v8 from 'node:v8';
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { createTelemetry, describeError } from '../telemetry/bus.ts';
 import { isPromiseLike } from '../telemetry/span.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
 import { BatchEncoder } from './encoding.ts';
-import { SlotField, slotFieldCount, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult, type ThreadBootData, type ThreadLogRecord } from './protocol.ts';
+import {
+  SlotField, slotFieldCount, type ChunkAnswer, type ChunkEnvelope, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult,
+  type ThreadBootData, type ThreadLogRecord,
+} from './protocol.ts';
 import { RulesReader } from './shared-control.ts';
 
 const bootStarted = performance.now();
@@ -24,6 +27,8 @@ const rules = new RulesReader(boot.control);
 const startedAt = Date.now();
 let tasksDone = 0;
 let recycleReason: string | null = null;
+/** Answers of chunked tasks go out here one by one; the pool drains the other end when the chunk ends or the thread dies. */
+const answers = new MessageChannel();
 /** Metadata of the running task, joined to each of its events (one task at a time per thread). */
 let taskMetadata: Readonly<Record<string, unknown>> | null = null;
 
@@ -43,7 +48,7 @@ const ready = loadWorkerModule().then(
   (loaded) => {
     definition = loaded;
     syncRules();
-    parentPort!.postMessage({ type: 'pitboss.hello', slot, threadId, bootMs: performance.now() - bootStarted });
+    parentPort!.postMessage({ type: 'pitboss.hello', slot, threadId, bootMs: performance.now() - bootStarted, results: answers.port2 }, [answers.port2]);
     startTimers();
   },
   (error: unknown) => {
@@ -59,13 +64,32 @@ async function loadWorkerModule(): Promise<WorkerDefinition> {
   return exported;
 }
 
-/** piscina calls this for every task. Worker errors are returned, not thrown, so events still travel. */
-export default async function runTask(envelope: TaskEnvelope): Promise<TaskResult> {
+/** piscina calls this for every task or chunk of tasks. */
+export default async function runTask(envelope: TaskEnvelope | ChunkEnvelope): Promise<TaskResult | number> {
   if (definition === null) await ready;
+  if (!isChunk(envelope)) return runOne(envelope);
+  for (const one of envelope[0]) {
+    const answer: ChunkAnswer = [one[0], await runOne(one)];
+    try {
+      answers.port1.postMessage(answer);
+    } catch (error) {
+      // A value structured clone refuses (a function, a socket): the task fails, the chunk goes on.
+      const [, , duration, batch, outcome] = answer[1];
+      answers.port1.postMessage([one[0], [slot, undefined, duration, batch ?? null, { ...outcome, error: serializeError(error) }]] satisfies ChunkAnswer);
+    }
+  }
+  return slot;
+}
+
+const isChunk = (envelope: TaskEnvelope | ChunkEnvelope): envelope is ChunkEnvelope => Array.isArray(envelope[0]);
+
+/** Runs one task. Worker errors are returned, not thrown, so events still travel. */
+async function runOne(envelope: TaskEnvelope): Promise<TaskResult> {
   const worker = definition!;
   if (recycleReason !== null) return result(undefined, null, true, 0);
   const [id, task, input, correlation, metadata] = envelope;
   syncRules();
+  Atomics.store(slots, base + SlotField.taskStartedMs, Date.now() | 0);
   Atomics.store(slots, base + SlotField.currentTask, id);
   taskMetadata = metadata ?? null;
   const correlationId = correlation?.[0] ?? null;

@@ -5,7 +5,7 @@
  * thread's hello, and turns exits into `pool.worker.*` events with a reason.
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { describeError } from '../telemetry/bus.ts';
 import { SlotField, slotFieldCount } from './protocol.ts';
 
@@ -27,6 +27,8 @@ export class PoolThread {
   killReason: string | null = null;
   elu: EventLoopUtilization | null = null;
   exited = false;
+  /** Where the thread posts answers of chunked tasks (from its hello); read synchronously, never started. */
+  results: MessagePort | null = null;
 
   constructor(worker: Worker, spawnStartedAt: number) {
     this.worker = worker;
@@ -88,10 +90,11 @@ export class ThreadRegistry {
   }
 
   /** Records the slot a thread claimed; returns the thread, or undefined when unknown. */
-  hello(threadId: number, slot: number): PoolThread | undefined {
+  hello(threadId: number, slot: number, results: MessagePort | null): PoolThread | undefined {
     const thread = this.#byThreadId.get(threadId);
     if (thread === undefined) return undefined;
     thread.slot = slot;
+    thread.results ??= results;
     thread.readyAt = performance.now();
     return thread;
   }

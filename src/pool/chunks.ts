@@ -1,0 +1,81 @@
+/**
+ * Chunked dispatch. When short tasks queue up behind busy threads, a thread that comes free takes
+ * several queued tasks in one piscina task. piscina's supervisor-side cost per task (a task record,
+ * an async resource, its balancer, a structured-clone message each way) is then paid once per chunk:
+ * bench/pool-throughput measured the supervisor's CPU per no-op task halved by it.
+ *
+ * Only what keeps every per-task guarantee is chunked:
+ * - tasks with an AbortSignal go alone: an abort must never find its task waiting inside a thread;
+ * - only while the pool's tasks are short: a moving average of recent handler durations at most
+ *   `chunking.maxTaskMs`, and none measured yet counts as long, so long tasks keep one task per
+ *   thread (no task waits behind another's minutes while a second thread idles);
+ * - each answer leaves the thread the moment it exists, on the thread's result port, so a thread
+ *   that dies mid-chunk loses no finished task's answer; tasks it had not started run elsewhere;
+ * - a watchdog holds each task of a chunk to `taskTimeoutMs` from when that task started.
+ */
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { ChunkAnswer, TaskResult } from './protocol.ts';
+import type { PendingTask } from './task-queue.ts';
+
+/** Weight of the newest duration in the moving average: one long task stops chunking for a while. */
+const averageWeight = 0.1;
+
+/** Decides how many queued tasks the next free thread takes, from the durations tasks had. */
+export class ChunkPolicy {
+  readonly #maxTasks: number;
+  readonly #maxTaskMs: number;
+  #averageMs = Number.POSITIVE_INFINITY;
+
+  constructor(maxTasks: number, maxTaskMs: number) {
+    this.#maxTasks = maxTasks;
+    this.#maxTaskMs = maxTaskMs;
+  }
+
+  /** Feeds the handler duration (ns) of a finished task into the moving average. */
+  observe(durationNs: number): void {
+    const ms = durationNs / 1e6;
+    this.#averageMs = this.#averageMs === Number.POSITIVE_INFINITY ? ms : this.#averageMs + (ms - this.#averageMs) * averageWeight;
+  }
+
+  /**
+   * Tasks for the next free thread (1: no chunk): its even share of the queue among the threads free
+   * now, capped at `maxTasks`. Sharing among all threads instead (busy ones free up soon) halved the
+   * chunks and most of the gain in bench/pool-throughput; the imbalance this allows is bounded by
+   * one chunk of short tasks (`maxTasks × maxTaskMs`, 8 ms at the defaults).
+   */
+  size(queued: number, freeThreads: number): number {
+    if (this.#maxTasks < 2 || !(this.#averageMs <= this.#maxTaskMs)) return 1;
+    return Math.max(1, Math.min(this.#maxTasks, Math.floor(queued / freeThreads)));
+  }
+}
+
+/** The tasks of one chunk and its deadline watchdog. */
+export class Chunk {
+  readonly tasks: readonly PendingTask[];
+  timer: NodeJS.Timeout | null = null;
+
+  constructor(tasks: readonly PendingTask[]) {
+    this.tasks = tasks;
+  }
+
+  /** Tasks whose answer has not arrived (answered ones may still wait for their event batches). */
+  unanswered(): PendingTask[] {
+    return this.tasks.filter((task) => !task.answered);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+/** Reads every answer waiting on a thread's result port, synchronously (the port is never started). */
+export function drainAnswers(port: MessagePort, settle: (id: number, result: TaskResult) => void): void {
+  for (let received = receiveMessageOnPort(port); received !== undefined; received = receiveMessageOnPort(port)) {
+    const [id, result] = received.message as ChunkAnswer;
+    settle(id, result);
+  }
+}
+
+/** Milliseconds since `startedMs` (a `Date.now() | 0` from the slot table), correct across the int32 wrap. */
+export const msSinceStamp = (startedMs: number): number => ((Date.now() | 0) - startedMs) | 0;

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { startPool } from '../helpers/pool.ts';
+import type { Pool } from '../../src/pool/pool.ts';
+
+type Who = { threadId: number; task: string };
+
+/** One short task, so the pool knows its tasks are short (nothing measured counts as long). */
+async function warm(pool: Pool): Promise<void> {
+  await pool.run({ kind: 'ok' });
+}
+
+/** Submits everything at once (so all but the first queue up) and settles each. */
+function burst(pool: Pool, inputs: readonly unknown[]) {
+  return Promise.allSettled(inputs.map((input, i) => pool.run(input, { task: `t${i}` })));
+}
+
+describe('pool: chunked dispatch of short queued tasks', () => {
+  it('a burst of short tasks goes out in chunks, with every per-task answer and event intact', async () => {
+    const { pool, events } = await startPool({ threads: 2 });
+    await warm(pool);
+    const n = 120; // within the default maxQueue (threads × 64)
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => pool.run({ kind: 'ok', value: i }, { task: `t${i}` })));
+    expect(results).toEqual(Array.from({ length: n }, (_, i) => i));
+    const { chunks, chunkedTasks } = pool.dispatched;
+    expect(chunks).toBeGreaterThan(0);
+    expect(chunkedTasks).toBeGreaterThan(n / 2);
+    for (const event of ['worker.call.start', 'worker.call.stop'] as const) {
+      const tasks = events.of(event).map((e) => String(e.metadata.task)).filter((t) => t.startsWith('t'));
+      expect(tasks.sort()).toEqual(Array.from({ length: n }, (_, i) => `t${i}`).sort());
+    }
+    expect(events.of('pool.queue.dequeued').length).toBe(events.of('pool.queue.enqueued').length);
+    expect(events.of('worker.call.stop').every((e) => e.metadata.worker_id === 0 || e.metadata.worker_id === 1)).toBe(true);
+  });
+
+  it('a thread dying mid-chunk loses no finished answer; its unstarted tasks run on the replacement', async () => {
+    const { pool, events } = await startPool({ threads: 1 });
+    await warm(pool);
+    const first = pool.threads()[0]!.threadId;
+    // The first task goes out alone; the other seven queue behind it and leave as one chunk.
+    const inputs = [{ kind: 'whoami' }, { kind: 'whoami' }, { kind: 'whoami' }, { kind: 'exit', code: 9 }, ...Array.from({ length: 4 }, () => ({ kind: 'whoami' }))];
+    const settled = await burst(pool, inputs);
+    // 7 in the first chunk, then the 4 it never started, requeued (the first of them alone, the rest chunked again).
+    expect(pool.dispatched).toEqual({ single: 3, chunks: 2, chunkedTasks: 10 });
+    expect(settled[3]).toMatchObject({ status: 'rejected', reason: { code: 'PITBOSS_WORKER_CRASHED', reason: 'exit' } });
+    const ran = settled.filter((s, i) => i !== 3).map((s) => (s as PromiseFulfilledResult<Who>).value);
+    expect(ran.map((w) => w.task)).toEqual(['t0', 't1', 't2', 't4', 't5', 't6', 't7']);
+    expect(ran.slice(0, 3).every((w) => w.threadId === first)).toBe(true);
+    expect(ran.slice(3).every((w) => w.threadId !== first)).toBe(true);
+    // Each task answered once (one worker.call.start/stop per task name); the crashed one has its exception.
+    const answered = events.of('worker.call.stop').map((e) => String(e.metadata.task)).filter((t) => t.startsWith('t'));
+    expect(answered.sort()).toEqual(['t0', 't1', 't2', 't4', 't5', 't6', 't7']);
+    expect(events.of('worker.call.exception').map((e) => e.metadata.task)).toEqual(['t3']);
+    expect(events.of('pool.worker.terminated')[0]!.metadata).toMatchObject({ reason: 'exit', planned: false });
+  });
+
+  it('each task of a chunk gets taskTimeoutMs from its own start, not from the chunk start', async () => {
+    // timeout 300 + grace 150: the second 250 ms task ends 500 ms into the chunk, past a chunk-wide
+    // deadline, but each task alone stays well inside its own.
+    const { pool, events } = await startPool({ threads: 1, taskTimeoutMs: 300, killGraceMs: 150 });
+    await warm(pool);
+    const first = pool.threads()[0]!.threadId;
+    const settled = await burst(pool, [{ kind: 'whoami' }, { kind: 'whoami', delayMs: 250 }, { kind: 'whoami', delayMs: 250 }, { kind: 'hang' }, { kind: 'whoami' }]);
+    expect(pool.dispatched.chunkedTasks).toBe(4);
+    expect(settled.slice(0, 3).map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(settled[3]).toMatchObject({ status: 'rejected', reason: { code: 'PITBOSS_TASK_TIMEOUT' } });
+    expect(settled[4]).toMatchObject({ status: 'fulfilled' });
+    expect((settled[4] as PromiseFulfilledResult<Who>).value.threadId).not.toBe(first);
+    expect(events.of('pool.worker.terminated')[0]!.metadata).toMatchObject({ reason: 'timeout', planned: false });
+  });
+
+  it('an answer structured clone refuses fails that task only; the chunk and its thread go on', async () => {
+    const { pool, events } = await startPool({ threads: 1 });
+    await warm(pool);
+    const settled = await burst(pool, [{ kind: 'ok', value: 0 }, { kind: 'ok', value: 1 }, { kind: 'unclonable' }, { kind: 'ok', value: 3 }]);
+    expect(pool.dispatched.chunkedTasks).toBe(3);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(settled[2]).toMatchObject({ reason: { code: 'PITBOSS_TASK_FAILED', remote: { name: 'DataCloneError' } } });
+    expect(events.of('pool.worker.terminated')).toHaveLength(0);
+  });
+
+  it('tasks with an AbortSignal, long tasks, and chunking.maxTasks 1 all go one per thread', async () => {
+    const signals = await startPool({ threads: 1 });
+    await warm(signals.pool);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => signals.pool.run({ kind: 'ok', value: i }, { signal: new AbortController().signal })));
+    expect(signals.pool.dispatched).toEqual({ single: 21, chunks: 0, chunkedTasks: 0 });
+
+    const long = await startPool({ threads: 1, chunking: { maxTaskMs: 1 } });
+    await long.pool.run({ kind: 'ok', delayMs: 20 });
+    await Promise.all(Array.from({ length: 10 }, () => long.pool.run({ kind: 'ok', delayMs: 5 })));
+    expect(long.pool.dispatched.chunks).toBe(0);
+
+    const off = await startPool({ threads: 1, chunking: { maxTasks: 1 } });
+    await warm(off.pool);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => off.pool.run({ kind: 'ok', value: i })));
+    expect(off.pool.dispatched.chunks).toBe(0);
+  });
+
+  it('recycling mid-chunk hands the rest of the chunk to the replacement', async () => {
+    const { pool, events } = await startPool({ threads: 2, recycle: { maxTasks: 5 } });
+    await warm(pool);
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => pool.run({ kind: 'ok', value: i })));
+    expect(results).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(pool.dispatched.chunks).toBeGreaterThan(0);
+    expect(events.of('pool.worker.recycled').length).toBeGreaterThanOrEqual(10);
+    expect(events.of('worker.call.stop')).toHaveLength(61);
+  });
+
+  it('a close that cuts a chunk short settles every task of it', async () => {
+    const { pool } = await startPool({ threads: 1 });
+    await warm(pool);
+    const all = burst(pool, [{ kind: 'ok' }, { kind: 'ok', delayMs: 300 }, { kind: 'ok' }, { kind: 'ok' }, { kind: 'ok' }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pool.close({ timeoutMs: 20 });
+    const settled = await all;
+    expect(pool.dispatched.chunkedTasks).toBe(4);
+    expect(settled[0]!.status).toBe('fulfilled');
+    for (const s of settled.slice(1)) expect(s).toMatchObject({ status: 'rejected' });
+    expect(pool.threadCount).toBe(0);
+  });
+});
+
+describe('pool options: chunking', () => {
+  it('rejects a bad chunking option naming the key', async () => {
+    const { Pool } = await import('../../src/pool/pool.ts');
+    const worker = new URL('../../workers/noop.ts', import.meta.url).pathname;
+    expect(() => new Pool({ name: 'c', worker, chunking: { maxTasks: 0 } })).toThrow(/pool\(c\)\.chunking\.maxTasks must be a positive integer/);
+    expect(() => new Pool({ name: 'c', worker, chunking: { maxTaskMs: -1 } })).toThrow(/pool\(c\)\.chunking\.maxTaskMs must be a positive number/);
+  });
+});
