@@ -70,4 +70,16 @@ describe('pool: queue, saturation, timeouts and recycling', () => {
     await heavy.events.waitFor('pool.worker.recycled');
     expect(heavy.events.of('pool.worker.recycled')[0]!.metadata.reason).toBe('max_heap');
   });
+
+  it('a close rejects queued tasks and stops their queue timers (no late pool.queue.timeout)', async () => {
+    const { pool, events } = await startPool({ threads: 1, queueTimeoutMs: 150 });
+    const running = pool.run({ kind: 'ok', delayMs: 50 });
+    const queued = pool.run({ kind: 'ok' }).catch((e: unknown) => e);
+    await pool.close({ timeoutMs: 0 });
+    await running.catch(() => {});
+    expect(await queued).toMatchObject({ code: 'PITBOSS_POOL_CLOSED' });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(events.of('pool.queue.timeout')).toHaveLength(0);
+    expect(pool.queueSize).toBe(0);
+  });
 });

@@ -1,0 +1,358 @@
+/**
+ * The task side of a pool: admission of `run()` calls, the pool's own queue, dispatch to piscina
+ * (at most one task or chunk per thread, so waiting is visible here), kill timers, and settling
+ * each task from its answer or its thread's death. The thread lifecycle it relies on lives in core.ts.
+ */
+import type { Piscina } from 'piscina';
+import type { Telemetry } from '../telemetry/bus.ts';
+import { currentCorrelation } from '../telemetry/correlation.ts';
+import { Chunk, ChunkPolicy, drainAnswers, msSinceStamp } from './chunks.ts';
+import type { PoolState } from './core.ts';
+import { PoolClosedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
+import type { ThreadInbox } from './inbox.ts';
+import type { ResolvedPoolOptions } from './options.ts';
+import { SlotField, type ChunkEnvelope, type TaskResult } from './protocol.ts';
+import { PendingTask, TaskQueue } from './task-queue.ts';
+import { classifyExit, errorMetadata, type PoolThread, type ThreadRegistry } from './threads.ts';
+
+/** What the dispatcher needs from the pool core; the core owns all of it. */
+export interface DispatchContext {
+  readonly opts: ResolvedPoolOptions;
+  readonly bus: Telemetry;
+  readonly threads: ThreadRegistry;
+  readonly inbox: ThreadInbox;
+  /** The piscina instance new tasks go to (null before start and once the threads are destroyed). */
+  piscina(): Piscina | null;
+  state(): PoolState;
+  /** Why the pool failed, or null. */
+  failure(): Error | null;
+  /** Terminates a thread on purpose (a task's answer asked for its recycle). */
+  terminatePlanned(thread: PoolThread, reason: string): void;
+  /** A closing pool has nothing queued or running any more. */
+  whenIdle(): void;
+}
+
+export class TaskDispatcher {
+  readonly #ctx: DispatchContext;
+  readonly #opts: ResolvedPoolOptions;
+  readonly #bus: Telemetry;
+  readonly #threads: ThreadRegistry;
+  readonly #inbox: ThreadInbox;
+  readonly #queue = new TaskQueue();
+  readonly #running = new Map<number, PendingTask>();
+  /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
+  readonly #interrupted = new Map<number, PoolThread>();
+  readonly #chunks: ChunkPolicy;
+  #taskSeq = 0;
+  /** Threads piscina is running a task or chunk on (each has at most one). */
+  #busyThreads = 0;
+  /** How tasks went to threads: one per piscina task, or in chunks (see Pool.dispatched). */
+  readonly dispatched = { single: 0, chunks: 0, chunkedTasks: 0 };
+
+  constructor(ctx: DispatchContext) {
+    this.#ctx = ctx;
+    this.#opts = ctx.opts;
+    this.#bus = ctx.bus;
+    this.#threads = ctx.threads;
+    this.#inbox = ctx.inbox;
+    this.#chunks = new ChunkPolicy(ctx.opts.chunkMaxTasks, ctx.opts.chunkMaxTaskMs);
+  }
+
+  get queueSize(): number {
+    return this.#queue.size;
+  }
+
+  /** Threads busy with a task or chunk. */
+  get busy(): number {
+    return this.#busyThreads;
+  }
+
+  /** Nothing queued and nothing running. */
+  get idle(): boolean {
+    return this.#running.size === 0 && this.#queue.size === 0;
+  }
+
+  /**
+   * Empties the queue, returning what was waiting (the core settles them as it closes or fails).
+   * Their queue timers are cleared here: one left running would later report a `pool.queue.timeout`
+   * for a task already settled.
+   */
+  drainQueue(): PendingTask[] {
+    const drained = this.#queue.drain();
+    for (const pending of drained) if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+    return drained;
+  }
+
+  /** A dying thread was running task `taskId` (see ThreadEvents.interrupted). */
+  noteInterrupted(thread: PoolThread, taskId: number): void {
+    this.#interrupted.set(taskId, thread);
+  }
+
+  run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
+    const state = this.#ctx.state();
+    if (state !== 'running' && state !== 'starting') {
+      return Promise.reject(this.#ctx.failure() ?? new PoolClosedError(this.#opts.name));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const correlation = currentCorrelation();
+    return new Promise((resolve, reject) => {
+      const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], metadata, signal, resolve, reject);
+      if (this.#busyThreads < this.#opts.threads && this.#queue.size === 0 && this.#ctx.state() === 'running') return this.#dispatch(pending);
+      if (this.#queue.size >= this.#opts.maxQueue) {
+        this.#bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.#opts.maxQueue }, { pool: this.#opts.name });
+        return reject(new PoolSaturatedError(this.#opts.name, this.#opts.maxQueue));
+      }
+      this.#enqueue(pending);
+    });
+  }
+
+  #enqueue(pending: PendingTask): void {
+    pending.enqueuedAt = performance.now();
+    this.#queue.push(pending);
+    this.#bus.execute('pool.queue.enqueued', { queue_size: this.#queue.size }, { pool: this.#opts.name, task: pending.task });
+    if (this.#opts.queueTimeoutMs !== null) {
+      pending.queueTimer = setTimeout(() => {
+        this.#queue.remove(pending);
+        const waited = performance.now() - pending.enqueuedAt;
+        this.#bus.execute('pool.queue.timeout', { wait: Math.round(waited * 1e6) }, { pool: this.#opts.name, task: pending.task });
+        pending.reject(new QueueTimeoutError(this.#opts.name, waited));
+      }, this.#opts.queueTimeoutMs);
+    }
+    pending.signal?.addEventListener('abort', () => {
+      if (pending.removed || pending.id !== 0) return;
+      this.#queue.remove(pending);
+      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+      pending.reject(pending.signal!.reason);
+    }, { once: true });
+  }
+
+  /** Hands queued tasks to free threads, several at once to a thread while tasks are short (chunks.ts). */
+  pump(): void {
+    while (this.#pumping() && this.#busyThreads < this.#opts.threads && this.#queue.size > 0) {
+      const size = this.#chunks.size(this.#queue.size, this.#opts.threads - this.#busyThreads);
+      const first = this.#dequeue();
+      if (size === 1 || first.signal !== null) {
+        this.#dispatch(first);
+        continue;
+      }
+      const tasks = [first];
+      while (tasks.length < size && this.#queue.peek()?.signal === null) tasks.push(this.#dequeue());
+      if (tasks.length === 1) this.#dispatch(first);
+      else this.#dispatchChunk(new Chunk(tasks));
+    }
+    if (this.#ctx.state() === 'closing' && this.idle) this.#ctx.whenIdle();
+  }
+
+  /** A closing pool still runs what was queued before close. */
+  #pumping(): boolean {
+    const state = this.#ctx.state();
+    return state === 'running' || state === 'closing';
+  }
+
+  #dequeue(): PendingTask {
+    const pending = this.#queue.shift()!;
+    if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+    this.#bus.execute('pool.queue.dequeued', { wait: Math.round((performance.now() - pending.enqueuedAt) * 1e6) }, { pool: this.#opts.name, task: pending.task });
+    return pending;
+  }
+
+  /** Gives a task its dispatch id and marks it running; returns the id. */
+  #assign(pending: PendingTask): number {
+    const id = ++this.#taskSeq;
+    pending.id = id;
+    pending.answered = false;
+    pending.dispatchedAt = performance.now();
+    this.#running.set(id, pending);
+    return id;
+  }
+
+  #dispatch(pending: PendingTask): void {
+    const id = this.#assign(pending);
+    this.#busyThreads++;
+    this.dispatched.single++;
+    let signal: AbortSignal | undefined;
+    if (this.#opts.taskTimeoutMs !== null || pending.signal !== null) {
+      const abort = new AbortController();
+      pending.abort = abort;
+      signal = abort.signal;
+      if (this.#opts.taskTimeoutMs !== null) {
+        pending.killTimer = setTimeout(() => {
+          pending.timedOut = true;
+          this.#kill(pending, 'timeout', abort);
+        }, this.#opts.taskTimeoutMs + this.#opts.killGraceMs);
+      }
+      pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
+    }
+    this.#ctx.piscina()!.run(pending.envelope(id), { signal }).then(
+      (result: TaskResult) => {
+        this.#busyThreads--;
+        pending.answered = true;
+        this.#settled(pending, result);
+      },
+      (error: unknown) => {
+        this.#busyThreads--;
+        this.#rejected(pending, error);
+      },
+    );
+  }
+
+  /**
+   * Aborts a dispatched task. piscina terminates the thread if it is running the task and rejects
+   * the task at once, before the thread's exit: so the thread is found and marked here.
+   */
+  #kill(pending: PendingTask, reason: 'timeout' | 'aborted', abort: AbortController): void {
+    const thread = this.#threads.running(pending.id);
+    if (thread !== undefined) {
+      thread.killReason = reason;
+      this.#interrupted.set(pending.id, thread);
+    }
+    abort.abort();
+  }
+
+  /**
+   * Sends several tasks to one thread. Their answers arrive on the thread's result port; when the
+   * chunk ends (or its thread dies, see #threadExited in core.ts) they are read there. Any task
+   * without an answer then is settled like a single task piscina rejected: crashed if it was
+   * running, else run elsewhere.
+   */
+  #dispatchChunk(chunk: Chunk): void {
+    const envelopes = chunk.tasks.map((pending) => pending.envelope(this.#assign(pending)));
+    const message: ChunkEnvelope = [envelopes];
+    this.#busyThreads++;
+    this.dispatched.chunks++;
+    this.dispatched.chunkedTasks += envelopes.length;
+    if (this.#opts.taskTimeoutMs !== null) this.#watchChunk(chunk, this.#opts.taskTimeoutMs + this.#opts.killGraceMs);
+    this.#ctx.piscina()!.run(message).then(
+      (slot: number) => {
+        this.#busyThreads--;
+        chunk.stop();
+        const results = this.#threads.bySlot(slot)?.results;
+        if (results != null) this.drainAnswers(results);
+        this.#chunkEnded(chunk, new Error(`pool ${this.#opts.name}: a chunk ended without the answer of one of its tasks`));
+      },
+      (error: unknown) => {
+        this.#busyThreads--;
+        chunk.stop();
+        this.#chunkEnded(chunk, error);
+      },
+    );
+  }
+
+  #chunkEnded(chunk: Chunk, error: unknown): void {
+    for (const pending of chunk.unanswered()) if (this.#running.get(pending.id) === pending) this.#rejected(pending, error);
+    this.pump();
+  }
+
+  /** Settles every task whose answer waits on a thread's result port (a chunk ended, or its thread died). */
+  drainAnswers(port: NonNullable<PoolThread['results']>): void {
+    drainAnswers(port, (id, result) => {
+      const pending = this.#running.get(id);
+      if (pending === undefined || pending.answered) return;
+      pending.answered = true;
+      this.#settled(pending, result);
+    });
+  }
+
+  /**
+   * The deadline of a chunk's tasks: each may run `taskTimeoutMs` (its soft deadline in the thread)
+   * plus `killGraceMs` from its own start, read from the slot table; past that its thread is killed.
+   */
+  #watchChunk(chunk: Chunk, delayMs: number): void {
+    const limitMs = this.#opts.taskTimeoutMs! + this.#opts.killGraceMs;
+    chunk.timer = setTimeout(() => {
+      for (const pending of chunk.unanswered()) {
+        const thread = this.#threads.running(pending.id);
+        if (thread === undefined) continue;
+        const elapsed = msSinceStamp(this.#threads.field(thread.slot, SlotField.taskStartedMs));
+        if (elapsed < limitMs) return this.#watchChunk(chunk, limitMs - elapsed);
+        pending.timedOut = true;
+        thread.killReason = 'timeout';
+        this.#interrupted.set(pending.id, thread);
+        void thread.worker.terminate();
+        return;
+      }
+      // Between two tasks of the chunk: the next one starts now, so a full limit from here is safe.
+      this.#watchChunk(chunk, limitMs);
+    }, delayMs);
+  }
+
+  #finish(pending: PendingTask): void {
+    this.#running.delete(pending.id);
+    if (pending.killTimer !== null) clearTimeout(pending.killTimer);
+  }
+
+  #settled(pending: PendingTask, result: TaskResult): void {
+    // So a task's events precede its result (see ThreadInbox).
+    if (!this.#inbox.hasPendingBatches(result[0])) this.#settledInOrder(pending, result);
+    else this.#inbox.afterBatches(result[0], () => this.#settledInOrder(pending, result));
+  }
+
+  #settledInOrder(pending: PendingTask, [slot, value, duration, batch, outcome]: TaskResult): void {
+    this.#finish(pending);
+    const pool = this.#opts.name;
+    if (outcome === undefined) {
+      this.#chunks.observe(duration);
+      // The common answer. The thread is free: hand it the next task before delivering this one's
+      // events, so it does not sit idle meanwhile (piscina's own queue dispatches this early too).
+      this.pump();
+      const call = pending.callMetadata(pool, slot);
+      this.#bus.execute('worker.call.start', {}, call);
+      if (batch != null) this.#inbox.ingest(batch, slot);
+      this.#bus.execute('worker.call.stop', { duration }, call);
+      return pending.resolve(value);
+    }
+    if (outcome.retry !== true) this.#chunks.observe(duration);
+    const call = outcome.retry === true ? null : pending.callMetadata(pool, slot);
+    if (call !== null) this.#bus.execute('worker.call.start', {}, call);
+    if (batch != null) this.#inbox.ingest(batch, slot);
+    if (call !== null && outcome.error === undefined) this.#bus.execute('worker.call.stop', { duration }, call);
+    else if (call !== null) this.#bus.execute('worker.call.exception', { duration }, Object.assign(call, { error_type: outcome.error!.name, error: outcome.error!.message }));
+    if (outcome.recycle !== undefined) {
+      const thread = this.#threads.bySlot(slot);
+      if (thread !== undefined) this.#ctx.terminatePlanned(thread, outcome.recycle);
+    }
+    if (outcome.retry === true) {
+      this.#requeue(pending);
+    } else if (outcome.error === undefined) {
+      pending.resolve(value);
+    } else {
+      pending.reject(new TaskFailedError(pool, outcome.error));
+    }
+    this.pump();
+  }
+
+  #rejected(pending: PendingTask, error: unknown): void {
+    this.#finish(pending);
+    const thread = this.#threadThatRan(pending.id);
+    const pool = this.#opts.name;
+    if (thread === undefined && !pending.timedOut && !pending.signal?.aborted && this.#ctx.state() !== 'failed') {
+      // The thread went away before it started this task (recycled, crashed between tasks,
+      // piscina rebuilt): the task never ran, so it is safe to run it elsewhere.
+      this.#requeue(pending);
+      return this.pump();
+    }
+    const failure = pending.timedOut ? new TaskTimeoutError(pool, this.#opts.taskTimeoutMs ?? 0)
+      : pending.signal?.aborted ? pending.signal.reason
+        : this.#ctx.failure() ?? new WorkerCrashedError(pool, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0), thread?.error ?? error);
+    if (thread !== undefined) {
+      this.#bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) },
+        Object.assign(pending.callMetadata(pool, thread.slot), errorMetadata(failure)));
+    }
+    pending.reject(failure);
+    this.pump();
+  }
+
+  #requeue(pending: PendingTask): void {
+    // Threads already destroyed (a close past its timeout, a failed pool): nothing would run it.
+    if (this.#ctx.piscina() === null) return pending.reject(this.#ctx.failure() ?? new PoolClosedError(this.#opts.name));
+    pending.id = 0;
+    pending.requeues++;
+    this.#queue.unshift(pending);
+  }
+
+  #threadThatRan(taskId: number): PoolThread | undefined {
+    const thread = this.#interrupted.get(taskId);
+    this.#interrupted.delete(taskId);
+    return thread;
+  }
+}
