@@ -49,18 +49,29 @@ export class ChunkPolicy {
   }
 }
 
-/** The tasks of one chunk and its deadline watchdog. */
+/** The tasks of one chunk, the dispatch id each had in it, and the chunk's deadline watchdog. */
 export class Chunk {
   readonly tasks: readonly PendingTask[];
+  /** Dispatch ids, set when the chunk is sent (see `sent`). */
+  #ids: number[] = [];
   timer: NodeJS.Timeout | null = null;
 
   constructor(tasks: readonly PendingTask[]) {
     this.tasks = tasks;
   }
 
-  /** Tasks whose answer has not arrived (answered ones may still wait for their event batches). */
+  /** Records the dispatch ids the tasks were sent under. */
+  sent(): void {
+    this.#ids = this.tasks.map((task) => task.id);
+  }
+
+  /**
+   * Tasks of this chunk still waiting for their answer from it. A task handed back by the chunk's
+   * thread (recycling) may already be out again under a new id before the chunk ends: it is no
+   * longer this chunk's, and settling it here would run it twice.
+   */
   unanswered(): PendingTask[] {
-    return this.tasks.filter((task) => !task.answered);
+    return this.tasks.filter((task, i) => task.id === this.#ids[i] && !task.answered);
   }
 
   stop(): void {

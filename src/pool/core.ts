@@ -5,6 +5,7 @@
  */
 import type { Telemetry } from '../telemetry/bus.ts';
 import { TaskDispatcher } from './dispatch.ts';
+import { createRingBuffer } from './event-ring.ts';
 import { ThreadInbox, type LogSink } from './inbox.ts';
 import { PoolClosedError, PoolFailedError } from './errors.ts';
 import type { ResolvedPoolOptions } from './options.ts';
@@ -49,7 +50,8 @@ export class PoolCore {
     // Twice the threads: a replacement may start before the slot of the thread it replaces is freed.
     const slotCount = opts.threads * 2;
     this.slots = new Int32Array(new SharedArrayBuffer(slotCount * slotFieldCount * 4));
-    this.#inbox = new ThreadInbox(bus, this.slots, opts.name, onLog);
+    const events = createRingBuffer(slotCount);
+    this.#inbox = new ThreadInbox(bus, this.slots, opts.name, onLog, events, slotCount);
     this.threads = new ThreadRegistry(this.slots, {
       interrupted: (thread, taskId) => this.#tasks.noteInterrupted(thread, taskId),
       exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned),
@@ -58,7 +60,7 @@ export class PoolCore {
     this.#spawns = new SpawnLedger(bus, opts.name, opts.intensity);
     this.#settings = new SharedSettings(bus, levels, this.#control, this.slots, opts.name);
     this.#boot = {
-      pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control,
+      pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control, events,
       recycle: opts.recycle, sampleIntervalMs: opts.sampleIntervalMs, flushIntervalMs: opts.flushIntervalMs,
       batchEvents: opts.batchEvents, maxPendingBatches: opts.maxPendingBatches, taskTimeoutMs: opts.taskTimeoutMs,
       runtime: threadRuntimeUrl, typescript: threadsNeedTypeScript(opts.workerUrl),
@@ -122,7 +124,7 @@ export class PoolCore {
   onThreadMessage(message: ThreadMessage): void {
     if (message === null || typeof message !== 'object') return;
     if (message.type === 'pitboss.batch') {
-      this.#inbox.standalone(message.batch, message.slot);
+      this.#inbox.standalone(message.batch, message.slot, message.threadId);
     } else if (message.type === 'pitboss.hello') {
       this.#hello(message.threadId, message.slot, message.results);
     } else if (message.type === 'pitboss.recycle') {

@@ -217,6 +217,7 @@ export class TaskDispatcher {
    */
   #dispatchChunk(chunk: Chunk): void {
     const envelopes = chunk.tasks.map((pending) => pending.envelope(this.#assign(pending)));
+    chunk.sent();
     const message: ChunkEnvelope = [envelopes];
     this.#busyThreads++;
     this.dispatched.chunks++;
@@ -239,7 +240,7 @@ export class TaskDispatcher {
   }
 
   #chunkEnded(chunk: Chunk, error: unknown): void {
-    for (const pending of chunk.unanswered()) if (this.#running.get(pending.id) === pending) this.#rejected(pending, error);
+    for (const pending of chunk.unanswered()) this.#rejected(pending, error);
     this.pump();
   }
 
@@ -347,7 +348,7 @@ export class TaskDispatcher {
     if (this.#ctx.piscina() === null) return pending.reject(this.#ctx.failure() ?? new PoolClosedError(this.#opts.name));
     pending.id = 0;
     pending.requeues++;
-    this.#queue.unshift(pending);
+    this.#queue.requeue(pending);
   }
 
   #threadThatRan(taskId: number): PoolThread | undefined {

@@ -9,6 +9,7 @@
  * which travel on different channels, can arrive in any order.
  */
 import { catalog } from '../telemetry/catalog.ts';
+import type { RingWriter } from './event-ring.ts';
 import { BatchHeader, batchHeaderDoubles, type EventBatch, type ThreadLogRecord } from './protocol.ts';
 
 /** Cataloged event names in a fixed order: the wire index of an event. */
@@ -39,8 +40,12 @@ export class BatchEncoder {
   #stringIds = new Map<string, number>();
   #logs: ThreadLogRecord[] | null = null;
 
-  constructor(capacityEvents: number) {
+  readonly #ring: RingWriter | null;
+
+  /** With a `ring`, batches go into shared memory when it has room (see event-ring.ts). */
+  constructor(capacityEvents: number, ring: RingWriter | null = null) {
     this.#capacityEvents = capacityEvents;
+    this.#ring = ring;
     this.#records = new Float64Array(capacityEvents * 16 + maxRecordDoubles);
   }
 
@@ -112,11 +117,13 @@ export class BatchEncoder {
     return true;
   }
 
-  /** Takes the accumulated batch (a copy) and starts a new one; null when there is nothing to send. */
+  /** Takes the accumulated batch (into the ring, or a copy) and starts a new one; null when there is nothing to send. */
   take(): EventBatch | null {
     if (this.empty) return null;
-    const records = this.#records.slice(0, this.#length);
-    const batch: EventBatch = this.#logs === null ? [records, this.#strings] : [records, this.#strings, this.#logs];
+    const length = this.#length;
+    const at = this.#ring === null ? -1 : this.#ring.place(this.#records, length);
+    const records = at >= 0 ? at : this.#records.slice(0, length);
+    const batch: EventBatch = this.#logs === null ? [records, length, this.#strings] : [records, length, this.#strings, this.#logs];
     this.#records.fill(0, 0, batchHeaderDoubles);
     this.#length = batchHeaderDoubles;
     this.#events = 0;
@@ -178,14 +185,16 @@ export class BatchEncoder {
 export type DecodedEventSink = (event: string, measurements: Record<string, number>, metadata: Record<string, unknown>) => void;
 
 /**
- * Supervisor side: decodes every record of a batch, stamping `pool` and `worker_id` first so
- * handlers see thread events exactly like local ones. Returns the number of records that were
- * corrupt (decoding stops at the first one: a thread's own encoder wrote it, so it means a bug).
+ * Supervisor side: decodes the records in `f[start, end)` (a batch: its drop-count header, then its
+ * records), stamping `pool` and `worker_id` first so handlers see thread events exactly like local
+ * ones. Returns the number of records that were corrupt (decoding stops at the first one: a
+ * thread's own encoder wrote it, so it means a bug).
  */
-export function decodeBatch(batch: EventBatch, pool: string, workerId: number, sink: DecodedEventSink): number {
-  const [f, strings] = batch;
-  let at = batchHeaderDoubles;
-  while (at < f.length) {
+export function decodeBatch(
+  f: Float64Array, start: number, end: number, strings: readonly string[], pool: string, workerId: number, sink: DecodedEventSink,
+): number {
+  let at = start + batchHeaderDoubles;
+  while (at < end) {
     const event = wireEvents[f[at]!];
     const keys = event === undefined ? undefined : wireMeasurements[f[at]!];
     if (event === undefined || keys === undefined) return 1;

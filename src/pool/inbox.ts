@@ -7,6 +7,7 @@
 import type { Telemetry } from '../telemetry/bus.ts';
 import type { DropReason } from '../telemetry/types.ts';
 import { decodeBatch } from './encoding.ts';
+import { ringConsumed, ringOf } from './event-ring.ts';
 import { BatchHeader, SlotField, slotFieldCount, type EventBatch, type ThreadLogRecord } from './protocol.ts';
 
 export type LogSink = (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
@@ -19,34 +20,43 @@ export class ThreadInbox {
   readonly #pool: string;
   readonly #onLog: LogSink;
   readonly #waiting = new Map<number, (() => void)[]>();
+  /** Each slot's event ring, by slot. */
+  readonly #rings: Float64Array[];
 
-  constructor(bus: Telemetry, slots: Int32Array, pool: string, onLog: LogSink) {
+  constructor(bus: Telemetry, slots: Int32Array, pool: string, onLog: LogSink, events: SharedArrayBuffer, slotCount: number) {
     this.#bus = bus;
     this.#slots = slots;
     this.#pool = pool;
     this.#onLog = onLog;
+    this.#rings = Array.from({ length: slotCount }, (_, slot) => ringOf(events, slot));
   }
 
-  /** Decodes one batch onto the bus. */
+  /** Decodes one batch onto the bus (from the slot's ring, or its copy), then frees its ring space. */
   ingest(batch: EventBatch, workerId: number): void {
     const bus = this.#bus;
-    decodeBatch(batch, this.#pool, workerId, (event, measurements, metadata) => {
+    const [records, length, strings, logs] = batch;
+    const inRing = typeof records === 'number';
+    const f = inRing ? this.#rings[workerId]! : records;
+    const start = inRing ? records : 0;
+    decodeBatch(f, start, start + length, strings, this.#pool, workerId, (event, measurements, metadata) => {
       // A thread's own drop reports feed the supervisor's counters, not just its handlers.
       if (event === 'telemetry.events.dropped') bus.drop(dropReason(metadata.reason), measurements.count ?? 0, Object.assign(metadata, { source: 'thread' }));
       else bus.ingest(event, measurements, metadata);
     });
-    const [records, , logs] = batch;
     for (const reason of dropReasons) {
-      const count = records[BatchHeader[reason]]!;
+      const count = f[start + BatchHeader[reason]]!;
       if (count > 0) bus.drop(reason, count, { source: 'thread', pool: this.#pool, worker_id: workerId });
     }
+    if (inRing) ringConsumed(this.#slots, workerId, start + length);
     if (logs === undefined) return;
     const origin = { pool: this.#pool, worker_id: workerId };
     for (const record of logs) this.#onLog(record, origin);
   }
 
-  /** A batch a thread posted on its own. */
-  standalone(batch: EventBatch, slot: number): void {
+  /** A batch thread `threadId` posted on its own; dropped if that thread no longer holds the slot. */
+  standalone(batch: EventBatch, slot: number, threadId: number): void {
+    // A dead thread's late message: a replacement may already be writing this slot's ring.
+    if (Atomics.load(this.#slots, slot * slotFieldCount + SlotField.threadId) !== threadId) return;
     const left = Atomics.sub(this.#slots, slot * slotFieldCount + SlotField.pendingBatches, 1) - 1;
     this.ingest(batch, slot);
     if (left <= 0) this.release(slot);

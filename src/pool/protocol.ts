@@ -25,8 +25,10 @@ export const SlotField = {
   logLevel: 7,
   /** `Date.now() | 0` when the current task started: the deadline of a task inside a chunk is checked against it. */
   taskStartedMs: 8,
+  /** How far the supervisor has read the slot's event ring (see event-ring.ts), in doubles. */
+  ringRead: 9,
 } as const;
-export const slotFieldCount = 9;
+export const slotFieldCount = 10;
 
 /**
  * Rule table shared with threads: Int32 header `[version, byteLength]` followed by the JSON of the
@@ -48,6 +50,8 @@ export interface ThreadBootData {
   readonly slots: SharedArrayBuffer;
   readonly slotCount: number;
   readonly control: SharedArrayBuffer;
+  /** The event rings of every slot (event-ring.ts). */
+  readonly events: SharedArrayBuffer;
   readonly recycle: RecycleOptions;
   readonly sampleIntervalMs: number | null;
   readonly flushIntervalMs: number;
@@ -95,11 +99,12 @@ export interface SerializedError {
 
 /**
  * Events emitted in a thread, encoded (see encoding.ts); travels with results or on its own:
- * `[records, strings, logs?]`. `records` opens with this batch's drop counts (see BatchHeader), then
- * holds records of float64s `[event, nM, (key, value)*, nMd, (key, type, value)*]`; `strings` are
- * the strings records refer to (interned per batch, so batches are independent).
+ * `[records, length, strings, logs?]`. `records` is the offset of the batch in its slot's event ring
+ * (event-ring.ts) or, when the ring had no room, a copy. The batch's `length` doubles open with its
+ * drop counts (see BatchHeader), then hold records `[event, nM, (key, value)*, nMd, (key, type, value)*]`;
+ * `strings` are the strings records refer to (interned per batch, so batches are independent).
  */
-export type EventBatch = readonly [records: Float64Array, strings: readonly string[], logs?: readonly ThreadLogRecord[]];
+export type EventBatch = readonly [records: number | Float64Array, length: number, strings: readonly string[], logs?: readonly ThreadLogRecord[]];
 
 /** Doubles at the start of `records`: events the thread dropped since its previous batch, by reason. */
 export const BatchHeader = { buffer_full: 0, invalid_measurement: 1, unknown_event: 2 } as const;

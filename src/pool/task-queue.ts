@@ -66,11 +66,13 @@ export class PendingTask {
   }
 }
 
-/** FIFO with O(1) push/shift and lazy removal from the middle. */
+/** FIFO with O(1) push/shift and lazy removal from the middle; tasks handed back go first. */
 export class TaskQueue {
   #items: (PendingTask | undefined)[] = [];
   #head = 0;
   #size = 0;
+  /** Tasks handed back (see requeue), served before #items and in the order they came back. */
+  #returned: PendingTask[] = [];
 
   /** Tasks waiting (removed ones excluded). */
   get size(): number {
@@ -82,15 +84,18 @@ export class TaskQueue {
     this.#size++;
   }
 
-  /** Puts a task back at the front: it was handed to a thread that went away before running it. */
-  unshift(task: PendingTask): void {
-    if (this.#head > 0) this.#items[--this.#head] = task;
-    else this.#items.unshift(task);
+  /**
+   * Puts a task back ahead of every waiting one: it was handed to a thread that went away (or was
+   * being recycled) before running it. Several handed back at once (the rest of a chunk) keep their order.
+   */
+  requeue(task: PendingTask): void {
+    this.#returned.push(task);
     this.#size++;
   }
 
   /** The task `shift` would return, left in place. */
   peek(): PendingTask | undefined {
+    for (const task of this.#returned) if (!task.removed) return task;
     for (let at = this.#head; at < this.#items.length; at++) {
       const task = this.#items[at];
       if (task !== undefined && !task.removed) return task;
@@ -99,6 +104,13 @@ export class TaskQueue {
   }
 
   shift(): PendingTask | undefined {
+    while (this.#returned.length > 0) {
+      const task = this.#returned.shift()!;
+      if (!task.removed) {
+        this.#size--;
+        return task;
+      }
+    }
     while (this.#head < this.#items.length) {
       const task = this.#items[this.#head];
       this.#items[this.#head++] = undefined;
@@ -124,6 +136,7 @@ export class TaskQueue {
     for (let t = this.shift(); t !== undefined; t = this.shift()) out.push(t);
     this.#items = [];
     this.#head = 0;
+    this.#returned = [];
     return out;
   }
 

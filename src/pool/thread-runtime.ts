@@ -10,6 +10,7 @@ import { isPromiseLike } from '../telemetry/span.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
 import { BatchEncoder } from './encoding.ts';
+import { RingWriter } from './event-ring.ts';
 import {
   SlotField, slotFieldCount, type ChunkAnswer, type ChunkEnvelope, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult,
   type ThreadBootData, type ThreadLogRecord,
@@ -22,7 +23,7 @@ const slots = new Int32Array(boot.slots);
 const slot = claimSlot();
 const base = slot * slotFieldCount;
 const bus = createTelemetry({ scope: { pool: boot.pool, worker: slot } });
-const encoder = new BatchEncoder(boot.batchEvents);
+const encoder = new BatchEncoder(boot.batchEvents, new RingWriter(boot.events, slots, slot));
 const rules = new RulesReader(boot.control);
 const startedAt = Date.now();
 let tasksDone = 0;
