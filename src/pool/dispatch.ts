@@ -97,7 +97,7 @@ export class TaskDispatcher {
     const correlation = currentCorrelation();
     return new Promise((resolve, reject) => {
       const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], metadata, signal, resolve, reject);
-      if (this.#busyThreads < this.#opts.threads && this.#queue.size === 0 && this.#ctx.state() === 'running') return this.#dispatch(pending);
+      if (this.#busyThreads < this.#capacity() && this.#queue.size === 0 && this.#ctx.state() === 'running') return this.#dispatch(pending);
       if (this.#queue.size >= this.#opts.maxQueue) {
         this.#bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.#opts.maxQueue }, { pool: this.#opts.name });
         return reject(new PoolSaturatedError(this.#opts.name, this.#opts.maxQueue));
@@ -128,8 +128,8 @@ export class TaskDispatcher {
 
   /** Hands queued tasks to free threads, several at once to a thread while tasks are short (chunks.ts). */
   pump(): void {
-    while (this.#pumping() && this.#busyThreads < this.#opts.threads && this.#queue.size > 0) {
-      const size = this.#chunks.size(this.#queue.size, this.#opts.threads - this.#busyThreads);
+    while (this.#pumping() && this.#busyThreads < this.#capacity() && this.#queue.size > 0) {
+      const size = this.#chunks.size(this.#queue.size, this.#capacity() - this.#busyThreads);
       const first = this.#dequeue();
       if (size === 1 || first.signal !== null) {
         this.#dispatch(first);
@@ -147,6 +147,16 @@ export class TaskDispatcher {
   #pumping(): boolean {
     const state = this.#ctx.state();
     return state === 'running' || state === 'closing';
+  }
+
+  /**
+   * Threads that can take a task now: live and ready, at most `threads`. Not `threads` alone: while
+   * a replacement boots, a task handed to piscina would wait in piscina's own queue, unseen, with its
+   * kill timer already running (a task could time out before it started). It waits here instead;
+   * the replacement's hello pumps it out.
+   */
+  #capacity(): number {
+    return Math.min(this.#opts.threads, this.#threads.readyCount);
   }
 
   #dequeue(): PendingTask {

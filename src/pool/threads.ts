@@ -60,6 +60,7 @@ const nsSince = (ms: number): number => Math.round((performance.now() - ms) * 1e
 /** Live threads of one pool, by Node thread id and by slot. */
 export class ThreadRegistry {
   readonly #byThreadId = new Map<number, PoolThread>();
+  #ready = 0;
   readonly #adopted = new WeakSet<Worker>();
   readonly #slots: Int32Array;
   readonly #events: ThreadEvents;
@@ -93,6 +94,7 @@ export class ThreadRegistry {
   hello(threadId: number, slot: number, results: MessagePort | null): PoolThread | undefined {
     const thread = this.#byThreadId.get(threadId);
     if (thread === undefined) return undefined;
+    if (thread.slot < 0) this.#ready++;
     thread.slot = slot;
     thread.results ??= results;
     thread.readyAt = performance.now();
@@ -115,6 +117,11 @@ export class ThreadRegistry {
 
   get size(): number {
     return this.#byThreadId.size;
+  }
+
+  /** Threads that said hello and have not exited. */
+  get readyCount(): number {
+    return this.#ready;
   }
 
   all(): PoolThread[] {
@@ -145,6 +152,7 @@ export class ThreadRegistry {
     thread.exited = true;
     this.#byThreadId.delete(thread.threadId);
     if (thread.slot >= 0) {
+      this.#ready--;
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.currentTask, 0);
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.state, 0);
     }

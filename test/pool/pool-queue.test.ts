@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventually, startPool } from '../helpers/pool.ts';
+import { eventually, startPool, workerPath } from '../helpers/pool.ts';
 
 describe('pool: queue, saturation, timeouts and recycling', () => {
   it('queues tasks beyond the threads and reports enqueued/dequeued with the wait', async () => {
@@ -73,13 +73,25 @@ describe('pool: queue, saturation, timeouts and recycling', () => {
 
   it('a close rejects queued tasks and stops their queue timers (no late pool.queue.timeout)', async () => {
     const { pool, events } = await startPool({ threads: 1, queueTimeoutMs: 150 });
-    const running = pool.run({ kind: 'ok', delayMs: 50 });
+    const running = pool.run({ kind: 'ok', delayMs: 50 }).catch((e: unknown) => e);
     const queued = pool.run({ kind: 'ok' }).catch((e: unknown) => e);
     await pool.close({ timeoutMs: 0 });
-    await running.catch(() => {});
+    await running;
     expect(await queued).toMatchObject({ code: 'PITBOSS_POOL_CLOSED' });
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(events.of('pool.queue.timeout')).toHaveLength(0);
     expect(pool.queueSize).toBe(0);
+  });
+
+  it('a task waits in the queue while a replacement boots: its timeout starts when a thread can take it', async () => {
+    // The replacement takes 800 ms to load; the task's limit is 300 + 100 ms. Handed to piscina at
+    // once, it would sit in piscina's queue with its kill timer running and time out unstarted.
+    const { pool, events } = await startPool({ threads: 1, worker: workerPath('flaky-boot'), taskTimeoutMs: 300, killGraceMs: 100 });
+    const crashed = pool.run({ kind: 'crash-then-slow-boot' }).catch((e: unknown) => e);
+    const next = pool.run({ kind: 'ok' });
+    expect(await crashed).toMatchObject({ code: 'PITBOSS_WORKER_CRASHED' });
+    expect(await next).toBe('ok');
+    const dequeued = events.of('pool.queue.dequeued');
+    expect(dequeued.at(-1)!.measurements.wait).toBeGreaterThan(500 * 1e6);
   });
 });
