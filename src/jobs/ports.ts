@@ -3,7 +3,7 @@
  * system depend on this, the Postgres/PGlite `JobStore` implements it.
  */
 import type {
-  ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, QueueStats,
+  AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, QueueStats,
 } from './types.ts';
 
 export interface JobStorePort {
@@ -17,7 +17,7 @@ export interface JobStorePort {
   claimable(options: { olderThanMs: number; limit: number; queues?: readonly string[] }): Promise<DispatchJob[]>;
   countClaimable(queue: string): Promise<number>;
   heartbeat(supervisor: { id: string; host: string; pid: number }): Promise<void>;
-  requeueOrphans(ttlMs: number, options?: { previousLifeOf?: string }): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }>;
+  requeueOrphans(ttlMs: number, options?: { previousLifeOf?: string; abandoned?: AbandonedClaims }): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }>;
   /** False while the database is unreachable (writes wait and retry; consumers stop claiming). */
   readonly available: boolean;
   /** Called with false when the store goes down and true when it is back; returns an unsubscribe. */

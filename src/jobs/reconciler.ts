@@ -3,7 +3,8 @@
  * persistence). On every pass the reconciler:
  *   1. refreshes this supervisor's heartbeat;
  *   2. requeues running jobs whose supervisor stopped heartbeating (a new attempt, or dead when the
- *      attempts are spent) and dispatches them again;
+ *      attempts are spent) and dispatches them again; and so for jobs claimed under this supervisor
+ *      long ago that it is not running (a claim whose reply never arrived, a finish it gave up on);
  *   3. for each queue where dispatch holds fewer jobs than the store says are waiting, re-adds the
  *      store's waiting jobs (`add` is idempotent per id, so jobs dispatch still has are untouched).
  */
@@ -18,6 +19,13 @@ export interface ReconcilerOptions {
   readonly bus: Telemetry;
   readonly supervisorId: string;
   readonly queues: () => readonly string[];
+  /** Ids of the jobs this supervisor is running now (default: none known, so none of its claims are swept). */
+  readonly running?: (() => readonly string[]) | null;
+  /**
+   * A claim of this supervisor older than this that it is not running is requeued (default 60 s:
+   * twice the store's 30 s write budget, so a claim whose reply is still being retried is never taken).
+   */
+  readonly abandonAfterMs?: number;
   /** Pass period (default 2000 ms). */
   readonly intervalMs?: number;
   /** A supervisor silent this long is presumed dead and its running jobs requeued (default 15 s). */
@@ -35,7 +43,7 @@ export class Reconciler {
   #stopped = false;
 
   constructor(options: ReconcilerOptions) {
-    this.#o = { intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, ...options };
+    this.#o = { intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, running: null, abandonAfterMs: 60_000, ...options };
   }
 
   start(): void {
@@ -78,7 +86,9 @@ export class Reconciler {
     const { store, dispatcher, supervisorId } = this.#o;
     if (!store.available) return;
     await store.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid });
-    const { requeued, dead } = await store.requeueOrphans(this.#o.heartbeatTtlMs, startingUp ? { previousLifeOf: supervisorId } : {});
+    const running = this.#o.running;
+    const { requeued, dead } = await store.requeueOrphans(this.#o.heartbeatTtlMs, startingUp ? { previousLifeOf: supervisorId }
+      : running === null ? {} : { abandoned: { supervisorId, olderThanMs: this.#o.abandonAfterMs, running: running() } });
     this.#reportOrphans(requeued, dead);
     if (!dispatcher.healthy()) return;
     if (requeued.length > 0) await dispatcher.add(requeued.map(toDispatchJob));

@@ -21,7 +21,7 @@ export interface JobSystemOptions {
   readonly telemetry?: Telemetry;
   /** Names this supervisor in `claimed_by` and heartbeats (default `<host>:<pid>:<random>`). */
   readonly supervisorId?: string;
-  readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch'>>;
+  readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch' | 'abandonAfterMs'>>;
 }
 
 export class JobSystem {
@@ -41,7 +41,7 @@ export class JobSystem {
     for (const queue of Object.keys(options.queues)) this.#knownQueues.add(queue);
     this.#reconciler = new Reconciler({
       store: options.store, dispatcher: options.dispatcher, bus: this.#bus, supervisorId: this.supervisorId,
-      queues: () => [...this.#knownQueues], ...options.reconcile,
+      queues: () => [...this.#knownQueues], running: () => [...this.#inFlight.keys()], ...options.reconcile,
     });
   }
 

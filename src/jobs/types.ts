@@ -50,6 +50,17 @@ export interface EnqueuedJob {
 }
 
 /** A job as the store holds it. */
+/**
+ * Claims a live supervisor lost track of: running rows under `supervisorId`, claimed more than
+ * `olderThanMs` ago (beyond the store's write budget, so no claim reply can still be on its way),
+ * that it is not running (`running`: the job ids in flight there). They are requeued like orphans.
+ */
+export interface AbandonedClaims {
+  readonly supervisorId: string;
+  readonly olderThanMs: number;
+  readonly running: readonly string[];
+}
+
 export interface JobRecord {
   readonly id: string;
   readonly queue: string;

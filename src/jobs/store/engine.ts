@@ -4,7 +4,7 @@
  */
 import { JobError } from '../../errors.ts';
 import type { Telemetry } from '../../telemetry/bus.ts';
-import type { ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, QueueStats } from '../types.ts';
+import type { AbandonedClaims, ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, QueueStats } from '../types.ts';
 import { Batcher, type FlushKind } from './batcher.ts';
 import { loadControl, saveControl, watchControl } from './control.ts';
 import { StoreHealth } from './health.ts';
@@ -129,9 +129,10 @@ export class StoreEngine {
     return this.health.retry('heartbeat', async () => { await this.client.query(jobSql.heartbeat, [id, host, pid]); });
   }
 
-  requeueOrphans(ttlMs: number, limit: number, previousLifeOf: string | null): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
+  requeueOrphans(ttlMs: number, limit: number, previousLifeOf: string | null, abandoned: AbandonedClaims | null): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
+    const own = abandoned === null ? [null, 0, []] : [abandoned.supervisorId, abandoned.olderThanMs, abandoned.running];
     return this.health.retry('requeueOrphans', async () => {
-      const jobs = (await this.client.query(jobSql.requeueOrphans, [ttlMs, limit, previousLifeOf])).map(toJobRecord);
+      const jobs = (await this.client.query(jobSql.requeueOrphans, [ttlMs, limit, previousLifeOf, ...own])).map(toJobRecord);
       return { requeued: jobs.filter((j) => j.status === 'queued'), dead: jobs.filter((j) => j.status === 'dead') };
     });
   }

@@ -262,9 +262,10 @@ ON CONFLICT (id) DO UPDATE SET
 
   /**
    * Running rows whose claimer went silent for `ttl`: its supervisor's heartbeat expired, or it
-   * never heartbeated and the attempt is older than `ttl`. The lost attempt already counts, so the
-   * job is queued again or, with attempts exhausted, dead. SKIP LOCKED lets every supervisor of a
-   * fleet run this at once without waiting on each other.
+   * never heartbeated and the attempt is older than `ttl`. Also rows a live supervisor ($4) claimed
+   * more than $5 ms ago and is not running ($6): a claim whose reply never reached it, or a finish
+   * it gave up writing. The lost attempt already counts, so the job is queued again or, with
+   * attempts exhausted, dead. SKIP LOCKED lets every supervisor of a fleet run this at once.
    */
   requeueOrphans: `
 WITH orphan AS (
@@ -274,7 +275,9 @@ WITH orphan AS (
     AND (coalesce(s.heartbeat_at, j.started_at) < now() - $1::float8 * interval '1 millisecond'
       -- A supervisor starting under an id it had before (a fixed PITBOSS_SUPERVISOR_ID) runs
       -- nothing yet: whatever is claimed under that id belongs to its previous life.
-      OR split_part(j.claimed_by, '/', 1) = $3::text)
+      OR split_part(j.claimed_by, '/', 1) = $3::text
+      OR (split_part(j.claimed_by, '/', 1) = $4::text AND j.started_at < now() - $5::float8 * interval '1 millisecond'
+        AND NOT (j.id = ANY($6::bigint[]))))
   ORDER BY j.id
   LIMIT $2::int
   FOR UPDATE OF j SKIP LOCKED
@@ -284,7 +287,8 @@ SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'queued' EN
     finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
     run_at = now(), updated_at = now(),
     error = jsonb_build_object('type', 'Stalled',
-      'message', 'claimer ' || coalesce(j.claimed_by, '(none)') || ' stopped heartbeating during attempt ' || j.attempts)
+      'message', 'claimer ' || coalesce(j.claimed_by, '(none)') || CASE WHEN split_part(j.claimed_by, '/', 1) = $4::text
+        THEN ' lost track of attempt ' ELSE ' stopped heartbeating during attempt ' END || j.attempts)
 FROM orphan o
 WHERE j.id = o.id AND j.status = 'running'
 RETURNING ${qualifiedJobColumns}`,

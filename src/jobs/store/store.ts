@@ -15,7 +15,7 @@ import { JobError } from '../../errors.ts';
 import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
 import type { JobStorePort } from '../ports.ts';
 import type {
-  ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, QueueStats,
+  AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, QueueStats,
 } from '../types.ts';
 import { checkClientOptions, createSqlClient } from './client.ts';
 import { currentSchema, StoreEngine } from './engine.ts';
@@ -231,14 +231,14 @@ export class JobStore implements JobStorePort {
   /**
    * Running jobs whose claimer stopped heartbeating for `ttlMs` (or never did, and the attempt is
    * older than that): queued again as a new attempt, or dead when attempts are exhausted.
-   */
-  /**
-   * Requeues running jobs whose claimer went silent for `ttlMs` (or dead when attempts are spent).
    * `previousLifeOf`: a supervisor id that is starting now; jobs still claimed under it are orphans too.
+   * `abandoned`: claims of a live supervisor that it is not running (see AbandonedClaims) are too.
    */
-  requeueOrphans(ttlMs: number, options: { limit?: number; previousLifeOf?: string } = {}): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
+  requeueOrphans(
+    ttlMs: number, options: { limit?: number; previousLifeOf?: string; abandoned?: AbandonedClaims } = {},
+  ): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
     return settle(() => this.#open('requeueOrphans') && this.#engine.requeueOrphans(
-      checkCount('ttlMs', ttlMs, 1), checkCount('limit', options.limit ?? 1000, 1), options.previousLifeOf ?? null,
+      checkCount('ttlMs', ttlMs, 1), checkCount('limit', options.limit ?? 1000, 1), options.previousLifeOf ?? null, checkAbandoned(options.abandoned),
     ));
   }
 
@@ -270,4 +270,12 @@ export class JobStore implements JobStorePort {
     if (this.#closing !== null) throw closedError(what);
     return true;
   }
+}
+
+function checkAbandoned(abandoned: AbandonedClaims | undefined): AbandonedClaims | null {
+  if (abandoned === undefined) return null;
+  const { supervisorId, olderThanMs, running } = abandoned;
+  if (typeof supervisorId !== 'string' || supervisorId === '' || supervisorId.includes('/')) throw invalidJob('abandoned.supervisorId', 'must be a non-empty string without "/"');
+  if (!Array.isArray(running) || !running.every(isJobId)) throw invalidJob('abandoned.running', 'must be an array of job ids');
+  return { supervisorId, olderThanMs: checkCount('abandoned.olderThanMs', olderThanMs, 1), running };
 }

@@ -82,6 +82,27 @@ export function storeOperationsConformance(harness: () => StoreHarness): void {
       expect(mine((await store.requeueOrphans(60_000)).requeued)).toEqual([]);
     });
 
+    it('requeues claims a live supervisor lost track of: old enough and not among the jobs it runs', async () => {
+      const h = harness();
+      const store = await h.open();
+      const queue = uniqueQueue();
+      const [lost, running, fresh, other] = await store.enqueue([{ queue, name: 'lost' }, { queue, name: 'running' }, { queue, name: 'fresh' }, { queue, name: 'other' }]);
+      await store.heartbeat({ id: 'sup-me', host: 'h', pid: 1 });
+      await store.heartbeat({ id: 'sup-peer', host: 'h', pid: 2 });
+      for (const [job, by] of [[lost, 'sup-me/p/1'], [running, 'sup-me/p/2'], [fresh, 'sup-me/p/3'], [other, 'sup-peer/p/1']] as const) await store.claim(job!.id, by);
+      await h.sql("UPDATE jobs SET started_at = now() - interval '10 minutes' WHERE id = ANY($1::bigint[])", [[lost!.id, running!.id, other!.id]]);
+      const abandoned = { supervisorId: 'sup-me', olderThanMs: 60_000, running: [running!.id] };
+      const { requeued, dead } = await store.requeueOrphans(3_600_000, { abandoned });
+      const ours = requeued.filter((j) => j.queue === queue);
+      expect(ours.map((j) => j.id)).toEqual([lost!.id]);
+      expect(ours[0]).toMatchObject({ status: 'queued', attempts: 1, error: { type: 'Stalled', message: 'claimer sup-me/p/1 lost track of attempt 1' } });
+      expect(dead.filter((j) => j.queue === queue)).toEqual([]);
+      for (const job of [running, fresh, other]) expect(await store.get(job!.id)).toMatchObject({ status: 'running' });
+      expect(await store.claim(lost!.id, 'sup-me/p/1')).toMatchObject({ attempt: 2 });
+      await expect(store.requeueOrphans(1000, { abandoned: { ...abandoned, supervisorId: 'a/b' } })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'abandoned.supervisorId' });
+      await expect(store.requeueOrphans(1000, { abandoned: { ...abandoned, running: ['x'] } })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'abandoned.running' });
+    });
+
     it('upserts supervisors; a new pid under the same id starts a new life', async () => {
       const h = harness();
       const store = await h.open();

@@ -362,6 +362,30 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       expect(stats).toMatchObject({ queued: 0, running: 0 });
     });
 
+    it('a claim this supervisor lost track of is requeued after abandonAfterMs; a long job it runs is not', async () => {
+      const queue = 'lost-claims';
+      const supervisorId = `sweeper-${label.replace(/\W+/g, '-')}`;
+      const sweeper = new JobSystem({
+        store: backend.store, dispatcher: backend.dispatcher, telemetry: bus, supervisorId,
+        queues: { [queue]: { pool, concurrency: 2 } }, reconcile: { intervalMs: 200, heartbeatTtlMs: HEARTBEAT_TTL_MS, graceMs: 300, abandonAfterMs: 1_500 },
+      });
+      await sweeper.start();
+      try {
+        const [long] = await sweeper.enqueue([{ queue, name: 'long', data: { kind: 'ok', value: 'long', delayMs: 3_000 } as JobInput }]);
+        await timeline.waitFor(long!.id, 'job.start');
+        // As if the claim's reply never came back: the row says running under this supervisor, which runs nothing for it.
+        const [lost] = await backend.store.enqueue([{ queue, name: 'lost', data: { kind: 'ok', value: 'found' } as JobInput }]);
+        expect(await backend.store.claim(lost!.id, `${supervisorId}/${POOL}`)).toMatchObject({ attempt: 1 });
+        expect(await waitStatus(lost!.id, 'completed', 20_000)).toMatchObject({ attempts: 2, result: 'found' });
+        expect(timeline.names(lost!.id, 'job.')).toEqual(['job.stalled', 'job.start', 'job.stop']);
+        // The long job was past abandonAfterMs while it ran, and was left alone: one attempt, one stop.
+        expect(await waitStatus(long!.id, 'completed', 20_000)).toMatchObject({ attempts: 1, result: 'long' });
+        expect(timeline.of(long!.id, 'job.stop')).toHaveLength(1);
+      } finally {
+        await sweeper.stop(5_000);
+      }
+    });
+
     it('stop drains: in-flight jobs finish, jobs not started stay queued for another supervisor', async () => {
       const queue = 'drained';
       const draining = new JobSystem({
