@@ -85,7 +85,8 @@ export class TaskDispatcher {
 
   /** A dying thread was running task `taskId` (see ThreadEvents.interrupted). */
   noteInterrupted(thread: PoolThread, taskId: number): void {
-    this.#interrupted.set(taskId, thread);
+    // A task already settled (its answer arrived before the thread died) needs no note.
+    if (this.#running.has(taskId)) this.#interrupted.set(taskId, thread);
   }
 
   run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
@@ -344,7 +345,8 @@ export class TaskDispatcher {
     }
     const failure = pending.timedOut ? new TaskTimeoutError(pool, this.#opts.taskTimeoutMs ?? 0)
       : pending.signal?.aborted ? pending.signal.reason
-        : this.#ctx.failure() ?? new WorkerCrashedError(pool, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0), thread?.error ?? error);
+        : this.#ctx.failure() ?? new WorkerCrashedError(pool, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0), thread?.error ?? error,
+          thread?.diedAnswering === true ? 'it finished this task but could not send its answer (a value structured clone refuses, e.g. a function, cannot leave a thread)' : undefined);
     if (thread !== undefined) {
       this.#bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) },
         Object.assign(pending.callMetadata(pool, thread.slot), errorMetadata(failure)));

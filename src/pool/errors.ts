@@ -3,6 +3,7 @@
  * "try later" (saturated, queue timeout) from "the work failed" (task failed, timed out, crashed).
  */
 import { PoolError } from '../errors.ts';
+import { describeError } from '../telemetry/span.ts';
 import type { SerializedError } from './protocol.ts';
 
 export { PoolError };
@@ -43,8 +44,8 @@ export class TaskFailedError extends PoolError {
 export class WorkerCrashedError extends PoolError {
   readonly reason: string;
 
-  constructor(pool: string, reason: string, cause: unknown) {
-    super('PITBOSS_WORKER_CRASHED', `pool ${pool}: worker thread died (${reason}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  constructor(pool: string, reason: string, cause: unknown, detail?: string) {
+    super('PITBOSS_WORKER_CRASHED', `pool ${pool}: worker thread died (${reason}): ${detail ?? describeError(cause).error}`, { cause });
     this.reason = reason;
   }
 }

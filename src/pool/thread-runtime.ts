@@ -90,6 +90,7 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult> {
   if (recycleReason !== null) return result(undefined, null, true, 0);
   const [id, task, input, correlation, metadata] = envelope;
   syncRules();
+  Atomics.store(slots, base + SlotField.answering, 0);
   Atomics.store(slots, base + SlotField.taskStartedMs, Date.now() | 0);
   Atomics.store(slots, base + SlotField.currentTask, id);
   taskMetadata = metadata ?? null;
@@ -118,6 +119,7 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult> {
   tasksDone++;
   Atomics.store(slots, base + SlotField.tasks, tasksDone);
   checkRecycle();
+  Atomics.store(slots, base + SlotField.answering, id);
   return result(value, error, false, duration);
 }
 
@@ -252,7 +254,7 @@ function claimSlot(): number {
     if (Atomics.compareExchange(slots, i * slotFieldCount + SlotField.state, 0, 1) === 0) {
       const at = i * slotFieldCount;
       Atomics.store(slots, at + SlotField.threadId, threadId);
-      for (const field of [SlotField.rulesVersion, SlotField.currentTask, SlotField.tasks, SlotField.pendingBatches, SlotField.heapKiB]) {
+      for (const field of [SlotField.rulesVersion, SlotField.currentTask, SlotField.tasks, SlotField.pendingBatches, SlotField.heapKiB, SlotField.answering]) {
         Atomics.store(slots, at + field, 0);
       }
       return i;

@@ -23,6 +23,8 @@ export class PoolThread {
   plannedReason: string | null = null;
   /** Id of the task it was running when it died (0: none). */
   interruptedTask = 0;
+  /** It died handing that task's answer over, after the task itself had finished (see SlotField.answering). */
+  diedAnswering = false;
   /** Set when the pool kills the thread over a task: 'timeout' or 'aborted'. */
   killReason: string | null = null;
   elu: EventLoopUtilization | null = null;
@@ -135,7 +137,10 @@ export class ThreadRegistry {
 
   #noteInterrupted(thread: PoolThread): void {
     if (thread.slot < 0 || thread.interruptedTask !== 0) return;
-    thread.interruptedTask = this.field(thread.slot, SlotField.currentTask);
+    // Not running a task: it may have died handing its last answer over (see SlotField.answering).
+    const running = this.field(thread.slot, SlotField.currentTask);
+    thread.interruptedTask = running || this.field(thread.slot, SlotField.answering);
+    thread.diedAnswering = running === 0 && thread.interruptedTask !== 0;
     if (thread.interruptedTask !== 0) this.#events.interrupted(thread, thread.interruptedTask);
   }
 

@@ -33,6 +33,18 @@ describe('pool: every crash kind', () => {
     expect(pool.threads()[0]!.threadId).not.toBe(before);
   });
 
+  it('an answer structured clone refuses fails that task once (it is not run again), and the pool lives on', async () => {
+    // piscina rethrows the failed post of the answer uncaught, killing the thread after the task
+    // finished; run again, the task would kill thread after thread until the pool failed.
+    const { pool, events } = await startPool({ threads: 1 });
+    const error = await pool.run({ kind: 'unclonable' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PITBOSS_WORKER_CRASHED', message: expect.stringContaining('could not send its answer') });
+    await events.waitFor('pool.worker.restarted');
+    expect(await pool.run({ kind: 'ok', value: 'after' })).toBe('after');
+    expect(events.of('pool.worker.terminated')).toHaveLength(1);
+    expect(pool.state).toBe('running');
+  });
+
   it('out of memory under resourceLimits kills the thread (reason oom) and it is replaced', async () => {
     const { pool, events } = await startPool({ threads: 1, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
     const error = await pool.run({ kind: 'oom' }).catch((e: unknown) => e);
