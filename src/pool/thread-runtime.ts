@@ -99,8 +99,8 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult> {
   const ctx = new TaskContext(task, correlationId, traceparent);
   const deadline = boot.taskTimeoutMs === null ? null : setTimeout(() => ctx.abort(new Error('task deadline (taskTimeoutMs) reached')), boot.taskTimeoutMs);
   // worker.call.start/stop/exception are emitted by the supervisor from this result: a task that emits
-  // nothing itself then sends no event batch, whose Float64Array clone and decode cost more than a
-  // no-op task's whole round trip (bench/pool-throughput).
+  // nothing itself then sends no event batch, whose transfer and decode cost more than a no-op
+  // task's whole round trip (bench/pool-throughput).
   const call = (): unknown => worker.handler(input, ctx);
   let value: unknown;
   let error: SerializedError | null = null;
