@@ -23,7 +23,7 @@ export const SlotField = {
   heapKiB: 6,
   /** Lowest pino level value `ctx.log` writes for this slot (set by the supervisor; 30 = info). */
   logLevel: 7,
-  /** `Date.now() | 0` when the current task started: the deadline of a task inside a chunk is checked against it. */
+  /** `Date.now() | 0` when the current task started (written only with taskTimeoutMs): a chunked task's deadline is checked against it. */
   taskStartedMs: 8,
   /** How far the supervisor has read the slot's event ring (see event-ring.ts), in doubles. */
   ringRead: 9,

@@ -91,7 +91,8 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult> {
   const [id, task, input, correlation, metadata] = envelope;
   syncRules();
   Atomics.store(slots, base + SlotField.answering, 0);
-  Atomics.store(slots, base + SlotField.taskStartedMs, Date.now() | 0);
+  // Only a chunk's deadline watchdog reads it, and there is none without taskTimeoutMs.
+  if (boot.taskTimeoutMs !== null) Atomics.store(slots, base + SlotField.taskStartedMs, Date.now() | 0);
   Atomics.store(slots, base + SlotField.currentTask, id);
   taskMetadata = metadata ?? null;
   const correlationId = correlation?.[0] ?? null;
