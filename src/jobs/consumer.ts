@@ -15,6 +15,8 @@ import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Disp
 /** What a queue runs its jobs on: a `Pool` or a `SupervisedPool`. */
 export interface JobPool {
   readonly name: string;
+  /** Tasks it takes at once (threads + queue); queues sharing it must not run more jobs than this. */
+  readonly capacity?: number;
   run<T = unknown>(input: unknown, options?: RunOptions): Promise<T>;
 }
 

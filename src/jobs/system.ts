@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { PitbossError } from '../errors.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { currentCorrelation, newCorrelationId, childTraceparent } from '../telemetry/correlation.ts';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
@@ -24,6 +25,31 @@ export interface JobSystemOptions {
   readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch' | 'abandonAfterMs'>>;
 }
 
+const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Fails fast on a queue whose jobs its pool could not take: a job the pool refuses as saturated
+ * would be recorded as a failed attempt and retried, so an over-subscribed pool turns load into
+ * retries and dead jobs. Queues sharing a pool share its capacity.
+ */
+function checkQueues(queues: JobSystemOptions['queues']): void {
+  const subscribed = new Map<JobPool, { total: number; queues: string[] }>();
+  for (const [queue, { pool, concurrency = DEFAULT_CONCURRENCY }] of Object.entries(queues)) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new PitbossError('PITBOSS_INVALID_CONFIG', `queues.${queue}.concurrency must be a positive integer, got ${String(concurrency)}`);
+    }
+    const entry = subscribed.get(pool) ?? { total: 0, queues: [] };
+    entry.total += concurrency;
+    entry.queues.push(queue);
+    subscribed.set(pool, entry);
+    if (pool.capacity !== undefined && entry.total > pool.capacity) {
+      const sharing = entry.queues.length > 1 ? ` (with ${entry.queues.slice(0, -1).join(', ')}: ${entry.total} in all)` : '';
+      throw new PitbossError('PITBOSS_INVALID_CONFIG', `queues.${queue}.concurrency ${concurrency}${sharing} is more than pool ${pool.name} takes at once `
+        + `(${pool.capacity}: threads + maxQueue); raise the pool's maxQueue or lower the concurrency`);
+    }
+  }
+}
+
 export class JobSystem {
   readonly supervisorId: string;
   readonly #o: JobSystemOptions;
@@ -35,6 +61,7 @@ export class JobSystem {
   #state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
 
   constructor(options: JobSystemOptions) {
+    checkQueues(options.queues);
     this.#o = options;
     this.#bus = options.telemetry ?? sharedTelemetry;
     this.supervisorId = options.supervisorId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -55,7 +82,7 @@ export class JobSystem {
     const { store, dispatcher, queues } = this.#o;
     // Before claiming: requeue what a previous process under this supervisor id left running.
     await this.#reconciler.recoverPreviousLife().catch(() => {});
-    for (const [queue, { pool, concurrency = 4 }] of Object.entries(queues)) {
+    for (const [queue, { pool, concurrency = DEFAULT_CONCURRENCY }] of Object.entries(queues)) {
       const consumer = new QueueConsumer({ queue, pool, concurrency, store, dispatcher, bus: this.#bus, supervisorId: this.supervisorId, inFlight: this.#inFlight });
       consumer.start();
       this.#consumers.push(consumer);

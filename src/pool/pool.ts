@@ -60,6 +60,11 @@ export class Pool {
     return this.#core.state;
   }
 
+  /** Tasks it takes at once: one running per thread plus `maxQueue` waiting; one more is refused (`PoolSaturatedError`). */
+  get capacity(): number {
+    return this.#core.opts.threads + this.#core.opts.maxQueue;
+  }
+
   /** Tasks waiting for a thread. */
   get queueSize(): number {
     return this.#core.queueSize;

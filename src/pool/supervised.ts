@@ -20,10 +20,13 @@ export class SupervisedPool {
   readonly #options: PoolOptions;
   readonly #child: Required<Pick<PoolChildOptions, 'restart' | 'shutdownMs'>> & PoolChildOptions;
   #current: Pool | null = null;
+  /** Tasks an instance takes at once (threads + maxQueue); every instance is made from the same options. */
+  readonly capacity: number;
 
   constructor(options: PoolOptions, child: PoolChildOptions = {}) {
     // Validate now, so a bad option fails at startup naming its key rather than at the first start.
-    validatePoolOptions(options);
+    const resolved = validatePoolOptions(options);
+    this.capacity = resolved.threads + resolved.maxQueue;
     this.#options = options;
     this.#child = { restart: 'permanent', shutdownMs: 10_000, ...child };
   }
