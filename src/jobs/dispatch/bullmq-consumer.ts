@@ -8,23 +8,25 @@
  * BullMQ fails the job and (with `removeOnFail`) deletes it, even when the store — the one place
  * attempts are counted, fenced by attempt — says it should run again; processor failures the store
  * never saw would drift the two counters apart. `moveToDelayed` skips the attempt counter, so
- * dispatch never overrides the store; only `done` removes a job.
+ * dispatch never overrides the store; only `done` removes a job. The processor then ends with
+ * BullMQ's `DelayedError` ("the job was moved already; fetch the next one").
  *
- * `done` is recorded with `job.moveToCompleted` inside the processor too, and the processor then ends
- * with BullMQ's `DelayedError` ("the job was moved already; fetch the next one"). Recording every
- * outcome inside the processor means "no call in flight" is "every outcome written", so `close` can
- * wait for exactly that and then close the Worker with `force`: a graceful `Worker.close()` also waits
- * for its Redis connection and never resolves while Redis is unreachable (verified with bullmq 6.7).
+ * `done` is BullMQ's own completion: the processor returns and the Worker records it with one script
+ * that also fetches the next job (recording it ourselves and then fetching cost a second Redis call
+ * per job). `close` waits for whole `processJob` calls — processor and recording — so "nothing in
+ * flight" still means "every outcome written", and the Worker is then closed with `force`: a graceful
+ * `Worker.close()` also waits for its Redis connection and never resolves while Redis is unreachable
+ * (verified with bullmq 6.7).
  *
  * If an outcome cannot be recorded (lock lost, Redis flushed), the job is left to BullMQ's stalled
  * checker (lock expiry) or to the reconciler (job gone): nothing is lost, only delayed.
  */
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DispatchConsumer, DispatchedJob, DispatchOutcome } from '../types.ts';
 import { fromBullmqId } from './bullmq-jobs.ts';
 import { InFlight, report, runProcessor, type DispatchErrorHandler, type SettledOutcome } from './processing.ts';
-import { closeClient, errorListener } from './redis-watch.ts';
+import { closeClient, errorListener, isConnectionError } from './redis-watch.ts';
 import { checkOptionalMs, DispatchError } from './validate.ts';
 
 /** Everything a consumer needs from its dispatcher. */
@@ -43,6 +45,47 @@ export interface BullmqConsumerSettings {
   readonly onClosed: (consumer: BullmqConsumer) => void;
 }
 
+/** Thrown to say "already moved": one instance, as BullMQ only checks its name and building one captures a stack. */
+const MOVED = new DelayedError();
+
+/**
+ * The Worker with two hooks: each job's whole `processJob` call — processor and the recording after
+ * it — is counted, and a `done` BullMQ cannot record (lock lost, job gone with a flushed Redis) is
+ * handed to `unrecorded` instead of being retried as a failure. Connection errors go on to BullMQ,
+ * which retries them until Redis is back or the worker closes.
+ */
+class ConsumerWorker extends Worker {
+  constructor(
+    name: string,
+    processor: (job: Job, token?: string) => Promise<unknown>,
+    options: WorkerOptions,
+    readonly inFlight: InFlight,
+    readonly unrecorded: (job: Job, error: unknown) => void,
+  ) {
+    super(name, processor, options);
+  }
+
+  override async processJob(...args: Parameters<Worker['processJob']>): ReturnType<Worker['processJob']> {
+    const finished = this.inFlight.begin();
+    try {
+      return await super.processJob(...args);
+    } finally {
+      finished();
+    }
+  }
+
+  protected override async handleCompleted(result: unknown, job: Job, ...rest: [token: string, fetchNext?: () => boolean, span?: never]): Promise<Job> {
+    try {
+      return await super.handleCompleted(result, job, ...rest);
+    } catch (error) {
+      if (isConnectionError(error)) throw error;
+      this.unrecorded(job, error);
+      // BullMQ's own "no next job": the loop fetches again.
+      return undefined as unknown as Job;
+    }
+  }
+}
+
 export class BullmqConsumer implements DispatchConsumer {
   readonly #settings: BullmqConsumerSettings;
   readonly #worker: Worker;
@@ -58,7 +101,7 @@ export class BullmqConsumer implements DispatchConsumer {
     this.#settings = settings;
     const onError = errorListener(settings.onError);
     settings.connection.on('error', onError);
-    this.#worker = new Worker(settings.queue, (job, token) => this.#handle(job, token), {
+    this.#worker = new ConsumerWorker(settings.queue, (job, token) => this.#handle(job, token), {
       connection: settings.connection,
       prefix: settings.prefix,
       concurrency: settings.concurrency,
@@ -68,38 +111,38 @@ export class BullmqConsumer implements DispatchConsumer {
       stalledInterval: settings.stalledIntervalMs,
       lockDuration: settings.lockDurationMs,
       maxStalledCount: settings.maxStalledCount,
-    });
+    }, this.#inFlight, (job, error) => this.#unrecorded(job, 'done', error));
     this.#worker.on('error', onError);
   }
 
-  async #handle(job: Job, token: string | undefined): Promise<never> {
+  async #handle(job: Job, token: string | undefined): Promise<null> {
     // A fetch already under way when pause()/close() was called can still deliver one job: give it
     // straight back instead of running it.
     if (this.#state !== 'running') {
       await this.#record(job, token, { kind: 'retry', delayMs: 0 });
-      throw new DelayedError();
+      throw MOVED;
     }
-    const finished = this.#inFlight.begin();
+    const dispatched: DispatchedJob = { id: fromBullmqId(job.id), queue: this.#settings.queue, name: job.name };
+    const outcome = await runProcessor(this.#settings.process, dispatched, this.#settings.failureRetryDelayMs, this.#settings.onError);
+    // After a close that timed out nothing more is recorded for this worker: the job's lock lapses
+    // and stalled recovery hands it out again, whatever this attempt decided.
+    if (this.#abandoned) throw MOVED;
+    if (outcome.kind === 'done') return null;
+    await this.#record(job, token, outcome);
+    throw MOVED;
+  }
+
+  async #record(job: Job, token: string | undefined, outcome: SettledOutcome & { kind: 'retry' }): Promise<void> {
     try {
-      const dispatched: DispatchedJob = { id: fromBullmqId(job.id), queue: this.#settings.queue, name: job.name };
-      const outcome = await runProcessor(this.#settings.process, dispatched, this.#settings.failureRetryDelayMs, this.#settings.onError);
-      // After a close that timed out nothing more is recorded for this worker: the job's lock lapses
-      // and stalled recovery hands it out again, whatever this attempt decided.
-      if (!this.#abandoned) await this.#record(job, token, outcome);
-      throw new DelayedError();
-    } finally {
-      finished();
+      await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+    } catch (error) {
+      this.#unrecorded(job, outcome.kind, error);
     }
   }
 
-  async #record(job: Job, token: string | undefined, outcome: SettledOutcome): Promise<void> {
-    try {
-      if (outcome.kind === 'done') await job.moveToCompleted(null, token as string, false);
-      else await job.moveToDelayed(Date.now() + outcome.delayMs, token);
-    } catch (error) {
-      const message = `queue ${this.#settings.queue}: could not record ${outcome.kind} for job ${fromBullmqId(job.id)}; stalled recovery or the reconciler will hand it out again`;
-      report(this.#settings.onError, new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', message, { cause: error }));
-    }
+  #unrecorded(job: Job, kind: SettledOutcome['kind'], error: unknown): void {
+    const message = `queue ${this.#settings.queue}: could not record ${kind} for job ${fromBullmqId(job.id)}; stalled recovery or the reconciler will hand it out again`;
+    report(this.#settings.onError, new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', message, { cause: error }));
   }
 
   /** Resolves once no new job will be handed out; jobs in flight run on. */

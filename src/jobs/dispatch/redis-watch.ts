@@ -17,10 +17,11 @@ const backend = { backend: 'bullmq' } as const;
 /** Socket-level failures: what an outage looks like from ioredis, once per reconnect attempt. */
 const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
-function isConnectionError(error: unknown): boolean {
+/** Also what BullMQ retries by itself until the connection is back (its `isNotConnectionError`, negated). */
+export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  return (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) || error.message === 'Connection is closed.';
+  return (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) || error.message === 'Connection is closed.' || error.message.includes('ECONNREFUSED');
 }
 
 /**
