@@ -37,6 +37,8 @@ const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
 
 export class QueueConsumer {
   readonly #o: QueueConsumerOptions;
+  /** Completed outcomes still being written (see #completed); close waits for them. */
+  readonly #finishing = new Set<Promise<void>>();
   #consumer: DispatchConsumer | null = null;
   #unsubscribe: (() => void) | null = null;
 
@@ -60,11 +62,19 @@ export class QueueConsumer {
     await this.#consumer?.pause();
   }
 
-  /** Stops taking jobs and waits for those in flight, up to `timeoutMs`. */
+  /** Stops taking jobs and waits for those in flight and their outcomes' writes, up to `timeoutMs` in all. */
   async close(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
     this.#unsubscribe?.();
     await this.#consumer?.close(timeoutMs);
     this.#consumer = null;
+    if (this.#finishing.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+    });
+    await Promise.race([Promise.all(this.#finishing), expired]);
+    clearTimeout(timer);
   }
 
   async #process(job: DispatchedJob): Promise<DispatchOutcome> {
@@ -87,18 +97,46 @@ export class QueueConsumer {
     const abort = new AbortController();
     inFlight.set(job.id, { attempt: job.attempt, abort });
     const started = performance.now();
+    let outcome: Promise<DispatchOutcome>;
     try {
       const result = await pool.run(job.payload, { task: job.name, signal: abort.signal, metadata: { queue, job_name: job.name, job_id: job.id } });
-      const duration = ns(performance.now() - started);
-      if (await store.finish({ id: job.id, attempt: job.attempt, status: 'completed', result: result ?? null })) {
-        bus.execute('job.stop', { duration, queue_time: queueTime, attempt: job.attempt }, { ...meta, status: 'completed' });
-      }
+      this.#completed(job, result, ns(performance.now() - started), queueTime, meta);
       return done;
     } catch (thrown) {
-      return this.#failed(job, thrown, ns(performance.now() - started), meta);
+      outcome = this.#failed(job, thrown, ns(performance.now() - started), meta);
+    }
+    try {
+      return await outcome;
     } finally {
       inFlight.delete(job.id);
     }
+  }
+
+  /**
+   * Records a completed attempt without holding the job's dispatch slot: the next job is fetched
+   * while the finish waits for its group commit, so a job's turn round costs no commit latency.
+   * Nothing is lost if the write never lands: the row stays running, and the reconciler requeues
+   * it — as an orphan if this process dies, as an abandoned claim if it lives — to run again.
+   * Never rejects.
+   * The job stays in `inFlight` until then, so the reconciler does not take it for abandoned.
+   */
+  #completed(job: ClaimedJob, result: unknown, duration: number, queueTime: number, meta: Record<string, string | undefined>): void {
+    const { bus, store, inFlight } = this.#o;
+    const finishing = store.finish({ id: job.id, attempt: job.attempt, status: 'completed', result: result ?? null }).then(
+      (recorded) => {
+        if (recorded) bus.execute('job.stop', { duration, queue_time: queueTime, attempt: job.attempt }, { ...meta, status: 'completed' });
+      },
+      async (error: unknown) => {
+        // A result the store refuses (not JSON, too large) fails the attempt with that reason; the
+        // dispatch slot is gone, so the reconciler hands out a retry once it is due.
+        if ((error as { code?: unknown }).code === 'PITBOSS_INVALID_JOB') await this.#failed(job, error, duration, meta);
+        // Otherwise the store is down and has said so (store.connection.lost): the reconciler takes it from here.
+      },
+    ).catch(() => {}).finally(() => {
+      inFlight.delete(job.id);
+      this.#finishing.delete(finishing);
+    });
+    this.#finishing.add(finishing);
   }
 
   async #failed(job: ClaimedJob, thrown: unknown, duration: number, meta: Record<string, string | undefined>): Promise<DispatchOutcome> {

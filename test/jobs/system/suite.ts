@@ -175,6 +175,17 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       expect(timeline.of(id, 'job.start')).toHaveLength(2);
     });
 
+    it('fails an attempt whose result the store refuses, with the reason, and retries it until dead', async () => {
+      // The default store keeps results up to 256 KiB; this one returns 300 KiB.
+      const [enqueued] = await system.enqueue([job('too-big', { kind: 'big', bytes: 300 * 1024 }, { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 50 } })]);
+      const id = enqueued!.id;
+      const dead = await waitStatus(id, 'dead');
+      expect(dead).toMatchObject({ attempts: 2, result: null, error: { message: expect.stringMatching(/^result is \d+ bytes as JSON, over the 262144-byte limit/) } });
+      await timeline.waitFor(id, 'job.dead');
+      expect(timeline.names(id, 'job.')).toEqual(['job.enqueued', 'job.start', 'job.exception', 'job.retry', 'job.start', 'job.exception', 'job.dead']);
+      expect(timeline.of(id, 'job.stop')).toHaveLength(0);
+    });
+
     it('cancels a queued job and a job waiting for its retry; neither runs again', async () => {
       const [queued, flaky] = await system.enqueue([
         job('later', { kind: 'ok' }, { delayMs: 60_000 }),
