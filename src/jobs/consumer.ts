@@ -89,7 +89,7 @@ export class QueueConsumer {
   }
 
   async #run(job: ClaimedJob): Promise<DispatchOutcome> {
-    const { bus, pool, store, queue, inFlight } = this.#o;
+    const { bus, pool, queue, inFlight } = this.#o;
     const meta = { queue, job_name: job.name, job_id: job.id, correlation_id: job.correlationId ?? undefined, traceparent: job.traceparent ?? undefined };
     const dueAt = Math.max(job.runAt.getTime(), job.createdAt.getTime());
     const queueTime = ns(Date.now() - dueAt);
