@@ -22,6 +22,11 @@ import { startServices } from './lib/services.ts';
 
 /** Jobs in flight per consumer, ours and raw alike (our JobSystem queue concurrency = the BullMQ Worker's). */
 const concurrency = 16;
+/**
+ * A second pair at a concurrency where both sides are bound by CPU rather than by the round trips of
+ * a job's turn (ours has a claim commit in each): the ceiling of each on this machine.
+ */
+const saturatedConcurrency = 256;
 /** Pool threads running the no-op worker (raw BullMQ runs its processor in process). */
 const threads = 2;
 /** Jobs per enqueue call (`JobSystem.enqueue(array)` / `Queue.addBulk`). */
@@ -80,7 +85,10 @@ const scenario: Scenario = {
       sides.push(await ourSide(pitboss, build, 'ours', common));
       sides.push(await rawBullmqSide('raw_bullmq', common));
       sides.push(await ourSide(pitboss, build, 'ours_row_at_a_time', { ...common, batch: { maxRows: 1 } }));
+      sides.push(await ourSide(pitboss, build, `ours_c${saturatedConcurrency}`, { ...common, concurrency: saturatedConcurrency }));
+      sides.push(await rawBullmqSide(`raw_bullmq_c${saturatedConcurrency}`, { ...common, concurrency: saturatedConcurrency }));
       const [ours, raw, rowAtATime] = sides as [JobSide, JobSide, JobSide];
+      const isRaw = (name: string): boolean => name.startsWith('raw_bullmq');
       // Before timing anything: each side runs jobs to completion and its books agree.
       for (const side of sides) {
         await side.run(100);
@@ -121,7 +129,7 @@ const scenario: Scenario = {
       const serverRows = meters.postgres !== null && meters.redis !== null;
       if (serverRows) {
         // Raw BullMQ leaves Postgres idle: its row would only show the server's background work.
-        for (const c of cases.filter((c) => c.name !== raw.name)) out.add(`${c.name}_postgres_cpu`, 'µs/job', measured(server.get(c.name)!.postgres), s(c.name).opsPerRound);
+        for (const c of cases.filter((c) => !isRaw(c.name))) out.add(`${c.name}_postgres_cpu`, 'µs/job', measured(server.get(c.name)!.postgres), s(c.name).opsPerRound);
         for (const c of cases) out.add(`${c.name}_redis_cpu`, 'µs/job', measured(server.get(c.name)!.redis), s(c.name).opsPerRound);
       }
       addLatency(out, 'ours_enqueue_call_to_start', latency.get(ours.name)!.fromCall);
@@ -139,11 +147,15 @@ const scenario: Scenario = {
       };
       const ratios: Record<string, number> = {
         vs_raw_bullmq: speed('raw_bullmq', 'ours'),
+        [`vs_raw_bullmq_c${saturatedConcurrency}`]: speed(`raw_bullmq_c${saturatedConcurrency}`, `ours_c${saturatedConcurrency}`),
         row_at_a_time_vs_ours: speed('ours', 'ours_row_at_a_time'),
         node_cpu_per_job_vs_raw: pairedMedian(s('ours').cpuNsPerOp, s('raw_bullmq').cpuNsPerOp, (o, r) => o / r),
         latency_p50_vs_raw: quantile(latency.get(ours.name)!.fromCall, 0.5) / quantile(latency.get(raw.name)!.fromCall, 0.5),
       };
-      if (serverRows) ratios.total_cpu_per_job_vs_raw = pairedMedian(totalCpu('ours'), totalCpu('raw_bullmq'), (o, r) => o / r);
+      if (serverRows) {
+        ratios.total_cpu_per_job_vs_raw = pairedMedian(totalCpu('ours'), totalCpu('raw_bullmq'), (o, r) => o / r);
+        ratios[`total_cpu_per_job_vs_raw_c${saturatedConcurrency}`] = pairedMedian(totalCpu(`ours_c${saturatedConcurrency}`), totalCpu(`raw_bullmq_c${saturatedConcurrency}`), (o, r) => o / r);
+      }
       return {
         rows: out.rows,
         stats: out.stats,
@@ -152,6 +164,7 @@ const scenario: Scenario = {
           build.note,
           services.origin,
           `concurrency ${concurrency} on both sides (JobSystem queue concurrency = BullMQ Worker concurrency); ours runs a ${threads}-thread Pool of workers/noop; machine: ${availableParallelism()} cores, shared with Postgres and Redis`,
+          `*_c${saturatedConcurrency}: the same pair at concurrency ${saturatedConcurrency}, where both are bound by CPU rather than by each job's round trips (ours waits for a claim commit per job): each side's ceiling here; vs_raw_bullmq (the target) stays at ${concurrency}`,
           `a round enqueues N jobs in calls of ${bulk} (JobSystem.enqueue(array) / Queue.addBulk) while the consumer runs, and ends when all N completed: ours on job.stop (emitted after the completed row committed), raw on the Worker's 'completed'`,
           'ours_row_at_a_time: the same pipeline on a store opened with batch { maxRows: 1 } (claims and finishes one row per statement, 2 in flight; a bulk enqueue call is still one statement)',
           '*_node_cpu: CPU of this process (all threads) per job; *_postgres_cpu / *_redis_cpu: CPU of the throwaway servers per job (/proc; only when this run started them)',

@@ -129,7 +129,8 @@ export async function ourSide(
   });
   const store = await JobStore.open({ url: options.databaseUrl, telemetry: bus, ...(options.batch === undefined ? {} : { batch: options.batch }) });
   const dispatcher = new BullmqDispatcher({ url: options.redisUrl, prefix: `pitboss-bench-${name}`, telemetry: bus });
-  const pool = new Pool({ name: `bench-${name}`, worker: distWorker(build, 'noop'), threads: options.threads, telemetry: bus });
+  // Room in the pool's queue for every job the consumer may hand it (JobSystem checks this).
+  const pool = new Pool({ name: `bench-${name}`, worker: distWorker(build, 'noop'), threads: options.threads, maxQueue: Math.max(options.threads * 64, options.concurrency), telemetry: bus });
   const system = new JobSystem({ store, dispatcher, queues: { [queue]: { pool, concurrency: options.concurrency } }, telemetry: bus });
   const close = async (): Promise<void> => {
     await system.stop();

@@ -34,7 +34,10 @@ function ownTicks(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    // utime + stime, plus cutime + cstime: the time of children it has reaped. A Postgres backend that
+    // exits (a pool closing an idle connection) moves its time into the postmaster's instead of
+    // vanishing from the sum, which made a round's server CPU negative.
+    return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
   } catch {
     return 0;
   }
@@ -91,7 +94,7 @@ export class ServerCpu {
     }
   }
 
-  /** CPU seconds used by the server and every process under it (exited children are not counted). */
+  /** CPU seconds used by the server and every process under it, exited ones included once reaped. */
   read(): number {
     let ticks = 0;
     const pending = [this.#root];
