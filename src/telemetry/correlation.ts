@@ -100,3 +100,12 @@ export function withCorrelation<T>(
 export function restoreCorrelation<T>(correlation: Correlation, fn: () => T): T {
   return storage.run(correlation, fn);
 }
+
+/**
+ * Runs `fn` outside any correlation: for work on behalf of many callers that one of them merely
+ * happened to start (a group-commit flush, a store outage), which must not carry that one's ids.
+ * Timers and promises created inside inherit the empty context.
+ */
+export function withoutCorrelation<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

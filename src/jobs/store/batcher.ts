@@ -16,6 +16,7 @@
  *    try again later instead of failing anyone; only closing the store drops them (counted).
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
+import { withoutCorrelation } from '../../telemetry/correlation.ts';
 import type { PitbossError } from '../../errors.ts';
 import { closedError } from './failures.ts';
 import type { StoreHealth } from './health.ts';
@@ -107,7 +108,7 @@ export class Batcher<I, O> {
     if (this.#pending.length === 0 || this.#inFlight >= this.#o.maxInFlight) return;
     if (this.#pendingRows >= this.#o.maxRows) {
       this.#clearTimer();
-      this.#flush();
+      withoutCorrelation(() => this.#flush());
       return;
     }
     if (this.#timer !== null) return;
@@ -115,7 +116,8 @@ export class Batcher<I, O> {
       this.#timer = null;
       this.#flush();
     };
-    this.#timer = this.#o.delayMs > 0 ? setTimeout(fire, this.#o.delayMs) : setImmediate(fire);
+    // One flush writes the rows of many callers: it runs (and emits store.flush) in none's correlation.
+    this.#timer = withoutCorrelation(() => (this.#o.delayMs > 0 ? setTimeout(fire, this.#o.delayMs) : setImmediate(fire)));
   }
 
   #flush(): void {

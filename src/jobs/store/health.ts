@@ -7,6 +7,7 @@
  */
 import pRetry from 'p-retry';
 import type { Telemetry } from '../../telemetry/bus.ts';
+import { withoutCorrelation } from '../../telemetry/correlation.ts';
 import { classifyFailure, closedError, storeError } from './failures.ts';
 import type { SqlBackend } from './types.ts';
 
@@ -58,6 +59,10 @@ export class StoreHealth {
 
   succeeded(): void {
     if (this.#available) return;
+    withoutCorrelation(() => this.#markUp());
+  }
+
+  #markUp(): void {
     this.#available = true;
     if (this.#probeTimer !== null) clearTimeout(this.#probeTimer);
     this.#probeTimer = null;
@@ -109,8 +114,13 @@ export class StoreHealth {
     this.#listeners = [];
   }
 
+  /** The outage is the store's, not the job whose write noticed it: its events carry no correlation. */
   #markDown(): void {
     if (!this.#available || this.#abort.signal.aborted) return;
+    withoutCorrelation(() => this.#enterOutage());
+  }
+
+  #enterOutage(): void {
     this.#available = false;
     this.#downSince = performance.now();
     this.#o.bus.execute('store.connection.lost', {}, this.#metadata);

@@ -1,7 +1,7 @@
 // Group commit in isolation: batching, caller slices, in-flight limits, isolation of rejected rows,
 // retry through connection failures, and fire-and-forget rows kept through an outage.
 import { describe, expect, it } from 'vitest';
-import { captureEvents, createTelemetry } from '../../../src/index.ts';
+import { captureEvents, createTelemetry, withCorrelation } from '../../../src/index.ts';
 import { Batcher, type BatcherOptions } from '../../../src/jobs/store/batcher.ts';
 import { StoreHealth } from '../../../src/jobs/store/health.ts';
 
@@ -69,6 +69,22 @@ describe('Batcher', () => {
     expect(await batcher.push([7])).toEqual([4]);
     expect(events.names()).toEqual(['store.connection.lost', 'store.connection.reconnected', 'store.flush']);
     expect(health.available).toBe(true);
+  });
+
+  it('flushes and reports outages in no caller\'s correlation: they are on behalf of all of them', async () => {
+    let failures = 2;
+    const { batcher, events } = setup(async (rows) => {
+      if (failures-- > 0) throw connectionLost();
+      return [...rows];
+    }, { maxRows: 2 }, () => failures > 0);
+    // The first caller schedules the flush (setImmediate); the second fills maxRows and flushes at once.
+    await Promise.all([
+      withCorrelation({ correlationId: 'job-a' }, () => batcher.push([1])),
+      withCorrelation({ correlationId: 'job-b' }, () => batcher.push([2])),
+      withCorrelation({ correlationId: 'job-c' }, () => batcher.push([3])),
+    ]);
+    expect(events.names()).toEqual(['store.connection.lost', 'store.connection.reconnected', 'store.flush', 'store.flush']);
+    expect(events.events.map((e) => e.metadata.correlation_id)).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('keeps fire-and-forget rows through an outage longer than the budget, and counts what close drops', async () => {
