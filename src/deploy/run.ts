@@ -61,7 +61,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const bus = options.telemetry ?? sharedTelemetry;
   const supervisorId = config.supervisorId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
   const levels = new LogLevels(config.logLevel);
-  const logger = new PitbossLogger({ levels, base: { supervisor: supervisorId }, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const logger = new PitbossLogger({ levels, base: { supervisor_id: supervisorId }, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const detachLogs = attachEventLogs(bus, logger);
   const store = await JobStore.open({ url: config.databaseUrl, dataDir: config.dataDir, telemetry: bus });
   // A dead supervisor's BullMQ jobs stay "active" (a re-add of their ids is a no-op) until their lock

@@ -23,5 +23,5 @@ export async function startTestDeployment(overrides: Partial<PitbossConfig> = {}
     if (payload !== undefined) headers['content-type'] ??= 'application/json';
     return running.http.inject({ method: method as 'GET', url: path, headers, payload });
   };
-  return { running, telemetry, logs: logs.lines, request, config };
+  return { running, telemetry, logs: logs.lines, rawLogs: logs.raw, request, config };
 }

@@ -3,6 +3,7 @@ import { createTelemetry } from '../../src/index.ts';
 import { attachEventLogs, eventLines } from '../../src/log/event-logs.ts';
 import { LogLevels } from '../../src/log/levels.ts';
 import { PitbossLogger, redactUrl } from '../../src/log/logger.ts';
+import { startTestDeployment } from '../helpers/deployment.ts';
 import { captureLines } from '../helpers/log-capture.ts';
 import { eventually, startPool } from '../helpers/pool.ts';
 
@@ -92,4 +93,15 @@ describe('logs', () => {
     await pool.run({ kind: 'log', level: 'debug', msg: 'crossed' });
     expect(crossed).toEqual(['crossed']);
   });
+
+  it('a deployment names its supervisor on every line as supervisor_id, apart from the tree node of supervisor events', async () => {
+    const d = await startTestDeployment();
+    await d.running.stop();
+    const shutdown = d.logs.filter((line) => line.event === 'supervisor_shutdown');
+    // The root of the tree carries the deployment's id; its shutdown line has both keys, once each.
+    expect(shutdown.map((line) => [line.supervisor, line.supervisor_id])).toContainEqual([d.running.supervisorId, d.running.supervisorId]);
+    expect(d.logs.length).toBeGreaterThan(0);
+    for (const line of d.logs) expect(line.supervisor_id).toBe(d.running.supervisorId);
+    for (const raw of d.rawLogs) expect(raw.match(/"supervisor":/g)?.length ?? 0, raw).toBeLessThanOrEqual(1);
+  }, 30_000);
 });
