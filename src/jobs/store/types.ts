@@ -65,7 +65,7 @@ export interface BatchOptions {
   maxRows?: number;
   /** Flushes of one kind allowed in flight at once; rows arriving meanwhile form the next batch (default 2). */
   maxInFlight?: number;
-  /** Wait this long for more rows before flushing (default 0: flush on the next turn of the event loop). */
+  /** Wait this long for more rows before flushing (default 1 ms; 0 flushes on the next turn of the event loop). */
   delayMs?: number;
 }
 
