@@ -10,6 +10,8 @@ import { logLevelNames, type LogLevel } from './log/levels.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** Whole days, 0 meaning "keep for ever". */
+const days = z.coerce.number().int().min(0).max(36_500);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const envSchema = z.object({
@@ -25,6 +27,8 @@ const envSchema = z.object({
   PITBOSS_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   PITBOSS_HEARTBEAT_TTL_MS: positiveInt.default(15_000),
   PITBOSS_RECONCILE_INTERVAL_MS: positiveInt.default(2000),
+  PITBOSS_RETENTION_DAYS: days.default(14),
+  PITBOSS_RETENTION_DEAD_DAYS: days.default(30),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(logLevelNames).default('info'),
 }).refine((e) => e.PITBOSS_HEARTBEAT_TTL_MS >= 2 * e.PITBOSS_RECONCILE_INTERVAL_MS, {
@@ -46,6 +50,8 @@ export const configVariables: Readonly<Record<keyof z.infer<typeof envSchema>, {
   PITBOSS_SHUTDOWN_TIMEOUT_MS: { default: '10000', description: 'How long SIGTERM waits for running jobs before stopping.' },
   PITBOSS_HEARTBEAT_TTL_MS: { default: '15000', description: 'A supervisor silent this long is presumed dead; its running jobs are requeued.' },
   PITBOSS_RECONCILE_INTERVAL_MS: { default: '2000', description: 'How often the reconciler heartbeats and re-dispatches what dispatch lost.' },
+  PITBOSS_RETENTION_DAYS: { default: '14', description: 'Completed and cancelled jobs (with their actions), thread history and silent supervisors older than this are deleted; 0 keeps them.' },
+  PITBOSS_RETENTION_DEAD_DAYS: { default: '30', description: 'Dead jobs older than this are deleted; 0 keeps them.' },
   OTEL_EXPORTER_OTLP_ENDPOINT: { default: '(no push)', description: 'OTLP/HTTP endpoint to push metrics to, besides `/metrics`.' },
   LOG_LEVEL: { default: 'info', description: 'Default log level (categories and workers can be changed at runtime).' },
 };
@@ -64,6 +70,9 @@ export interface PitbossConfig {
   readonly shutdownTimeoutMs: number;
   readonly heartbeatTtlMs: number;
   readonly reconcileIntervalMs: number;
+  /** Days finished records are kept (0: for ever). */
+  readonly retentionDays: number;
+  readonly retentionDeadDays: number;
   readonly otlpEndpoint: string | null;
   readonly logLevel: LogLevel;
 }
@@ -91,6 +100,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     shutdownTimeoutMs: e.PITBOSS_SHUTDOWN_TIMEOUT_MS,
     heartbeatTtlMs: e.PITBOSS_HEARTBEAT_TTL_MS,
     reconcileIntervalMs: e.PITBOSS_RECONCILE_INTERVAL_MS,
+    retentionDays: e.PITBOSS_RETENTION_DAYS,
+    retentionDeadDays: e.PITBOSS_RETENTION_DEAD_DAYS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     logLevel: e.LOG_LEVEL,
   };

@@ -114,8 +114,10 @@ export {
 } from './jobs/system.ts';
 export type { JobSystemOptions } from './jobs/system.ts';
 export type { JobPool } from './jobs/consumer.ts';
+export type { RetentionOptions } from './jobs/pruner.ts';
 export type {
-  BackoffPolicy, ClaimedJob, DispatchJob, Dispatcher, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, JobStatus, QueueStats,
+  BackoffPolicy, ClaimedJob, DispatchJob, Dispatcher, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, JobStatus, PruneCounts, QueueStats,
+  RetentionPolicy,
 } from './jobs/types.ts';
 export type { JobStoreOptions } from './jobs/store/index.ts';
 export type { BullmqDispatcherOptions, LocalDispatcherOptions } from './jobs/dispatch/index.ts';

@@ -14,6 +14,7 @@ import { registerStatusRoutes } from '../http/status-routes.ts';
 import { BullmqDispatcher, LocalDispatcher } from '../jobs/dispatch/index.ts';
 import { JobStore } from '../jobs/store/index.ts';
 import { JobSystem } from '../jobs/system.ts';
+import type { RetentionOptions } from '../jobs/pruner.ts';
 import type { Dispatcher } from '../jobs/types.ts';
 import { attachEventLogs } from '../log/event-logs.ts';
 import { LogLevels } from '../log/levels.ts';
@@ -75,6 +76,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const jobs = new JobSystem({
     store, dispatcher, queues, telemetry: bus, supervisorId,
     reconcile: { heartbeatTtlMs: config.heartbeatTtlMs, intervalMs: config.reconcileIntervalMs },
+    retention: retentionOf(config),
   });
   const metrics = createMetrics({ telemetry: bus, stats: () => store.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
   const control = new FleetControl({ bus, levels, store, pools: () => pools });
@@ -172,4 +174,10 @@ function httpChild(http: FastifyInstance, config: PitbossConfig): ChildSpec {
       };
     },
   };
+}
+
+/** Days from the environment as the job system's retention (0: keep for ever). */
+function retentionOf(config: PitbossConfig): RetentionOptions {
+  const ms = (days: number): number | null => (days === 0 ? null : days * 24 * 60 * 60 * 1000);
+  return { completedMs: ms(config.retentionDays), cancelledMs: ms(config.retentionDays), fleetHistoryMs: ms(config.retentionDays), deadMs: ms(config.retentionDeadDays) };
 }

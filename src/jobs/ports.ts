@@ -3,7 +3,8 @@
  * system depend on this, the Postgres/PGlite `JobStore` implements it.
  */
 import type {
-  AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, QueueStats,
+  AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, PruneCounts, QueueStats,
+  RetentionPolicy,
 } from './types.ts';
 
 export interface JobStorePort {
@@ -18,6 +19,8 @@ export interface JobStorePort {
   countClaimable(queue: string): Promise<number>;
   heartbeat(supervisor: { id: string; host: string; pid: number }): Promise<void>;
   requeueOrphans(ttlMs: number, options?: { previousLifeOf?: string; abandoned?: AbandonedClaims }): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }>;
+  /** Deletes one bounded batch of expired rows per kind (see RetentionPolicy). */
+  prune(policy: RetentionPolicy): Promise<PruneCounts>;
   /** False while the database is unreachable (writes wait and retry; consumers stop claiming). */
   readonly available: boolean;
   /** Called with false when the store goes down and true when it is back; returns an unsubscribe. */

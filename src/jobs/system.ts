@@ -11,6 +11,7 @@ import { currentCorrelation, newCorrelationId, childTraceparent } from '../telem
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import { QueueConsumer, type JobPool } from './consumer.ts';
 import type { JobStorePort } from './ports.ts';
+import { Pruner, type RetentionOptions } from './pruner.ts';
 import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts';
 import { toDispatchJob, type Dispatcher, type EnqueueInput, type EnqueuedJob, type JobDetails, type JobRecord, type QueueStats } from './types.ts';
 
@@ -23,6 +24,8 @@ export interface JobSystemOptions {
   /** Names this supervisor in `claimed_by` and heartbeats (default `<host>:<pid>:<random>`). */
   readonly supervisorId?: string;
   readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch' | 'abandonAfterMs'>>;
+  /** How long finished records are kept (defaults in pruner.ts: 14 days, dead jobs 30); false keeps everything. */
+  readonly retention?: RetentionOptions | false;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -57,6 +60,7 @@ export class JobSystem {
   readonly #consumers: QueueConsumer[] = [];
   readonly #inFlight = new Map<string, { attempt: number; abort: AbortController }>();
   readonly #reconciler: Reconciler;
+  readonly #pruner: Pruner | null;
   readonly #knownQueues = new Set<string>();
   #state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
 
@@ -70,6 +74,7 @@ export class JobSystem {
       store: options.store, dispatcher: options.dispatcher, bus: this.#bus, supervisorId: this.supervisorId,
       queues: () => [...this.#knownQueues], running: () => [...this.#inFlight.keys()], ...options.reconcile,
     });
+    this.#pruner = options.retention === false ? null : new Pruner(options.store, options.retention ?? {});
   }
 
   /** 'idle' | 'running' | 'draining' | 'stopped'. */
@@ -100,6 +105,7 @@ export class JobSystem {
     // Redis came back (maybe empty): reconcile now rather than at the next period.
     this.#bus.attach(`${id}.reconnect`, 'dispatch.connection.reconnected', () => { void this.#reconciler.reconcile().catch(() => {}); });
     this.#reconciler.start();
+    this.#pruner?.start();
     this.#state = 'running';
   }
 
@@ -146,6 +152,11 @@ export class JobSystem {
     return [...stats, ...zeros].sort((a, b) => a.queue.localeCompare(b.queue));
   }
 
+  /** Deletes expired records now, as the retention timer does (nothing when retention is off). */
+  async prune(): Promise<void> {
+    await this.#pruner?.prune();
+  }
+
   /** Runs a reconcile pass now. */
   reconcile(): Promise<void> {
     return this.#reconciler.reconcile();
@@ -165,6 +176,7 @@ export class JobSystem {
     await Promise.all(this.#consumers.map((c) => c.close(timeoutMs)));
     this.#consumers.length = 0;
     await this.#reconciler.stop();
+    await this.#pruner?.stop();
     const id = `pitboss.jobs.${this.supervisorId}`;
     this.#bus.detach(`${id}.actions`);
     this.#bus.detach(`${id}.reconnect`);

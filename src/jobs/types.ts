@@ -132,6 +132,29 @@ export interface QueueStats {
   readonly cancelled: number;
 }
 
+/**
+ * How long finished records are kept before `prune` deletes them (null: kept for ever). Jobs count
+ * from `finished_at`; their action rows go with them.
+ */
+export interface RetentionPolicy {
+  readonly completedMs: number | null;
+  readonly deadMs: number | null;
+  readonly cancelledMs: number | null;
+  /** Thread lifecycle rows (worker_events) older than this, and supervisors silent this long. */
+  readonly fleetHistoryMs: number | null;
+  /** Rows deleted per kind per call, so no call holds a long transaction. */
+  readonly limit: number;
+}
+
+/** Rows one `prune` call deleted, per kind. */
+export interface PruneCounts {
+  readonly completed: number;
+  readonly dead: number;
+  readonly cancelled: number;
+  readonly workerEvents: number;
+  readonly supervisors: number;
+}
+
 /** A job the reconciler hands back to dispatch. */
 export interface DispatchJob {
   readonly id: string;

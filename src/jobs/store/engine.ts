@@ -4,11 +4,12 @@
  */
 import { JobError } from '../../errors.ts';
 import type { Telemetry } from '../../telemetry/bus.ts';
-import type { AbandonedClaims, ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, QueueStats } from '../types.ts';
+import type { AbandonedClaims, ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, PruneCounts, QueueStats, RetentionPolicy } from '../types.ts';
 import { Batcher, type FlushKind } from './batcher.ts';
 import { loadControl, saveControl, watchControl } from './control.ts';
 import { StoreHealth } from './health.ts';
 import { readOverview, type StoreOverview } from './overview.ts';
+import { prune } from './retention.ts';
 import { jobSql, migrationSql } from './sql.ts';
 import { toDispatchJob, toJobDetails, toJobRecord, toQueueStats } from './rows.ts';
 import type { BatchOptions, ControlInput, ControlState, RetryOptions, SqlClient, StoreDrops } from './types.ts';
@@ -135,6 +136,10 @@ export class StoreEngine {
       const jobs = (await this.client.query(jobSql.requeueOrphans, [ttlMs, limit, previousLifeOf, ...own])).map(toJobRecord);
       return { requeued: jobs.filter((j) => j.status === 'queued'), dead: jobs.filter((j) => j.status === 'dead') };
     });
+  }
+
+  prune(policy: RetentionPolicy): Promise<PruneCounts> {
+    return this.health.once('prune', () => prune(this.client, this.#o.bus, this.client.backend, policy));
   }
 
   loadControl(): Promise<ControlState> {

@@ -97,6 +97,14 @@ CREATE TABLE control_rules (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'indexes for retention and the recent-failures view',
+    sql: `
+CREATE INDEX jobs_finished ON jobs (status, finished_at) WHERE status IN ('completed', 'dead', 'cancelled');
+CREATE INDEX jobs_failures ON jobs (updated_at DESC, id DESC) WHERE status IN ('failed', 'dead');
+`,
+  },
 ];
 
 export const migrationSql = {
@@ -317,8 +325,8 @@ export const controlChannel = 'pitboss_control';
 /**
  * Read-only views for operators (the status page; the Grafana dashboard's SQL panels follow the same
  * shapes). Each is bounded by `LIMIT $1` and stays on an index or a small table: failed/dead rows
- * via jobs_queue_status, running rows via the partial jobs_running index, worker_events via
- * worker_events_at.
+ * via the partial jobs_failures index (newest first, no sort), running rows via the partial
+ * jobs_running index, worker_events via worker_events_at.
  */
 export const overviewSql = {
   recentFailures: `

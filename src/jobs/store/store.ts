@@ -15,12 +15,14 @@ import { JobError } from '../../errors.ts';
 import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
 import type { JobStorePort } from '../ports.ts';
 import type {
-  AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, QueueStats,
+  AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, PruneCounts, QueueStats,
+  RetentionPolicy,
 } from '../types.ts';
 import { checkClientOptions, createSqlClient } from './client.ts';
 import { currentSchema, StoreEngine } from './engine.ts';
 import { closedError } from './failures.ts';
 import { migrate } from './migrate.ts';
+import { checkRetention } from './retention.ts';
 import type { StoreOverview } from './overview.ts';
 import type { ControlInput, ControlState, JobStoreOptions, SqlBackend, StoreDrops, WorkerEventRecord } from './types.ts';
 import { clean, errorJson, invalidJob, isJobId, prepareJobs, serialise, type EnqueueContext } from './validate.ts';
@@ -240,6 +242,15 @@ export class JobStore implements JobStorePort {
     return settle(() => this.#open('requeueOrphans') && this.#engine.requeueOrphans(
       checkCount('ttlMs', ttlMs, 1), checkCount('limit', options.limit ?? 1000, 1), options.previousLifeOf ?? null, checkAbandoned(options.abandoned),
     ));
+  }
+
+  /**
+   * Deletes one bounded batch (`policy.limit` per kind) of expired rows: finished jobs past their
+   * status's age with their actions, old thread lifecycle rows, long-silent supervisors. Call again
+   * while a kind comes back full; the job system does this on a timer (`retention`).
+   */
+  prune(policy: RetentionPolicy): Promise<PruneCounts> {
+    return settle(() => this.#open('prune') && this.#engine.prune(checkRetention(policy)));
   }
 
   /** The persisted control table (rules and log levels) and its version. */

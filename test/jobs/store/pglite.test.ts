@@ -8,6 +8,7 @@ import { migrate } from '../../../src/jobs/store/migrate.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import { jobLifecycleConformance } from './conformance-jobs.ts';
 import { storeOperationsConformance } from './conformance-ops.ts';
+import { storeRetentionConformance } from './conformance-retention.ts';
 import { pgliteHarness, type StoreHarness } from './harness.ts';
 
 describe('JobStore on PGlite', () => {
@@ -24,11 +25,12 @@ describe('JobStore on PGlite', () => {
 
   jobLifecycleConformance(() => harness);
   storeOperationsConformance(() => harness);
+  storeRetentionConformance(() => harness);
 
   it('migrates idempotently and records each version once', async () => {
-    expect(await migrate(harness.client)).toEqual({ applied: [], version: 1 });
+    expect(await migrate(harness.client)).toEqual({ applied: [], version: 2 });
     const rows = await harness.sql<{ version: number }>('SELECT version FROM schema_migrations');
-    expect(rows.map((r) => Number(r.version))).toEqual([1]);
+    expect(rows.map((r) => Number(r.version))).toEqual([1, 2]);
   });
 });
 

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { captureEvents, createTelemetry } from '../../../src/index.ts';
 import { createSqlClient } from '../../../src/jobs/store/client.ts';
 import { migrate } from '../../../src/jobs/store/migrate.ts';
+import { migrationSql, migrations } from '../../../src/jobs/store/sql.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import type { ControlState, JobStoreOptions, SqlClient } from '../../../src/jobs/store/types.ts';
 import { testDatabaseUrl } from '../../helpers/services.ts';
@@ -129,9 +130,9 @@ describe('migrations', () => {
     const clients = await Promise.all([0, 1, 2].map(() => createSqlClient({ url: testDatabaseUrl(), schema: fresh, poolSize: 1 })));
     try {
       const reports = await Promise.all(clients.map((c) => migrate(c)));
-      expect(reports.map((r) => r.applied).sort()).toEqual([[], [], [1]]);
+      expect(reports.map((r) => r.applied).sort()).toEqual([[], [], [1, 2]]);
       const rows = await clients[0]!.query<{ version: number }>('SELECT version FROM schema_migrations');
-      expect(rows.map((r) => Number(r.version))).toEqual([1]);
+      expect(rows.map((r) => Number(r.version))).toEqual([1, 2]);
       expect((await migrate(clients[1]!)).applied).toEqual([]);
       const tables = await clients[0]!.query<{ name: string }>(
         "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [fresh]);
@@ -139,6 +140,30 @@ describe('migrations', () => {
     } finally {
       await clients[0]!.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`).catch(() => {});
       await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+});
+
+describe('migrations from an older schema', () => {
+  it('applies only what a schema at version 1 lacks, and keeps its rows', async () => {
+    const old = randomName('store_v1');
+    const client = await createSqlClient({ url: testDatabaseUrl(), schema: old, poolSize: 1 });
+    try {
+      // A schema as the first release left it: migration 1 only.
+      await client.transaction(async (tx) => {
+        await tx.exec(migrationSql.createSchema(old));
+        await tx.exec(migrationSql.createTable);
+        await tx.exec(migrations[0]!.sql);
+        await tx.query(migrationSql.record, [1, migrations[0]!.name]);
+      });
+      await client.query("INSERT INTO jobs (queue, name, status, finished_at) VALUES ('q', 'kept', 'completed', now())");
+      expect(await migrate(client)).toEqual({ applied: [2], version: 2 });
+      const indexes = await client.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = $1 AND tablename = 'jobs' ORDER BY 1", [old]);
+      expect(indexes.map((i) => i.name)).toEqual(expect.arrayContaining(['jobs_failures', 'jobs_finished']));
+      expect(await client.query('SELECT name FROM jobs')).toEqual([{ name: 'kept' }]);
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS "${old}" CASCADE`).catch(() => {});
+      await client.close();
     }
   });
 });

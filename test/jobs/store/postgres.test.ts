@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { testDatabaseUrl } from '../../helpers/services.ts';
 import { jobLifecycleConformance } from './conformance-jobs.ts';
 import { storeOperationsConformance } from './conformance-ops.ts';
+import { storeRetentionConformance } from './conformance-retention.ts';
 import { postgresHarness, type StoreHarness } from './harness.ts';
 
 describe('JobStore on PostgreSQL', () => {
@@ -19,4 +20,5 @@ describe('JobStore on PostgreSQL', () => {
 
   jobLifecycleConformance(() => harness);
   storeOperationsConformance(() => harness);
+  storeRetentionConformance(() => harness);
 });

@@ -52,6 +52,8 @@ describe('catalog coverage: job, action, dispatch and store events', () => {
     system = new JobSystem({
       store, dispatcher, telemetry: bus, queues: { cov: { pool, concurrency: 2 } },
       reconcile: { intervalMs: 200, heartbeatTtlMs: 1_000, graceMs: 200 },
+      // Retention's deletes are store.flush writes too (kind prune_*); completed jobs are kept 2 s here.
+      retention: { completedMs: 2_000, deadMs: null, cancelledMs: null, fleetHistoryMs: null, intervalMs: 300 },
     });
     await system.start();
     cleanups.push(() => system.stop(5_000));
@@ -103,6 +105,11 @@ describe('catalog coverage: job, action, dispatch and store events', () => {
     // The system still works after both outages.
     const [after] = await system.enqueue([{ queue: 'cov', name: 'after', data: { kind: 'ok' } }]);
     await waitForJob(after!.id, 'job.stop');
+
+    // Retention: the first jobs completed seconds ago, past their 2 s.
+    const pruned = (): boolean => seen.of('store.flush').some((e) => e.metadata.kind === 'prune_completed');
+    for (let i = 0; i < 150 && !pruned(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await system.get(flaky!.id)).toBeNull();
 
     const fired = new Set<string>(seen.names());
     expect(expected.filter((name) => !fired.has(name))).toEqual([]);

@@ -1,0 +1,79 @@
+/**
+ * Runs the store's retention on a timer, so a long-lived system of record does not grow without
+ * bound (the queue gauges, status page and dashboard count over these tables). Defaults follow what
+ * Postgres-backed job runners ship with (GoodJob keeps finished jobs 14 days): finished jobs 14
+ * days, dead ones 30 (the ones someone investigates), thread history and silent supervisors 14.
+ * Every supervisor of a fleet prunes; their deletes skip each other's rows (see store/retention.ts).
+ */
+import { PitbossError } from '../errors.ts';
+import { checkRetention } from './store/retention.ts';
+import type { JobStorePort } from './ports.ts';
+import type { RetentionPolicy } from './types.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface RetentionOptions extends Partial<RetentionPolicy> {
+  /** How often to prune (default 10 min). */
+  readonly intervalMs?: number;
+}
+
+export const defaultRetention: Required<RetentionOptions> = {
+  completedMs: 14 * DAY_MS, deadMs: 30 * DAY_MS, cancelledMs: 14 * DAY_MS, fleetHistoryMs: 14 * DAY_MS, limit: 5000, intervalMs: 10 * 60 * 1000,
+};
+
+/** Batches per kind per pass: a backlog (retention just enabled) is worked off over several passes. */
+const MAX_ROUNDS = 20;
+
+export class Pruner {
+  readonly #store: JobStorePort;
+  readonly #policy: RetentionPolicy;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+
+  /** Throws `PITBOSS_INVALID_CONFIG` naming the offending `retention.*` key. */
+  constructor(store: JobStorePort, options: RetentionOptions) {
+    const { intervalMs, ...policy } = { ...defaultRetention, ...options };
+    try {
+      this.#policy = checkRetention(policy);
+    } catch (error) {
+      throw new PitbossError('PITBOSS_INVALID_CONFIG', (error as Error).message);
+    }
+    if (!(Number.isSafeInteger(intervalMs) && intervalMs > 0)) {
+      throw new PitbossError('PITBOSS_INVALID_CONFIG', `retention.intervalMs must be a positive integer, got ${String(intervalMs)}`);
+    }
+    this.#store = store;
+    this.#intervalMs = intervalMs;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  /** Prunes until no kind comes back full (at most MAX_ROUNDS batches); joins a pass under way. */
+  prune(): Promise<void> {
+    this.#running ??= this.#pass().finally(() => { this.#running = null; });
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => {});
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      // The store being down is reported by the store; the next period tries again.
+      this.prune().catch(() => {}).finally(() => { if (this.#timer !== null) this.#schedule(); });
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  async #pass(): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const counts = await this.#store.prune(this.#policy);
+      if (Object.values(counts).every((n) => n < this.#policy.limit)) return;
+    }
+  }
+}
