@@ -332,7 +332,7 @@ export const overviewSql = {
   recentFailures: `
 SELECT id::text AS id, queue, name, status, attempts, max_attempts, error, updated_at
 FROM jobs WHERE status IN ('failed', 'dead')
-ORDER BY updated_at DESC, id DESC LIMIT $1::int`,
+ORDER BY updated_at DESC, jobs.id DESC LIMIT $1::int`,
 
   /** Supervisors heard from in the last day, with how many jobs each has running now. */
   supervisors: `
