@@ -117,8 +117,8 @@ export class QueueConsumer {
    * while the finish waits for its group commit, so a job's turn round costs no commit latency.
    * Nothing is lost if the write never lands: the row stays running, and the reconciler requeues
    * it — as an orphan if this process dies, as an abandoned claim if it lives — to run again.
-   * Never rejects.
-   * The job stays in `inFlight` until then, so the reconciler does not take it for abandoned.
+   * The job stays in `inFlight` until the write settles, so the reconciler does not take it for
+   * abandoned meanwhile. The write's promise never rejects (close waits on it).
    */
   #completed(job: ClaimedJob, result: unknown, duration: number, queueTime: number, meta: Record<string, string | undefined>): void {
     const { bus, store, inFlight } = this.#o;

@@ -33,7 +33,9 @@ export class Pruner {
 
   /** Throws `PITBOSS_INVALID_CONFIG` naming the offending `retention.*` key. */
   constructor(store: JobStorePort, options: RetentionOptions) {
-    const { intervalMs, ...policy } = { ...defaultRetention, ...options };
+    // A key given as undefined takes its default, as a missing one does.
+    const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+    const { intervalMs, ...policy } = { ...defaultRetention, ...given };
     try {
       this.#policy = checkRetention(policy);
     } catch (error) {

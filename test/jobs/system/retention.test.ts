@@ -53,5 +53,6 @@ describe('job system retention', () => {
     expect(build({ limit: 2.5 })).toThrow(/^retention\.limit must be a positive integer/);
     expect(build(false)).not.toThrow();
     expect(build({ deadMs: null })).not.toThrow();
+    expect(build({ completedMs: undefined, intervalMs: undefined })).not.toThrow();
   });
 });
