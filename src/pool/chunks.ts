@@ -5,7 +5,8 @@
  * bench/pool-throughput measured the supervisor's CPU per no-op task halved by it.
  *
  * Only what keeps every per-task guarantee is chunked:
- * - tasks with an AbortSignal go alone: an abort must never find its task waiting inside a thread;
+ * - a task with an AbortSignal is called off inside a chunk until its thread starts it, and has its
+ *   thread terminated once running, as alone (cancel-table.ts);
  * - only while the pool's tasks are short: a moving average of recent handler durations at most
  *   `chunking.maxTaskMs`, and none measured yet counts as long, so long tasks keep one task per
  *   thread (no task waits behind another's minutes while a second thread idles);

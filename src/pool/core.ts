@@ -9,6 +9,7 @@ import { createRingBuffer } from './event-ring.ts';
 import { ThreadInbox, type LogSink } from './inbox.ts';
 import { PoolClosedError, PoolFailedError } from './errors.ts';
 import type { ResolvedPoolOptions } from './options.ts';
+import { CancelTable, cancelTableWords } from './cancel-table.ts';
 import { SlotField, slotFieldCount, type ThreadBootData, type ThreadMessage } from './protocol.ts';
 import { threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
 import { PiscinaHost } from './piscina-host.ts';
@@ -28,6 +29,7 @@ export class PoolCore {
   readonly threads: ThreadRegistry;
   state: PoolState = 'idle';
   readonly #boot: ThreadBootData;
+  readonly #cancels: CancelTable;
   readonly #control = createControlBuffer();
   readonly #tasks: TaskDispatcher;
   readonly #spawns: SpawnLedger;
@@ -59,7 +61,9 @@ export class PoolCore {
     this.#timers = new PoolTimers(this);
     this.#spawns = new SpawnLedger(bus, opts.name, opts.intensity);
     this.#settings = new SharedSettings(bus, levels, this.#control, this.slots, opts.name);
+    this.#cancels = new CancelTable(cancelTableWords(opts.threads * opts.chunkMaxTasks));
     this.#boot = {
+      cancels: this.#cancels.words.buffer as SharedArrayBuffer,
       pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control, events,
       recycle: opts.recycle, sampleIntervalMs: opts.sampleIntervalMs, flushIntervalMs: opts.flushIntervalMs,
       batchEvents: opts.batchEvents, maxPendingBatches: opts.maxPendingBatches, taskTimeoutMs: opts.taskTimeoutMs,
@@ -67,7 +71,7 @@ export class PoolCore {
     };
     this.#host = new PiscinaHost(opts.threads, opts.resourceLimits, this.#boot, (message) => this.onThreadMessage(message));
     this.#tasks = new TaskDispatcher({
-      opts, bus, threads: this.threads, inbox: this.#inbox,
+      opts, bus, threads: this.threads, inbox: this.#inbox, cancels: this.#cancels,
       piscina: () => this.#host.current,
       state: () => this.state,
       failure: () => this.#failure,

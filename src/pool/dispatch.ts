@@ -6,6 +6,7 @@
 import type { Piscina } from 'piscina';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { currentCorrelation } from '../telemetry/correlation.ts';
+import { nextTaskId, type CancelTable } from './cancel-table.ts';
 import { Chunk, ChunkPolicy, drainAnswers, msSinceStamp } from './chunks.ts';
 import type { PoolState } from './core.ts';
 import { PoolClosedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
@@ -21,6 +22,8 @@ export interface DispatchContext {
   readonly bus: Telemetry;
   readonly threads: ThreadRegistry;
   readonly inbox: ThreadInbox;
+  /** Words of abortable tasks shared with the threads (cancel-table.ts). */
+  readonly cancels: CancelTable;
   /** The piscina instance new tasks go to (null before start and once the threads are destroyed). */
   piscina(): Piscina | null;
   state(): PoolState;
@@ -38,6 +41,7 @@ export class TaskDispatcher {
   readonly #bus: Telemetry;
   readonly #threads: ThreadRegistry;
   readonly #inbox: ThreadInbox;
+  readonly #cancels: CancelTable;
   readonly #queue = new TaskQueue();
   readonly #running = new Map<number, PendingTask>();
   /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
@@ -55,6 +59,7 @@ export class TaskDispatcher {
     this.#bus = ctx.bus;
     this.#threads = ctx.threads;
     this.#inbox = ctx.inbox;
+    this.#cancels = ctx.cancels;
     this.#chunks = new ChunkPolicy(ctx.opts.chunkMaxTasks, ctx.opts.chunkMaxTaskMs);
   }
 
@@ -79,7 +84,11 @@ export class TaskDispatcher {
    */
   drainQueue(): PendingTask[] {
     const drained = this.#queue.drain();
-    for (const pending of drained) if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+    for (const pending of drained) {
+      // Out of the queue for good: a late abort must not take it out a second time.
+      pending.removed = true;
+      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
+    }
     return drained;
   }
 
@@ -98,11 +107,15 @@ export class TaskDispatcher {
     const correlation = currentCorrelation();
     return new Promise((resolve, reject) => {
       const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], metadata, signal, resolve, reject);
-      if (this.#busyThreads < this.#capacity() && this.#queue.size === 0 && this.#ctx.state() === 'running') return this.#dispatch(pending);
+      if (this.#busyThreads < this.#capacity() && this.#queue.size === 0 && this.#ctx.state() === 'running') {
+        signal?.addEventListener('abort', () => this.#aborted(pending), { once: true });
+        return this.#dispatch(pending);
+      }
       if (this.#queue.size >= this.#opts.maxQueue) {
         this.#bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.#opts.maxQueue }, { pool: this.#opts.name });
         return reject(new PoolSaturatedError(this.#opts.name, this.#opts.maxQueue));
       }
+      signal?.addEventListener('abort', () => this.#aborted(pending), { once: true });
       this.#enqueue(pending);
     });
   }
@@ -119,12 +132,36 @@ export class TaskDispatcher {
         pending.reject(new QueueTimeoutError(this.#opts.name, waited));
       }, this.#opts.queueTimeoutMs);
     }
-    pending.signal?.addEventListener('abort', () => {
-      if (pending.removed || pending.id !== 0) return;
+  }
+
+  /**
+   * The caller aborted. Waiting in the queue: it leaves it. Dispatched (alone or in a chunk): called
+   * off through the cancel table if its thread has not started it, else its thread is terminated
+   * (as piscina's abort does); finished: its answer stands.
+   */
+  #aborted(pending: PendingTask): void {
+    const reason: unknown = pending.signal!.reason;
+    if (pending.id === 0) {
+      if (pending.removed) return;
       this.#queue.remove(pending);
       if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
-      pending.reject(pending.signal!.reason);
-    }, { once: true });
+      return pending.reject(reason);
+    }
+    if (!pending.armed || pending.answered || this.#running.get(pending.id) !== pending) return;
+    const state = this.#cancels.cancel(pending.id);
+    if (state === 'cancelled') {
+      // Its thread will skip it; nothing of it is left to wait for.
+      pending.answered = true;
+      this.#finish(pending);
+      pending.reject(reason);
+      this.pump();
+    } else if (state === 'running') {
+      const thread = this.#threads.running(pending.id);
+      if (thread === undefined) return;
+      thread.killReason = 'aborted';
+      this.#interrupted.set(pending.id, thread);
+      void thread.worker.terminate();
+    }
   }
 
   /** Hands queued tasks to free threads, several at once to a thread while tasks are short (chunks.ts). */
@@ -132,12 +169,12 @@ export class TaskDispatcher {
     while (this.#pumping() && this.#busyThreads < this.#capacity() && this.#queue.size > 0) {
       const size = this.#chunks.size(this.#queue.size, this.#capacity() - this.#busyThreads);
       const first = this.#dequeue();
-      if (size === 1 || first.signal !== null) {
+      if (size === 1) {
         this.#dispatch(first);
         continue;
       }
       const tasks = [first];
-      while (tasks.length < size && this.#queue.peek()?.signal === null) tasks.push(this.#dequeue());
+      while (tasks.length < size && this.#queue.size > 0) tasks.push(this.#dequeue());
       if (tasks.length === 1) this.#dispatch(first);
       else this.#dispatchChunk(new Chunk(tasks));
     }
@@ -167,9 +204,14 @@ export class TaskDispatcher {
     return pending;
   }
 
-  /** Gives a task its dispatch id and marks it running; returns the id. */
+  /** Gives a task its dispatch id (and, with a signal, a word of the cancel table) and marks it running; returns the id. */
   #assign(pending: PendingTask): number {
-    const id = ++this.#taskSeq;
+    let id = this.#taskSeq = nextTaskId(this.#taskSeq);
+    if (pending.signal !== null) {
+      // The table has room for twice the tasks that can be out, so a free word is a step or two away.
+      while (!this.#cancels.arm(id)) id = this.#taskSeq = nextTaskId(this.#taskSeq);
+      pending.armed = true;
+    }
     pending.id = id;
     pending.answered = false;
     pending.dispatchedAt = performance.now();
@@ -181,40 +223,41 @@ export class TaskDispatcher {
     const id = this.#assign(pending);
     this.#busyThreads++;
     this.dispatched.single++;
+    // piscina's abort only for the hard deadline; a caller's abort goes through the cancel table.
     let signal: AbortSignal | undefined;
-    if (this.#opts.taskTimeoutMs !== null || pending.signal !== null) {
+    if (this.#opts.taskTimeoutMs !== null) {
       const abort = new AbortController();
       pending.abort = abort;
       signal = abort.signal;
-      if (this.#opts.taskTimeoutMs !== null) {
-        pending.killTimer = setTimeout(() => {
-          pending.timedOut = true;
-          this.#kill(pending, 'timeout', abort);
-        }, this.#opts.taskTimeoutMs + this.#opts.killGraceMs);
-      }
-      pending.signal?.addEventListener('abort', () => this.#kill(pending, 'aborted', abort), { once: true });
+      pending.killTimer = setTimeout(() => {
+        pending.timedOut = true;
+        this.#kill(pending, abort);
+      }, this.#opts.taskTimeoutMs + this.#opts.killGraceMs);
     }
     this.#ctx.piscina()!.run(pending.envelope(id), { signal }).then(
       (result: TaskResult) => {
         this.#busyThreads--;
+        // Called off before it started (the answer says skipped), or settled otherwise meanwhile.
+        if (this.#running.get(id) !== pending) return this.pump();
         pending.answered = true;
         this.#settled(pending, result);
       },
       (error: unknown) => {
         this.#busyThreads--;
+        if (this.#running.get(id) !== pending) return this.pump();
         this.#rejected(pending, error);
       },
     );
   }
 
   /**
-   * Aborts a dispatched task. piscina terminates the thread if it is running the task and rejects
-   * the task at once, before the thread's exit: so the thread is found and marked here.
+   * A task past its hard deadline. piscina terminates the thread if it is running the task and
+   * rejects the task at once, before the thread's exit: so the thread is found and marked here.
    */
-  #kill(pending: PendingTask, reason: 'timeout' | 'aborted', abort: AbortController): void {
+  #kill(pending: PendingTask, abort: AbortController): void {
     const thread = this.#threads.running(pending.id);
     if (thread !== undefined) {
-      thread.killReason = reason;
+      thread.killReason = 'timeout';
       this.#interrupted.set(pending.id, thread);
     }
     abort.abort();
@@ -290,6 +333,10 @@ export class TaskDispatcher {
 
   #finish(pending: PendingTask): void {
     this.#running.delete(pending.id);
+    if (pending.armed) {
+      this.#cancels.release(pending.id);
+      pending.armed = false;
+    }
     if (pending.killTimer !== null) clearTimeout(pending.killTimer);
   }
 

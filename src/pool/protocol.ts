@@ -67,10 +67,12 @@ export interface ThreadBootData {
   readonly maxPendingBatches: number;
   /** Soft deadline: `ctx.signal` aborts after this many ms (null: none). */
   readonly taskTimeoutMs: number | null;
+  /** Words of abortable tasks (cancel-table.ts); its length is a power of two. */
+  readonly cancels: SharedArrayBuffer;
 }
 
 /**
- * Sent to a thread for each task: `[id, task, input, correlation?, metadata?]`. Tuples rather than
+ * Sent to a thread for each task: `[id, task, input, correlation?, metadata?, armed?]`. Tuples rather than
  * objects, and optional entries left off the end: structured clone writes every property name of an
  * object on both sides, and a no-op task's whole round trip is a few microseconds (measured: a
  * 3-key object costs ~0.5 µs more to post and receive than the same values in an array).
@@ -82,7 +84,9 @@ export type TaskEnvelope = readonly [
   /** `[correlationId, traceparent]` of the caller's async context, null when it had none. */
   correlation?: readonly [string, string] | null,
   /** Catalog metadata added to every event of this task (e.g. queue, job_name, job_id). */
-  metadata?: Readonly<Record<string, string | number>>,
+  metadata?: Readonly<Record<string, string | number>> | null,
+  /** 1: the task can be called off until it starts (cancel-table.ts); the thread claims its word first. */
+  armed?: 1,
 ];
 
 /**
@@ -140,6 +144,8 @@ export interface TaskOutcome {
   recycle?: string;
   /** The thread refused the task because it is being recycled: run it elsewhere. */
   retry?: true;
+  /** The task was called off before it started (cancel-table.ts); the supervisor settled it already. */
+  skipped?: true;
 }
 
 /** Messages a thread posts on its own (they surface as piscina `'message'` events). */

@@ -29,6 +29,8 @@ export class PendingTask {
   removed = false;
   /** Set when its thread's answer arrived (inside a chunk: before its event batches may have). */
   answered = false;
+  /** Holds a word of the cancel table while dispatched (it has a signal): see cancel-table.ts. */
+  armed = false;
 
   constructor(
     input: unknown, task: string, correlation: readonly [string, string] | null, metadata: Readonly<Record<string, string | number>> | null,
@@ -45,6 +47,7 @@ export class PendingTask {
 
   /** What its thread receives, under dispatch id `id` (see TaskEnvelope: trailing entries only when set). */
   envelope(id: number): TaskEnvelope {
+    if (this.armed) return [id, this.task, this.input, this.correlation, this.metadata, 1];
     if (this.metadata !== null) return [id, this.task, this.input, this.correlation, this.metadata];
     return this.correlation !== null ? [id, this.task, this.input, this.correlation] : [id, this.task, this.input];
   }

@@ -9,6 +9,7 @@ import { createTelemetry, describeError } from '../telemetry/bus.ts';
 import { isPromiseLike } from '../telemetry/span.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
+import { finishArmed, startArmed } from './cancel-table.ts';
 import { BatchEncoder } from './encoding.ts';
 import { RingWriter } from './event-ring.ts';
 import {
@@ -20,6 +21,7 @@ import { RulesReader } from './shared-control.ts';
 const bootStarted = performance.now();
 const boot = workerData as ThreadBootData;
 const slots = new Int32Array(boot.slots);
+const cancels = new Int32Array(boot.cancels);
 const slot = claimSlot();
 const base = slot * slotFieldCount;
 const bus = createTelemetry({ scope: { pool: boot.pool, worker: slot } });
@@ -68,9 +70,12 @@ async function loadWorkerModule(): Promise<WorkerDefinition> {
 /** piscina calls this for every task or chunk of tasks. */
 export default async function runTask(envelope: TaskEnvelope | ChunkEnvelope): Promise<TaskResult | number> {
   if (definition === null) await ready;
-  if (!isChunk(envelope)) return runOne(envelope);
+  if (!isChunk(envelope)) return (await runOne(envelope)) ?? [slot, undefined, 0, null, { skipped: true }];
   for (const one of envelope[0]) {
-    const answer: ChunkAnswer = [one[0], await runOne(one)];
+    const answered = await runOne(one);
+    // Called off before it started: the supervisor settled it already and expects no answer.
+    if (answered === null) continue;
+    const answer: ChunkAnswer = [one[0], answered];
     try {
       answers.port1.postMessage(answer);
     } catch (error) {
@@ -84,16 +89,24 @@ export default async function runTask(envelope: TaskEnvelope | ChunkEnvelope): P
 
 const isChunk = (envelope: TaskEnvelope | ChunkEnvelope): envelope is ChunkEnvelope => Array.isArray(envelope[0]);
 
-/** Runs one task. Worker errors are returned, not thrown, so events still travel. */
-async function runOne(envelope: TaskEnvelope): Promise<TaskResult> {
+/**
+ * Runs one task; null when it was called off before it started (cancel-table.ts). Worker errors are
+ * returned, not thrown, so events still travel.
+ */
+async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
   const worker = definition!;
   if (recycleReason !== null) return result(undefined, null, true, 0);
-  const [id, task, input, correlation, metadata] = envelope;
-  syncRules();
+  const [id, task, input, correlation, metadata, armed] = envelope;
   Atomics.store(slots, base + SlotField.answering, 0);
+  // Named as running before claiming its start, so a supervisor that sees the claim finds the thread.
+  Atomics.store(slots, base + SlotField.currentTask, id);
+  if (armed === 1 && !startArmed(cancels, id)) {
+    Atomics.store(slots, base + SlotField.currentTask, 0);
+    return null;
+  }
+  syncRules();
   // Only a chunk's deadline watchdog reads it, and there is none without taskTimeoutMs.
   if (boot.taskTimeoutMs !== null) Atomics.store(slots, base + SlotField.taskStartedMs, Date.now() | 0);
-  Atomics.store(slots, base + SlotField.currentTask, id);
   taskMetadata = metadata ?? null;
   const correlationId = correlation?.[0] ?? null;
   const traceparent = correlation?.[1] ?? null;
@@ -114,6 +127,7 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult> {
   } finally {
     if (deadline !== null) clearTimeout(deadline);
     Atomics.store(slots, base + SlotField.currentTask, 0);
+    if (armed === 1) finishArmed(cancels, id);
     taskMetadata = null;
   }
   const duration = Math.round((performance.now() - started) * 1e6);

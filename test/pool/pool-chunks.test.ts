@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startPool } from '../helpers/pool.ts';
+import { eventually, startPool } from '../helpers/pool.ts';
 import type { Pool } from '../../src/pool/pool.ts';
 
 type Who = { threadId: number; task: string };
@@ -78,11 +78,12 @@ describe('pool: chunked dispatch of short queued tasks', () => {
     expect(events.of('pool.worker.terminated')).toHaveLength(0);
   });
 
-  it('tasks with an AbortSignal, long tasks, and chunking.maxTasks 1 all go one per thread', async () => {
+  it('long tasks and chunking.maxTasks 1 go one per thread; tasks with an AbortSignal are chunked like the rest', async () => {
     const signals = await startPool({ threads: 1 });
     await warm(signals.pool);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => signals.pool.run({ kind: 'ok', value: i }, { signal: new AbortController().signal })));
-    expect(signals.pool.dispatched).toEqual({ single: 21, chunks: 0, chunkedTasks: 0 });
+    const values = await Promise.all(Array.from({ length: 20 }, (_, i) => signals.pool.run({ kind: 'ok', value: i }, { signal: new AbortController().signal })));
+    expect(values).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(signals.pool.dispatched.chunks).toBeGreaterThan(0);
 
     const long = await startPool({ threads: 1, chunking: { maxTaskMs: 1 } });
     await long.pool.run({ kind: 'ok', delayMs: 20 });
@@ -125,6 +126,48 @@ describe('pool: chunked dispatch of short queued tasks', () => {
     expect(ran.slice(2).every((w) => w.threadId !== first)).toBe(true);
     const stops = events.of('worker.call.stop').map((e) => String(e.metadata.task)).filter((t) => t.startsWith('t'));
     expect(stops.sort()).toEqual(['t0', 't1', 't2', 't3', 't4', 't5']);
+  });
+
+  it('an abort calls off a chunked task its thread has not started: it never runs, the rest do, the thread lives', async () => {
+    // Tasks up to 1 s count as short here, so the queued ones leave as one chunk behind t0.
+    const { pool, events } = await startPool({ threads: 1, chunking: { maxTaskMs: 1000 } });
+    await warm(pool);
+    const thread = pool.threads()[0]!.threadId;
+    const called = new AbortController();
+    const inputs = [{ kind: 'ok', delayMs: 100 }, { kind: 'ok', value: 'a', delayMs: 300 }, { kind: 'ok', value: 'b' }, { kind: 'ok', value: 'c' }];
+    const all = Promise.allSettled(inputs.map((input, i) => pool.run(input, { task: `t${i}`, signal: i === 2 ? called.signal : new AbortController().signal })));
+    // t0's answer sends t1..t3 out as a chunk; t1 runs for 300 ms, t2 waits behind it in the thread.
+    await eventually(() => events.of('worker.call.stop').some((e) => e.metadata.task === 't0'), 5_000, 't0 answered');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    called.abort(new Error('called off'));
+    const settled = await all;
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual(['ok', 'a', 'called off', 'c']);
+    expect(pool.dispatched.chunkedTasks).toBe(3);
+    const ran = events.of('worker.call.start').map((e) => String(e.metadata.task)).filter((t) => t.startsWith('t'));
+    expect(ran).toEqual(['t0', 't1', 't3']);
+    expect(pool.threads()[0]!.threadId).toBe(thread);
+    expect(events.of('pool.worker.terminated')).toHaveLength(0);
+  });
+
+  it('an abort of a chunked task that is running terminates its thread; the others keep their answers or run again', async () => {
+    const { pool, events } = await startPool({ threads: 1, chunking: { maxTaskMs: 1000 } });
+    await warm(pool);
+    const thread = pool.threads()[0]!.threadId;
+    const called = new AbortController();
+    const inputs = [{ kind: 'ok', delayMs: 100 }, { kind: 'whoami' }, { kind: 'hang' }, { kind: 'whoami' }];
+    const all = Promise.allSettled(inputs.map((input, i) => pool.run(input, { task: `t${i}`, signal: i === 2 ? called.signal : undefined })));
+    // t0's answer sends t1..t3 out as a chunk; t1 is instant, so well before 200 ms later t2 hangs.
+    // (Answers inside a chunk are read when it ends, so t1's cannot be waited for here.)
+    await eventually(() => events.of('worker.call.stop').some((e) => e.metadata.task === 't0'), 5_000, 't0 answered');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    called.abort(new Error('stop that'));
+    const settled = await all;
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ message: 'stop that' });
+    // t1 finished on the first thread before the abort; t3 had not started and ran on the replacement.
+    expect((settled[1] as PromiseFulfilledResult<Who>).value.threadId).toBe(thread);
+    expect((settled[3] as PromiseFulfilledResult<Who>).value.threadId).not.toBe(thread);
+    expect(events.of('pool.worker.terminated').map((e) => e.metadata.reason)).toEqual(['aborted']);
   });
 
   it('a close that cuts a chunk short settles every task of it', async () => {
