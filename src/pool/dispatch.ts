@@ -106,16 +106,23 @@ export class TaskDispatcher {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const correlation = currentCorrelation();
     return new Promise((resolve, reject) => {
-      const pending = new PendingTask(input, task, correlation === undefined ? null : [correlation.correlationId, correlation.traceparent], metadata, signal, resolve, reject);
-      if (this.#busyThreads < this.#capacity() && this.#queue.size === 0 && this.#ctx.state() === 'running') {
-        signal?.addEventListener('abort', () => this.#aborted(pending), { once: true });
-        return this.#dispatch(pending);
-      }
-      if (this.#queue.size >= this.#opts.maxQueue) {
+      const context = correlation === undefined ? null : [correlation.correlationId, correlation.traceparent] as const;
+      const now = this.#busyThreads < this.#capacity() && this.#queue.size === 0 && this.#ctx.state() === 'running';
+      if (!now && this.#queue.size >= this.#opts.maxQueue) {
         this.#bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.#opts.maxQueue }, { pool: this.#opts.name });
         return reject(new PoolSaturatedError(this.#opts.name, this.#opts.maxQueue));
       }
-      signal?.addEventListener('abort', () => this.#aborted(pending), { once: true });
+      let pending: PendingTask;
+      if (signal === null) {
+        pending = new PendingTask(input, task, context, metadata, null, resolve, reject);
+      } else {
+        // The listener leaves with the task: a signal shared by many runs must not collect them.
+        const onAbort = (): void => this.#aborted(pending);
+        const settled = (): void => signal.removeEventListener('abort', onAbort);
+        pending = new PendingTask(input, task, context, metadata, signal, (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); });
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (now) return this.#dispatch(pending);
       this.#enqueue(pending);
     });
   }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { eventually, startPool, workerPath } from '../helpers/pool.ts';
 
@@ -40,6 +41,25 @@ describe('pool: queue, saturation, timeouts and recycling', () => {
     await running;
     expect(events.of('worker.call.start')).toHaveLength(1);
     expect(pool.queueSize).toBe(0);
+  });
+
+  it('a signal shared by many runs keeps no listener of a settled task', async () => {
+    const { pool } = await startPool({ threads: 2 });
+    const shared = new AbortController();
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 40 }, (_, value) => pool.run({ kind: 'ok', value }, { signal: shared.signal })),
+      pool.run({ kind: 'throw' }, { signal: shared.signal }),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(40);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    // Still live for the tasks that have it: an abort now reaches a queued one.
+    const running = pool.run({ kind: 'ok', delayMs: 100 });
+    const other = pool.run({ kind: 'ok', delayMs: 100 });
+    const queued = pool.run({ kind: 'ok' }, { signal: shared.signal });
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+    shared.abort(new Error('all off'));
+    await expect(queued).rejects.toThrow('all off');
+    await Promise.all([running, other]);
   });
 
   it('recycles a thread after maxTasks: same slot, new thread, planned, nothing lost', async () => {
