@@ -42,7 +42,11 @@ export class PoolTimers {
       const elu = thread.worker.performance.eventLoopUtilization();
       const delta = thread.elu === null ? elu : thread.worker.performance.eventLoopUtilization(elu, thread.elu);
       thread.elu = elu;
-      core.bus.execute('worker.cpu.sampled', { utilization: delta.utilization }, { pool: core.opts.name, worker_id: thread.slot });
+      // The thread updates its idle time on its own clock while this one reads it: over a short
+      // interval the ratio can land a hair outside [0, 1] (seen once in CI on Node 24), or be 0/0.
+      if (!(delta.idle + delta.active > 0)) continue;
+      const utilization = Math.min(1, Math.max(0, delta.utilization));
+      core.bus.execute('worker.cpu.sampled', { utilization }, { pool: core.opts.name, worker_id: thread.slot });
     }
   }
 }
