@@ -98,6 +98,9 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
   if (recycleReason !== null) return result(undefined, null, true, 0);
   const [id, task, input, correlation, metadata, armed] = envelope;
   Atomics.store(slots, base + SlotField.answering, 0);
+  // Only a chunk's deadline watchdog reads it, and there is none without taskTimeoutMs. Stamped
+  // before the task is named running, so the watchdog never pairs this task with an older stamp.
+  if (boot.taskTimeoutMs !== null) Atomics.store(slots, base + SlotField.taskStartedMs, Date.now() | 0);
   // Named as running before claiming its start, so a supervisor that sees the claim finds the thread.
   Atomics.store(slots, base + SlotField.currentTask, id);
   if (armed === 1 && !startArmed(cancels, id)) {
@@ -105,8 +108,6 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
     return null;
   }
   syncRules();
-  // Only a chunk's deadline watchdog reads it, and there is none without taskTimeoutMs.
-  if (boot.taskTimeoutMs !== null) Atomics.store(slots, base + SlotField.taskStartedMs, Date.now() | 0);
   taskMetadata = metadata ?? null;
   const correlationId = correlation?.[0] ?? null;
   const traceparent = correlation?.[1] ?? null;
