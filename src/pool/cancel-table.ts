@@ -13,7 +13,7 @@
  *
  * piscina's own abort costs a listener, an AbortSignal and its bookkeeping per task and keeps a task
  * out of chunks; bench/jobs-throughput (every job passes a signal, for cancel) measured 1.15× the
- * jobs/s at concurrency 16 and 1.40× at 256 without it. Imported by both sides; no state of its own.
+ * jobs/s at concurrency 16 and 1.40× at 256 without it. Imported by both sides; no module state.
  */
 
 /** Words needed so `arm` finds a free one at once: twice the tasks that can be out at a time, a power of two, at least 4096. */
