@@ -15,8 +15,9 @@
  * - a watchdog holds each task of a chunk to `taskTimeoutMs` from when that task started.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { ChunkAnswer, TaskResult } from './protocol.ts';
+import { SlotField, type ChunkAnswer, type TaskResult } from './protocol.ts';
 import type { PendingTask } from './task-queue.ts';
+import type { PoolThread, ThreadRegistry } from './threads.ts';
 
 /** Weight of the newest duration in the moving average: one long task stops chunking for a while. */
 const averageWeight = 0.1;
@@ -75,6 +76,25 @@ export class Chunk {
     return this.tasks.filter((task, i) => task.id === this.#ids[i] && !task.answered);
   }
 
+  /**
+   * The deadline of the chunk's tasks: each may run `limitMs` (taskTimeoutMs, its soft deadline in
+   * the thread, plus killGraceMs) from its own start, read from the slot table; `expire` gets the
+   * one past it and its thread. Runs until `stop`.
+   */
+  watch(limitMs: number, threads: ThreadRegistry, expire: (pending: PendingTask, thread: PoolThread) => void, delayMs = limitMs): void {
+    this.timer = setTimeout(() => {
+      for (const pending of this.unanswered()) {
+        const thread = threads.running(pending.id);
+        if (thread === undefined) continue;
+        const elapsed = msSinceStamp(threads.field(thread.slot, SlotField.taskStartedMs));
+        if (elapsed < limitMs) return this.watch(limitMs, threads, expire, limitMs - elapsed);
+        return expire(pending, thread);
+      }
+      // Between two tasks of the chunk: the next one starts now, so a full limit from here is safe.
+      this.watch(limitMs, threads, expire);
+    }, delayMs);
+  }
+
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
@@ -90,4 +110,4 @@ export function drainAnswers(port: MessagePort, settle: (id: number, result: Tas
 }
 
 /** Milliseconds since `startedMs` (a `Date.now() | 0` from the slot table), correct across the int32 wrap. */
-export const msSinceStamp = (startedMs: number): number => ((Date.now() | 0) - startedMs) | 0;
+const msSinceStamp = (startedMs: number): number => ((Date.now() | 0) - startedMs) | 0;

@@ -1,20 +1,22 @@
 /**
- * The task side of a pool: admission of `run()` calls, the pool's own queue, dispatch to piscina
- * (at most one task or chunk per thread, so waiting is visible here), kill timers, and settling
- * each task from its answer or its thread's death. The thread lifecycle it relies on lives in core.ts.
+ * The task side of a pool: admission of `run()` calls, dispatch to piscina (at most one task or
+ * chunk per thread, so waiting is visible in the pool's own queue, waiting.ts), aborts, kill timers,
+ * and settling each task from its answer or its thread's death. The thread lifecycle it relies on
+ * lives in core.ts.
  */
 import type { Piscina } from 'piscina';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { currentCorrelation } from '../telemetry/correlation.ts';
 import { nextTaskId, type CancelTable } from './cancel-table.ts';
-import { Chunk, ChunkPolicy, drainAnswers, msSinceStamp } from './chunks.ts';
+import { Chunk, ChunkPolicy, drainAnswers } from './chunks.ts';
 import type { PoolState } from './core.ts';
-import { PoolClosedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
+import { PoolClosedError, TaskFailedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
 import type { ThreadInbox } from './inbox.ts';
 import type { ResolvedPoolOptions } from './options.ts';
-import { SlotField, type ChunkEnvelope, type TaskResult } from './protocol.ts';
-import { PendingTask, TaskQueue } from './task-queue.ts';
+import type { ChunkEnvelope, TaskResult } from './protocol.ts';
+import { PendingTask } from './task-queue.ts';
 import { classifyExit, errorMetadata, type PoolThread, type ThreadRegistry } from './threads.ts';
+import { WaitingTasks } from './waiting.ts';
 
 /** What the dispatcher needs from the pool core; the core owns all of it. */
 export interface DispatchContext {
@@ -42,7 +44,7 @@ export class TaskDispatcher {
   readonly #threads: ThreadRegistry;
   readonly #inbox: ThreadInbox;
   readonly #cancels: CancelTable;
-  readonly #queue = new TaskQueue();
+  readonly #waiting: WaitingTasks;
   readonly #running = new Map<number, PendingTask>();
   /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
   readonly #interrupted = new Map<number, PoolThread>();
@@ -60,11 +62,12 @@ export class TaskDispatcher {
     this.#threads = ctx.threads;
     this.#inbox = ctx.inbox;
     this.#cancels = ctx.cancels;
+    this.#waiting = new WaitingTasks(ctx.opts, ctx.bus);
     this.#chunks = new ChunkPolicy(ctx.opts.chunkMaxTasks, ctx.opts.chunkMaxTaskMs);
   }
 
   get queueSize(): number {
-    return this.#queue.size;
+    return this.#waiting.size;
   }
 
   /** Threads busy with a task or chunk. */
@@ -74,22 +77,12 @@ export class TaskDispatcher {
 
   /** Nothing queued and nothing running. */
   get idle(): boolean {
-    return this.#running.size === 0 && this.#queue.size === 0;
+    return this.#running.size === 0 && this.#waiting.size === 0;
   }
 
-  /**
-   * Empties the queue, returning what was waiting (the core settles them as it closes or fails).
-   * Their queue timers are cleared here: one left running would later report a `pool.queue.timeout`
-   * for a task already settled.
-   */
+  /** Empties the queue, returning what was waiting (the core settles them as it closes or fails). */
   drainQueue(): PendingTask[] {
-    const drained = this.#queue.drain();
-    for (const pending of drained) {
-      // Out of the queue for good: a late abort must not take it out a second time.
-      pending.removed = true;
-      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
-    }
-    return drained;
+    return this.#waiting.drain();
   }
 
   /** A dying thread was running task `taskId` (see ThreadEvents.interrupted). */
@@ -107,11 +100,9 @@ export class TaskDispatcher {
     const correlation = currentCorrelation();
     return new Promise((resolve, reject) => {
       const context = correlation === undefined ? null : [correlation.correlationId, correlation.traceparent] as const;
-      const now = this.#busyThreads < this.#capacity() && this.#queue.size === 0 && this.#ctx.state() === 'running';
-      if (!now && this.#queue.size >= this.#opts.maxQueue) {
-        this.#bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.#opts.maxQueue }, { pool: this.#opts.name });
-        return reject(new PoolSaturatedError(this.#opts.name, this.#opts.maxQueue));
-      }
+      const now = this.#busyThreads < this.#capacity() && this.#waiting.size === 0 && this.#ctx.state() === 'running';
+      const refused = now ? null : this.#waiting.refusal();
+      if (refused !== null) return reject(refused);
       let pending: PendingTask;
       if (signal === null) {
         pending = new PendingTask(input, task, context, metadata, null, resolve, reject);
@@ -123,22 +114,8 @@ export class TaskDispatcher {
         signal.addEventListener('abort', onAbort, { once: true });
       }
       if (now) return this.#dispatch(pending);
-      this.#enqueue(pending);
+      this.#waiting.admit(pending);
     });
-  }
-
-  #enqueue(pending: PendingTask): void {
-    pending.enqueuedAt = performance.now();
-    this.#queue.push(pending);
-    this.#bus.execute('pool.queue.enqueued', { queue_size: this.#queue.size }, { pool: this.#opts.name, task: pending.task });
-    if (this.#opts.queueTimeoutMs !== null) {
-      pending.queueTimer = setTimeout(() => {
-        this.#queue.remove(pending);
-        const waited = performance.now() - pending.enqueuedAt;
-        this.#bus.execute('pool.queue.timeout', { wait: Math.round(waited * 1e6) }, { pool: this.#opts.name, task: pending.task });
-        pending.reject(new QueueTimeoutError(this.#opts.name, waited));
-      }, this.#opts.queueTimeoutMs);
-    }
   }
 
   /**
@@ -149,10 +126,8 @@ export class TaskDispatcher {
   #aborted(pending: PendingTask): void {
     const reason: unknown = pending.signal!.reason;
     if (pending.id === 0) {
-      if (pending.removed) return;
-      this.#queue.remove(pending);
-      if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
-      return pending.reject(reason);
+      if (this.#waiting.withdraw(pending)) pending.reject(reason);
+      return;
     }
     if (!pending.armed || pending.answered || this.#running.get(pending.id) !== pending) return;
     const state = this.#cancels.cancel(pending.id);
@@ -164,25 +139,29 @@ export class TaskDispatcher {
       this.pump();
     } else if (state === 'running') {
       const thread = this.#threads.running(pending.id);
-      if (thread === undefined) return;
-      thread.killReason = 'aborted';
-      this.#interrupted.set(pending.id, thread);
-      void thread.worker.terminate();
+      if (thread !== undefined) this.#terminate(pending, thread, 'aborted');
     }
+  }
+
+  /** Stops the thread running `pending`; the task settles from the thread's death (see #rejected). */
+  #terminate(pending: PendingTask, thread: PoolThread, reason: 'timeout' | 'aborted'): void {
+    thread.killReason = reason;
+    this.#interrupted.set(pending.id, thread);
+    void thread.worker.terminate();
   }
 
   /** Hands queued tasks to free threads, several at once to a thread while tasks are short (chunks.ts). */
   pump(): void {
-    while (this.#pumping() && this.#busyThreads < this.#capacity() && this.#queue.size > 0) {
-      const size = this.#chunks.size(this.#queue.size, this.#capacity() - this.#busyThreads);
-      const first = this.#dequeue();
+    while (this.#pumping() && this.#busyThreads < this.#capacity() && this.#waiting.size > 0) {
+      const size = this.#chunks.size(this.#waiting.size, this.#capacity() - this.#busyThreads);
       if (size === 1) {
-        this.#dispatch(first);
+        this.#dispatch(this.#waiting.take());
         continue;
       }
-      const tasks = [first];
-      while (tasks.length < size && this.#queue.size > 0) tasks.push(this.#dequeue());
-      if (tasks.length === 1) this.#dispatch(first);
+      const tasks = [this.#waiting.take()];
+      // size ≤ tasks waiting, unless a pool.queue.dequeued handler aborted one of them meanwhile.
+      while (tasks.length < size && this.#waiting.size > 0) tasks.push(this.#waiting.take());
+      if (tasks.length === 1) this.#dispatch(tasks[0]!);
       else this.#dispatchChunk(new Chunk(tasks));
     }
     if (this.#ctx.state() === 'closing' && this.idle) this.#ctx.whenIdle();
@@ -202,13 +181,6 @@ export class TaskDispatcher {
    */
   #capacity(): number {
     return Math.min(this.#opts.threads, this.#threads.readyCount);
-  }
-
-  #dequeue(): PendingTask {
-    const pending = this.#queue.shift()!;
-    if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
-    this.#bus.execute('pool.queue.dequeued', { wait: Math.round((performance.now() - pending.enqueuedAt) * 1e6) }, { pool: this.#opts.name, task: pending.task });
-    return pending;
   }
 
   /** Gives a task its dispatch id (and, with a signal, a word of the cancel table) and marks it running; returns the id. */
@@ -283,7 +255,12 @@ export class TaskDispatcher {
     this.#busyThreads++;
     this.dispatched.chunks++;
     this.dispatched.chunkedTasks += envelopes.length;
-    if (this.#opts.taskTimeoutMs !== null) this.#watchChunk(chunk, this.#opts.taskTimeoutMs + this.#opts.killGraceMs);
+    if (this.#opts.taskTimeoutMs !== null) {
+      chunk.watch(this.#opts.taskTimeoutMs + this.#opts.killGraceMs, this.#threads, (pending, thread) => {
+        pending.timedOut = true;
+        this.#terminate(pending, thread, 'timeout');
+      });
+    }
     this.#ctx.piscina()!.run(message).then(
       (slot: number) => {
         this.#busyThreads--;
@@ -313,29 +290,6 @@ export class TaskDispatcher {
       pending.answered = true;
       this.#settled(pending, result);
     });
-  }
-
-  /**
-   * The deadline of a chunk's tasks: each may run `taskTimeoutMs` (its soft deadline in the thread)
-   * plus `killGraceMs` from its own start, read from the slot table; past that its thread is killed.
-   */
-  #watchChunk(chunk: Chunk, delayMs: number): void {
-    const limitMs = this.#opts.taskTimeoutMs! + this.#opts.killGraceMs;
-    chunk.timer = setTimeout(() => {
-      for (const pending of chunk.unanswered()) {
-        const thread = this.#threads.running(pending.id);
-        if (thread === undefined) continue;
-        const elapsed = msSinceStamp(this.#threads.field(thread.slot, SlotField.taskStartedMs));
-        if (elapsed < limitMs) return this.#watchChunk(chunk, limitMs - elapsed);
-        pending.timedOut = true;
-        thread.killReason = 'timeout';
-        this.#interrupted.set(pending.id, thread);
-        void thread.worker.terminate();
-        return;
-      }
-      // Between two tasks of the chunk: the next one starts now, so a full limit from here is safe.
-      this.#watchChunk(chunk, limitMs);
-    }, delayMs);
   }
 
   #finish(pending: PendingTask): void {
@@ -414,7 +368,7 @@ export class TaskDispatcher {
     if (this.#ctx.piscina() === null) return pending.reject(this.#ctx.failure() ?? new PoolClosedError(this.#opts.name));
     pending.id = 0;
     pending.requeues++;
-    this.#queue.requeue(pending);
+    this.#waiting.requeue(pending);
   }
 
   #threadThatRan(taskId: number): PoolThread | undefined {
