@@ -121,22 +121,25 @@ export class QueueConsumer {
    * abandoned meanwhile. The write's promise never rejects (close waits on it).
    */
   #completed(job: ClaimedJob, result: unknown, duration: number, queueTime: number, meta: Record<string, string | undefined>): void {
-    const { bus, store, inFlight } = this.#o;
-    const finishing = store.finish({ id: job.id, attempt: job.attempt, status: 'completed', result: result ?? null }).then(
-      (recorded) => {
-        if (recorded) bus.execute('job.stop', { duration, queue_time: queueTime, attempt: job.attempt }, { ...meta, status: 'completed' });
-      },
-      async (error: unknown) => {
-        // A result the store refuses (not JSON, too large) fails the attempt with that reason; the
-        // dispatch slot is gone, so the reconciler hands out a retry once it is due.
-        if ((error as { code?: unknown }).code === 'PITBOSS_INVALID_JOB') await this.#failed(job, error, duration, meta);
-        // Otherwise the store is down and has said so (store.connection.lost): the reconciler takes it from here.
-      },
-    ).catch(() => {}).finally(() => {
-      inFlight.delete(job.id);
+    const finishing = this.#writeCompleted(job, result, duration, queueTime, meta).finally(() => {
+      this.#o.inFlight.delete(job.id);
       this.#finishing.delete(finishing);
     });
     this.#finishing.add(finishing);
+  }
+
+  async #writeCompleted(job: ClaimedJob, result: unknown, duration: number, queueTime: number, meta: Record<string, string | undefined>): Promise<void> {
+    const { bus, store } = this.#o;
+    try {
+      if (await store.finish({ id: job.id, attempt: job.attempt, status: 'completed', result: result ?? null })) {
+        bus.execute('job.stop', { duration, queue_time: queueTime, attempt: job.attempt }, { ...meta, status: 'completed' });
+      }
+    } catch (error) {
+      // A result the store refuses (not JSON, too large) fails the attempt with that reason; the
+      // dispatch slot is gone, so the reconciler hands out a retry once it is due. Otherwise the
+      // store is down and has said so (store.connection.lost): the reconciler takes it from here.
+      if ((error as { code?: unknown }).code === 'PITBOSS_INVALID_JOB') await this.#failed(job, error, duration, meta).catch(() => {});
+    }
   }
 
   async #failed(job: ClaimedJob, thrown: unknown, duration: number, meta: Record<string, string | undefined>): Promise<DispatchOutcome> {

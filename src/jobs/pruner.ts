@@ -6,6 +6,7 @@
  * Every supervisor of a fleet prunes; their deletes skip each other's rows (see store/retention.ts).
  */
 import { PitbossError } from '../errors.ts';
+import { PeriodicPass } from './periodic.ts';
 import { checkRetention } from './store/retention.ts';
 import type { JobStorePort } from './ports.ts';
 import type { RetentionPolicy } from './types.ts';
@@ -27,9 +28,7 @@ const MAX_ROUNDS = 20;
 export class Pruner {
   readonly #store: JobStorePort;
   readonly #policy: RetentionPolicy;
-  readonly #intervalMs: number;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
+  readonly #periodic: PeriodicPass;
 
   /** Throws `PITBOSS_INVALID_CONFIG` naming the offending `retention.*` key. */
   constructor(store: JobStorePort, options: RetentionOptions) {
@@ -45,31 +44,20 @@ export class Pruner {
       throw new PitbossError('PITBOSS_INVALID_CONFIG', `retention.intervalMs must be a positive integer, got ${String(intervalMs)}`);
     }
     this.#store = store;
-    this.#intervalMs = intervalMs;
+    this.#periodic = new PeriodicPass(() => this.#pass(), intervalMs);
   }
 
   start(): void {
-    this.#schedule();
+    this.#periodic.start();
   }
 
   /** Prunes until no kind comes back full (at most MAX_ROUNDS batches); joins a pass under way. */
   prune(): Promise<void> {
-    this.#running ??= this.#pass().finally(() => { this.#running = null; });
-    return this.#running;
+    return this.#periodic.run();
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => {});
-  }
-
-  #schedule(): void {
-    this.#timer = setTimeout(() => {
-      // The store being down is reported by the store; the next period tries again.
-      this.prune().catch(() => {}).finally(() => { if (this.#timer !== null) this.#schedule(); });
-    }, this.#intervalMs);
-    this.#timer.unref();
+  stop(): Promise<void> {
+    return this.#periodic.stop();
   }
 
   async #pass(): Promise<void> {

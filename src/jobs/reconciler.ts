@@ -10,6 +10,7 @@
  */
 import { hostname } from 'node:os';
 import type { Telemetry } from '../telemetry/bus.ts';
+import { PeriodicPass } from './periodic.ts';
 import type { JobStorePort } from './ports.ts';
 import { toDispatchJob, type Dispatcher, type JobRecord } from './types.ts';
 
@@ -38,39 +39,24 @@ export interface ReconcilerOptions {
 
 export class Reconciler {
   readonly #o: Required<ReconcilerOptions>;
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #stopped = false;
+  readonly #periodic: PeriodicPass;
 
   constructor(options: ReconcilerOptions) {
     this.#o = { intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, running: null, abandonAfterMs: 60_000, ...options };
+    this.#periodic = new PeriodicPass(() => this.#pass(), this.#o.intervalMs);
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#periodic.start(0);
   }
 
   /** Runs a pass now (after a dispatch reconnect, or from tests); joins a pass already running. */
   reconcile(): Promise<void> {
-    this.#running ??= this.#pass().finally(() => { this.#running = null; });
-    return this.#running;
+    return this.#periodic.run();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => {});
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      // A failed pass (store or dispatch down) is simply retried next period.
-      this.reconcile().catch(() => {}).finally(() => this.#schedule(this.#o.intervalMs));
-    }, delayMs);
-    this.#timer.unref();
+  stop(): Promise<void> {
+    return this.#periodic.stop();
   }
 
   /**
