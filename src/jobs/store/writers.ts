@@ -83,8 +83,8 @@ export class ClaimRequest {
 }
 
 export async function writeClaims(client: SqlClient, requests: readonly ClaimRequest[], attempt: number): Promise<(ClaimedJob | null)[]> {
-  const rows = await client.query(jobSql.claim, [
-    requests.map((r) => r.id), requests.map((r) => r.claimedBy), requests.map((r) => r.token), requests.map((_, i) => i), attempt > 1,
+  const rows = await client.query(attempt > 1 ? jobSql.claimRetry : jobSql.claim, [
+    requests.map((r) => r.id), requests.map((r) => r.claimedBy), requests.map((r) => r.token), requests.map((_, i) => i),
   ]);
   const out = new Array<ClaimedJob | null>(requests.length).fill(null);
   for (const row of rows) out[Number(row.ord)] = toClaimed(row);
@@ -104,9 +104,9 @@ export class FinishRequest {
 }
 
 export async function writeFinishes(client: SqlClient, requests: readonly FinishRequest[], attempt: number): Promise<boolean[]> {
-  const rows = await client.query<{ ord: number }>(jobSql.finish, [
+  const rows = await client.query<{ ord: number }>(attempt > 1 ? jobSql.finishRetry : jobSql.finish, [
     requests.map((r) => r.id), requests.map((r) => r.attempt), requests.map((r) => r.status), requests.map((r) => r.result),
-    requests.map((r) => r.error), requests.map((r) => r.retryAt), requests.map((_, i) => i), attempt > 1,
+    requests.map((r) => r.error), requests.map((r) => r.retryAt), requests.map((_, i) => i),
   ]);
   const out = new Array<boolean>(requests.length).fill(false);
   for (const row of rows) out[Number(row.ord)] = true;
@@ -127,9 +127,9 @@ export class ActionRow {
 }
 
 export async function writeActions(client: SqlClient, rows: readonly ActionRow[], attempt: number): Promise<null[]> {
-  await client.query(jobSql.insertActions, [
+  await client.query(attempt > 1 ? jobSql.insertActionsRetry : jobSql.insertActions, [
     rows.map((r) => r.jobId), rows.map((r) => r.attempt), rows.map((r) => r.action), rows.map((r) => r.status),
-    rows.map((r) => r.durationNs), rows.map((r) => r.error), rows.map((r) => r.at), attempt > 1,
+    rows.map((r) => r.durationNs), rows.map((r) => r.error), rows.map((r) => r.at),
   ]);
   return new Array<null>(rows.length).fill(null);
 }
