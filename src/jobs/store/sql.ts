@@ -129,7 +129,9 @@ const jobColumnNames = [
 const jobColumnList = (alias = ''): string => [`${alias}id::text AS id`, ...jobColumnNames.map((c) => alias + c)].join(', ');
 const jobColumns = jobColumnList();
 const qualifiedJobColumns = jobColumnList('j.');
-const enqueuedColumns = 'id::text AS id, queue, name, priority, max_attempts, backoff_type, backoff_delay_ms, run_at, status';
+const enqueuedColumnNames = ['queue', 'name', 'priority', 'max_attempts', 'backoff_type', 'backoff_delay_ms', 'run_at', 'status'];
+const enqueuedColumns = ['id::text AS id', ...enqueuedColumnNames].join(', ');
+const qualifiedEnqueuedColumns = ['j.id::text AS id', ...enqueuedColumnNames.map((c) => `j.${c}`)].join(', ');
 const claimedColumns = `j.id::text AS id, j.queue, j.name, j.payload, j.attempts, j.max_attempts, j.backoff_type,
   j.backoff_delay_ms, j.correlation_id, j.traceparent, j.created_at, j.run_at`;
 
@@ -204,13 +206,18 @@ RETURNING ${enqueuedColumns}`,
   /**
    * Rows the insert skipped: an idempotency key already taken (by an older job, an earlier row of
    * the same batch, or a concurrent writer), or our own id already committed by a try whose reply
-   * was lost. Runs as a new statement so it sees rows committed after the insert's snapshot.
+   * was lost. Runs as a new statement so it sees rows committed after the insert's snapshot. Two
+   * index lookups (by id, by jobs_idempotency) in a UNION: as one WHERE with OR, Postgres could only
+   * answer it by scanning the table.
    */
   enqueueExisting: `
-SELECT ${enqueuedColumns}, idempotency_key, id = ANY($1::bigint[]) AS own
-FROM jobs
-WHERE id = ANY($1::bigint[])
-   OR (queue, idempotency_key) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+SELECT ${enqueuedColumns}, idempotency_key, true AS own
+FROM jobs WHERE id = ANY($1::bigint[])
+UNION
+SELECT ${qualifiedEnqueuedColumns}, j.idempotency_key, j.id = ANY($1::bigint[]) AS own
+FROM unnest($2::text[], $3::text[]) AS k(queue, idempotency_key)
+JOIN jobs j ON j.queue = k.queue AND j.idempotency_key = k.idempotency_key
+WHERE j.idempotency_key IS NOT NULL`,
 
   /**
    * One claim per row of v; `ord` says which caller won. The first try of a batch runs `claim`;
