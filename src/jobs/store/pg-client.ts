@@ -17,8 +17,10 @@ const LISTEN_RETRY_MAX_MS = 5_000;
  * bench/jobs-throughput: claim and finish planned while jobs held a few hundred rows went on scanning
  * the whole table as it grew (Postgres CPU 880 µs per job in one run; 93 with these settings).
  * A disabled path only costs more to the planner: a statement with no other way still runs.
+ * Set by a statement on each new connection rather than as an `options` startup parameter, which
+ * connection poolers such as PgBouncer refuse by default.
  */
-const plannerSettings = '-c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off';
+const plannerSettings = 'SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off';
 
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
@@ -49,12 +51,15 @@ export class PostgresClient implements SqlClient {
       keepAlive: true,
       application_name: options.applicationName ?? 'pitboss',
       statement_timeout: options.statementTimeoutMs ?? 30_000,
-      options: this.schema === null ? plannerSettings : `${plannerSettings} -c search_path=${this.schema}`,
+      ...(this.schema === null ? {} : { options: `-c search_path=${this.schema}` }),
     };
     this.#pool = new pg.Pool({ ...this.#config, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
     // An idle connection the server dropped: the pool discards it and the next query opens a new one.
     // Without a listener this 'error' would crash the process.
     this.#pool.on('error', () => {});
+    // Queued ahead of the query the connection was opened for. A failure here means the connection
+    // is already broken, which that query reports.
+    this.#pool.on('connect', (client) => void client.query(plannerSettings).catch(() => {}));
     this.#listener = new ListenConnection(this.#config);
   }
 
