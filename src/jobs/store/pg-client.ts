@@ -53,13 +53,19 @@ export class PostgresClient implements SqlClient {
       statement_timeout: options.statementTimeoutMs ?? 30_000,
       ...(this.schema === null ? {} : { options: `-c search_path=${this.schema}` }),
     };
-    this.#pool = new pg.Pool({ ...this.#config, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    this.#pool = new pg.Pool({
+      ...this.#config,
+      max: options.poolSize ?? 10,
+      idleTimeoutMillis: 30_000,
+      // Awaited before the pool hands the new connection out; if it fails, the connection is closed
+      // and the query that asked for it gets the error.
+      onConnect: async (client) => {
+        await client.query(plannerSettings);
+      },
+    });
     // An idle connection the server dropped: the pool discards it and the next query opens a new one.
     // Without a listener this 'error' would crash the process.
     this.#pool.on('error', () => {});
-    // Queued ahead of the query the connection was opened for. A failure here means the connection
-    // is already broken, which that query reports.
-    this.#pool.on('connect', (client) => void client.query(plannerSettings).catch(() => {}));
     this.#listener = new ListenConnection(this.#config);
   }
 

@@ -149,8 +149,9 @@ const claimedColumns = `j.id::text AS id, j.queue, j.name, j.payload, j.attempts
  * B rows each, 60 k jobs: backend CPU per job 89–95 µs at B = 10 and 114 at B = 100 before, 42 and
  * 27–29 once the generic plan is used. Postgres switches to it after five executions when a batch is
  * about 10 rows or more (it costs the generic plan for 10); smaller batches keep custom plans, which
- * only happens at light load. Forcing generic plans was worse: a plan made while the table was
- * still small is a sequential scan, kept until the table is next analysed.
+ * only happens at light load. A generic plan made while the table was still small would be a
+ * sequential scan kept until the table is next analysed: the store's Postgres connections rule that
+ * out (plannerSettings in pg-client.ts).
  */
 const claimWrite = `
 WITH v AS (
