@@ -251,7 +251,7 @@ UNION ALL
 SELECT v.ord FROM jobs j JOIN v ON j.id = v.id
 WHERE CASE WHEN j.status = v.status THEN j.attempts = v.attempt END`,
 
-  insertActions: `${actionsInsert}`,
+  insertActions: actionsInsert,
 
   /** On a retry, rows a lost-reply try already wrote are skipped (job_actions_job makes the probe cheap). */
   insertActionsRetry: `${actionsInsert}
