@@ -125,13 +125,15 @@ const jobColumnNames = [
   'queue', 'name', 'payload', 'status', 'priority', 'attempts', 'max_attempts', 'backoff_type', 'backoff_delay_ms', 'run_at',
   'claimed_by', 'idempotency_key', 'correlation_id', 'traceparent', 'created_at', 'started_at', 'finished_at', 'result', 'error',
 ];
-/** The columns of a JobRecord, optionally qualified by a table alias. */
-const jobColumnList = (alias = ''): string => [`${alias}id::text AS id`, ...jobColumnNames.map((c) => alias + c)].join(', ');
-const jobColumns = jobColumnList();
-const qualifiedJobColumns = jobColumnList('j.');
 const enqueuedColumnNames = ['queue', 'name', 'priority', 'max_attempts', 'backoff_type', 'backoff_delay_ms', 'run_at', 'status'];
-const enqueuedColumns = ['id::text AS id', ...enqueuedColumnNames].join(', ');
-const qualifiedEnqueuedColumns = ['j.id::text AS id', ...enqueuedColumnNames.map((c) => `j.${c}`)].join(', ');
+/** The id (as text) and `names`, optionally qualified by a table alias. */
+const columnList = (names: readonly string[], alias = ''): string => [`${alias}id::text AS id`, ...names.map((c) => alias + c)].join(', ');
+/** The columns of a JobRecord. */
+const jobColumns = columnList(jobColumnNames);
+const qualifiedJobColumns = columnList(jobColumnNames, 'j.');
+/** The columns of an EnqueuedJob. */
+const enqueuedColumns = columnList(enqueuedColumnNames);
+const qualifiedEnqueuedColumns = columnList(enqueuedColumnNames, 'j.');
 const claimedColumns = `j.id::text AS id, j.queue, j.name, j.payload, j.attempts, j.max_attempts, j.backoff_type,
   j.backoff_delay_ms, j.correlation_id, j.traceparent, j.created_at, j.run_at`;
 
