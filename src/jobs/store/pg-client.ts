@@ -17,10 +17,20 @@ const LISTEN_RETRY_MAX_MS = 5_000;
  * bench/jobs-throughput: claim and finish planned while jobs held a few hundred rows went on scanning
  * the whole table as it grew (Postgres CPU 880 µs per job in one run; 93 with these settings).
  * A disabled path only costs more to the planner: a statement with no other way still runs.
- * Set by a statement on each new connection rather than as an `options` startup parameter, which
- * connection poolers such as PgBouncer refuse by default.
  */
 const plannerSettings = 'SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off';
+
+/**
+ * Everything the store sets on a new connection, as statements: the schema, the statement timeout
+ * and the planner settings. None of it is a startup parameter (`options`, `statement_timeout`):
+ * PgBouncer refuses those by default ("unsupported startup parameter"), and an `options` in the
+ * user's URL would override ours — a schema given to the store would be silently ignored. Settings
+ * in the URL still apply; these come after them.
+ */
+function sessionSettings(schema: string | null, statementTimeoutMs: number): string {
+  const schemaSetting = schema === null ? '' : `SET search_path = ${quoteIdent(schema)}; `;
+  return `${schemaSetting}SET statement_timeout = ${Math.max(0, Math.ceil(statementTimeoutMs))}; ${plannerSettings}`;
+}
 
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
@@ -50,9 +60,8 @@ export class PostgresClient implements SqlClient {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       keepAlive: true,
       application_name: options.applicationName ?? 'pitboss',
-      statement_timeout: options.statementTimeoutMs ?? 30_000,
-      ...(this.schema === null ? {} : { options: `-c search_path=${this.schema}` }),
     };
+    const settings = sessionSettings(this.schema, options.statementTimeoutMs ?? 30_000);
     this.#pool = new pg.Pool({
       ...this.#config,
       max: options.poolSize ?? 10,
@@ -60,7 +69,7 @@ export class PostgresClient implements SqlClient {
       // Awaited before the pool hands the new connection out; if it fails, the connection is closed
       // and the query that asked for it gets the error.
       onConnect: async (client) => {
-        await client.query(plannerSettings);
+        await client.query(settings);
       },
     });
     // An idle connection the server dropped: the pool discards it and the next query opens a new one.
