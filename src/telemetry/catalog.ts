@@ -33,7 +33,7 @@ export const catalog = {
   'pool.worker.restarted': spec({ measurements: ['downtime', 'restarts'], metadata: [...poolWorker, 'thread_id', 'reason'], labels: [...poolWorker, 'reason'], description: 'A replacement thread took over a crashed slot.' }),
   'pool.worker.recycled': spec({ measurements: ['lifetime', 'tasks', 'heap_bytes'], metadata: [...poolWorker, 'thread_id', 'reason', 'planned'], labels: [...poolWorker, 'reason', 'planned'], description: 'A thread was replaced on purpose (task count, age or heap).' }),
   // ── worker ────────────────────────────────────────────────────────────────────────────────────
-  'worker.call.start': spec({ measurements: [], metadata: workerCall, labels: workerCall, description: 'A thread began running a task.' }),
+  'worker.call.start': spec({ measurements: [], metadata: workerCall, labels: workerCall, description: 'A thread ran a task; sent with its end, once the answer is back (the supervisor hears of a task once), so it cannot count tasks in flight: pool.status (busy_workers) and pool.threads() can.' }),
   'worker.call.stop': spec({ measurements: ['duration'], metadata: workerCall, labels: workerCall, description: 'A task returned.' }),
   'worker.call.exception': spec({ measurements: ['duration'], metadata: [...workerCall, 'error_type', 'error'], labels: [...workerCall, 'error_type'], description: 'A task threw or its thread died.' }),
   'worker.memory.sampled': spec({ measurements: ['heap_used', 'heap_total', 'external'], metadata: poolWorker, labels: poolWorker, description: 'Heap statistics of a thread.' }),
