@@ -182,7 +182,10 @@ export class PoolCore {
       this.bus.execute('pool.worker.recycled', { lifetime, tasks, heap_bytes: this.threads.field(slot, SlotField.heapKiB) * 1024 }, meta);
       this.#spawns.expect(slot, 'recycle', reason);
     } else {
-      if (!planned && !this.#countRestart()) return;
+      // An unclonable answer is that task's fault, not the thread's (it had finished the task): it
+      // fails the task but does not count against intensity, or a handler returning, say, a function
+      // for some inputs would take the whole pool down after intensity.maxRestarts of them.
+      if (!planned && reason !== 'unclonable_answer' && !this.#countRestart()) return;
       this.#spawns.expect(slot, 'restart', reason);
     }
     this.#ensureThreads();

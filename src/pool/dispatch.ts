@@ -85,10 +85,12 @@ export class TaskDispatcher {
     return this.#waiting.drain();
   }
 
-  /** A dying thread was running task `taskId` (see ThreadEvents.interrupted). */
-  noteInterrupted(thread: PoolThread, taskId: number): void {
+  /** A dying thread was running task `taskId` (see ThreadEvents.interrupted); true when it still awaits its answer. */
+  noteInterrupted(thread: PoolThread, taskId: number): boolean {
     // A task already settled (its answer arrived before the thread died) needs no note.
-    if (this.#running.has(taskId)) this.#interrupted.set(taskId, thread);
+    if (!this.#running.has(taskId)) return false;
+    this.#interrupted.set(taskId, thread);
+    return true;
   }
 
   run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
@@ -353,7 +355,7 @@ export class TaskDispatcher {
     }
     const failure = pending.timedOut ? new TaskTimeoutError(pool, this.#opts.taskTimeoutMs ?? 0)
       : pending.signal?.aborted ? pending.signal.reason
-        : this.#ctx.failure() ?? new WorkerCrashedError(pool, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0), thread?.error ?? error,
+        : this.#ctx.failure() ?? new WorkerCrashedError(pool, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0, thread?.diedAnswering), thread?.error ?? error,
           thread?.diedAnswering === true ? 'it finished this task but could not send its answer (a value structured clone refuses, e.g. a function, cannot leave a thread)' : undefined);
     if (thread !== undefined) {
       this.#bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) },

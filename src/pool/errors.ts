@@ -40,7 +40,7 @@ export class TaskFailedError extends PoolError {
   }
 }
 
-/** The thread running the task died. `reason`: 'crash' | 'exit' | 'oom'. */
+/** The thread running the task died. `reason`: 'crash' | 'exit' | 'oom' | 'unclonable_answer'. */
 export class WorkerCrashedError extends PoolError {
   readonly reason: string;
 

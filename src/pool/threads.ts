@@ -51,8 +51,9 @@ export interface ThreadEvents {
   /**
    * A dying thread was running task `taskId`. Called from the thread's 'error' or 'exit' event,
    * before piscina's rejection of that task reaches the pool (it is delivered in a microtask).
+   * Returns whether the task still awaits its answer.
    */
-  interrupted(thread: PoolThread, taskId: number): void;
+  interrupted(thread: PoolThread, taskId: number): boolean;
   /** A thread (or a thread that never got ready) died; `planned` when the pool meant it. */
   exited(thread: PoolThread, reason: string, planned: boolean): void;
 }
@@ -140,8 +141,11 @@ export class ThreadRegistry {
     // Not running a task: it may have died handing its last answer over (see SlotField.answering).
     const running = this.field(thread.slot, SlotField.currentTask);
     thread.interruptedTask = running || this.field(thread.slot, SlotField.answering);
-    thread.diedAnswering = running === 0 && thread.interruptedTask !== 0;
-    if (thread.interruptedTask !== 0) this.#events.interrupted(thread, thread.interruptedTask);
+    if (thread.interruptedTask === 0) return;
+    const awaited = this.#events.interrupted(thread, thread.interruptedTask);
+    // Its last task finished and still awaits the answer: the thread died posting it. Had the answer
+    // arrived, something else killed the thread afterwards (a stray timer's throw, say).
+    thread.diedAnswering = running === 0 && awaited;
   }
 
   /** The thread currently running `taskId`, read from the slot table. */
@@ -161,16 +165,22 @@ export class ThreadRegistry {
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.currentTask, 0);
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.state, 0);
     }
-    const reason = thread.plannedReason ?? thread.killReason ?? classifyExit(thread.error, code);
+    const reason = thread.plannedReason ?? thread.killReason ?? classifyExit(thread.error, code, thread.diedAnswering);
     // A caller's abort is the caller's decision, not a fault: it does not count against intensity.
     const planned = thread.plannedReason !== null || thread.killReason === 'aborted';
     this.#events.exited(thread, reason, planned);
   }
 }
 
-/** Why a thread died on its own: 'oom', 'crash' (uncaught error) or 'exit' (process.exit / exit code). */
-export function classifyExit(error: unknown, code: number): string {
+/**
+ * Why a thread died on its own: 'oom', 'unclonable_answer' (piscina's post of a finished task's
+ * answer threw: a value structured clone refuses), 'crash' (any other uncaught error) or 'exit'
+ * (process.exit / exit code).
+ */
+export function classifyExit(error: unknown, code: number, diedAnswering = false): string {
   if (error !== null && typeof error === 'object' && (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') return 'oom';
+  // Not told by the error: a DataCloneError reaches this side as {} on Node 20, an empty Error on 24.
+  if (diedAnswering) return 'unclonable_answer';
   if (error !== null) return 'crash';
   void code; // process.exit(n) in a thread: any code is an unplanned exit
   return 'exit';

@@ -38,11 +38,29 @@ describe('pool: every crash kind', () => {
     // finished; run again, the task would kill thread after thread until the pool failed.
     const { pool, events } = await startPool({ threads: 1 });
     const error = await pool.run({ kind: 'unclonable' }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'PITBOSS_WORKER_CRASHED', message: expect.stringContaining('could not send its answer') });
+    expect(error).toMatchObject({ code: 'PITBOSS_WORKER_CRASHED', reason: 'unclonable_answer', message: expect.stringContaining('could not send its answer') });
     await events.waitFor('pool.worker.restarted');
     expect(await pool.run({ kind: 'ok', value: 'after' })).toBe('after');
     expect(events.of('pool.worker.terminated')).toHaveLength(1);
+    expect(events.of('pool.worker.terminated')[0]!.metadata).toMatchObject({ reason: 'unclonable_answer', planned: false });
     expect(pool.state).toBe('running');
+  });
+
+  it('unclonable answers do not count against intensity: they are the task\'s fault, not the thread\'s', async () => {
+    // With a budget of one restart, a second unclonable answer used to fail the whole pool.
+    const { pool, events } = await startPool({ threads: 1, intensity: { maxRestarts: 1, periodMs: 60_000 } });
+    for (let i = 0; i < 3; i++) {
+      await expect(pool.run({ kind: 'unclonable' })).rejects.toMatchObject({ reason: 'unclonable_answer' });
+      await events.waitFor('pool.worker.restarted', { count: i + 1 });
+    }
+    expect(pool.state).toBe('running');
+    expect(await pool.run({ kind: 'ok', value: 'still' })).toBe('still');
+    // Crashes still count, and the budget of one is still whole: the first is restarted, the second fails the pool.
+    await expect(pool.run({ kind: 'uncaught' })).rejects.toMatchObject({ reason: 'crash' });
+    await events.waitFor('pool.worker.restarted', { count: 4 });
+    expect(pool.state).toBe('running');
+    await pool.run({ kind: 'uncaught' }).catch(() => {});
+    expect(await pool.exited).toMatchObject({ code: 'PITBOSS_POOL_FAILED' });
   });
 
   it('out of memory under resourceLimits kills the thread (reason oom) and it is replaced', async () => {
