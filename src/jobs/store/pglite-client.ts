@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { DataDirLock } from './data-dir-lock.ts';
 import { quoteIdent } from './pg-client.ts';
 import type { NotificationListener, SqlClient, SqlQueryable, SqlRow } from './types.ts';
 
@@ -16,20 +17,33 @@ export class PgliteClient implements SqlClient {
   readonly backend = 'pglite' as const;
   readonly schema: string | null;
   readonly #db: PGlite;
+  /** Held while open: one process per data directory (data-dir-lock.ts); null in memory. */
+  readonly #lock: DataDirLock | null;
 
-  private constructor(db: PGlite, schema: string | null) {
+  private constructor(db: PGlite, schema: string | null, lock: DataDirLock | null) {
     this.#db = db;
     this.schema = schema;
+    this.#lock = lock;
   }
 
-  /** Opens (creating when needed) the database in `dataDir`; `memory://` keeps it in memory. */
+  /**
+   * Opens (creating when needed) the database in `dataDir`; `memory://` keeps it in memory. Fails
+   * with PITBOSS_STORE_IN_USE while another process (or another open client) has that directory.
+   */
   static async open(dataDir: string, schema: string | null): Promise<PgliteClient> {
-    if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
-    const db = await PGlite.create(dataDir);
-    // A single session, so a session-level search_path holds for every statement (the schema
-    // itself is created by the migrations, under their lock).
-    if (schema !== null) await db.exec(`SET search_path TO ${quoteIdent(schema)}`);
-    return new PgliteClient(db, schema);
+    const inMemory = dataDir.startsWith('memory://');
+    if (!inMemory) await mkdir(dataDir, { recursive: true });
+    const lock = inMemory ? null : await DataDirLock.acquire(resolve(dataDir));
+    try {
+      const db = await PGlite.create(dataDir);
+      // A single session, so a session-level search_path holds for every statement (the schema
+      // itself is created by the migrations, under their lock).
+      if (schema !== null) await db.exec(`SET search_path TO ${quoteIdent(schema)}`);
+      return new PgliteClient(db, schema, lock);
+    } catch (error) {
+      await lock?.release();
+      throw error;
+    }
   }
 
   async query<R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]): Promise<R[]> {
@@ -61,5 +75,6 @@ export class PgliteClient implements SqlClient {
 
   async close(): Promise<void> {
     if (!this.#db.closed) await this.#db.close();
+    await this.#lock?.release();
   }
 }
