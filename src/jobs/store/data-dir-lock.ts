@@ -3,12 +3,17 @@
  * process: it has no postmaster to arbitrate, and a second process opening the same directory
  * writes over the first. Measured: two processes inserting into one directory — one died in a
  * WASM abort and every row it had committed was gone. So the embedded store holds a lock file
- * beside its directory (`<dataDir>.lock`, holding the owner's pid and host) for as long as it is
+ * beside its directory (`<dataDir>.lock`, naming its holder) for as long as it is
  * open, and a second open fails at once, naming the owner.
  *
  * A lock left by a process that no longer runs on this host (SIGKILL, power loss) is taken over;
  * one from another host cannot be checked and is refused (delete it by hand if that host is gone).
+ * "Still runs" means the same process, not just the same pid: a container restarted on its volume
+ * gets the pid its previous run had (often 1) and the same hostname, so on Linux the lock also
+ * records the kernel's boot id and the process's start time, and a pid now running something
+ * started later is a new process.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { JobError } from '../../errors.ts';
@@ -17,16 +22,31 @@ interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly startedAt: string;
+  /** `<boot id>:<start time in clock ticks>` of the holder (Linux), or null where /proc is absent. */
+  readonly process: string | null;
 }
 
-/** True when a process with `pid` runs on this host (EPERM: it runs, as another user). */
-function alive(pid: number): boolean {
+/** Which process `pid` is, across pid reuse: boot id and start time from /proc; null elsewhere. */
+function processIdentity(pid: number): string | null {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: starttime is field 22.
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${startTime}`;
+  } catch {
+    return null;
   }
+}
+
+/** True when the holder still runs on this host (EPERM: it runs, as another user). */
+function alive(owner: LockOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = owner.process === null ? null : processIdentity(owner.pid);
+  return now === null || now === owner.process;
 }
 
 /** Links `draft` to `path`; false when `path` exists already. */
@@ -43,7 +63,8 @@ async function linked(draft: string, path: string): Promise<boolean> {
 async function readOwner(path: string): Promise<LockOwner | null> {
   try {
     const owner = JSON.parse(await readFile(path, 'utf8')) as Partial<LockOwner>;
-    return typeof owner.pid === 'number' && typeof owner.host === 'string' ? { pid: owner.pid, host: owner.host, startedAt: String(owner.startedAt) } : null;
+    if (typeof owner.pid !== 'number' || typeof owner.host !== 'string') return null;
+    return { pid: owner.pid, host: owner.host, startedAt: String(owner.startedAt), process: typeof owner.process === 'string' ? owner.process : null };
   } catch {
     // Gone meanwhile, or unreadable: no owner to respect.
     return null;
@@ -56,7 +77,7 @@ export class DataDirLock {
   /** Takes the lock of `dataDir`, or fails with PITBOSS_STORE_IN_USE naming the process that holds it. */
   static async acquire(dataDir: string): Promise<DataDirLock> {
     const path = `${dataDir}.lock`;
-    const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+    const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), process: processIdentity(process.pid) };
     // Written whole under a name of our own, then linked into place: link() fails if the lock
     // exists, so one of any processes racing wins, and nobody ever reads a half-written lock.
     const draft = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
@@ -65,7 +86,7 @@ export class DataDirLock {
       for (let attempt = 0; attempt < 3; attempt++) {
         if (await linked(draft, path)) return new DataDirLock(path);
         const owner = await readOwner(path);
-        if (owner !== null && (owner.host !== me.host || alive(owner.pid))) {
+        if (owner !== null && (owner.host !== me.host || alive(owner))) {
           const who = owner.pid === process.pid && owner.host === me.host ? 'this process (a store already open on it)' : `process ${owner.pid} on ${owner.host}, since ${owner.startedAt}`;
           throw new JobError('PITBOSS_STORE_IN_USE', `the embedded store's data directory ${dataDir} is in use by ${who}: PGlite takes one process per directory — stop that one, give this one another data directory, or set DATABASE_URL to share a Postgres server (lock file: ${path})`);
         }
@@ -79,7 +100,7 @@ export class DataDirLock {
           throw error;
         }
         const was = await readOwner(moved);
-        if (was !== null && alive(was.pid) && was.host === me.host) await linked(moved, path);
+        if (was !== null && was.host === me.host && alive(was)) await linked(moved, path);
         await rm(moved, { force: true });
       }
     } finally {
@@ -91,6 +112,6 @@ export class DataDirLock {
   /** Gives the lock up (only if it is still ours). */
   async release(): Promise<void> {
     const owner = await readOwner(this.path);
-    if (owner?.pid === process.pid && owner.host === hostname()) await rm(this.path, { force: true });
+    if (owner?.pid === process.pid && owner.host === hostname() && owner.process === processIdentity(process.pid)) await rm(this.path, { force: true });
   }
 }

@@ -4,7 +4,7 @@
 // lock whose holder died is taken over, and what the holder committed is still there.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,14 @@ describe('embedded store: one process per data directory', () => {
     await first.close();
     const second = await createSqlClient({ dataDir: dir });
     await second.close();
+  }, 60_000);
+
+  it.runIf(process.platform === 'linux')('takes over a lock whose pid now runs another process (a container restarted with the same pid)', async () => {
+    const dir = await dataDir();
+    // Our own pid and host, as a restarted container's previous run would have left them, but an earlier process.
+    await writeFile(`${dir}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z', process: 'an-earlier-boot:12345' }));
+    const client = await createSqlClient({ dataDir: dir });
+    await client.close();
   }, 60_000);
 
   it('refuses a lock held from another host (its holder cannot be checked from here)', async () => {
