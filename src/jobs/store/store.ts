@@ -12,6 +12,8 @@
  * ```
  */
 import { JobError } from '../../errors.ts';
+import { redactUrl } from '../../log/logger.ts';
+import { describeError } from '../../telemetry/span.ts';
 import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
 import type { JobStorePort } from '../ports.ts';
 import type {
@@ -20,7 +22,7 @@ import type {
 } from '../types.ts';
 import { checkClientOptions, createSqlClient } from './client.ts';
 import { currentSchema, StoreEngine } from './engine.ts';
-import { closedError } from './failures.ts';
+import { classifyFailure, closedError } from './failures.ts';
 import { migrate } from './migrate.ts';
 import { checkRetention } from './retention.ts';
 import type { StoreOverview } from './overview.ts';
@@ -77,6 +79,11 @@ export class JobStore implements JobStorePort {
       return new JobStore(engine, maxPayloadBytes);
     } catch (error) {
       if (options.client === undefined) await client.close().catch(() => {});
+      // "connect ECONNREFUSED 127.0.0.1:5432" alone does not say that it was the job store's database.
+      if (client.backend === 'postgres' && classifyFailure(error) === 'connection') {
+        const where = options.url ? ` at ${redactUrl(options.url)}` : '';
+        throw new JobError('PITBOSS_STORE_UNAVAILABLE', `the job store cannot reach Postgres${where}: ${describeError(error).error}`, { cause: error });
+      }
       throw error;
     }
   }

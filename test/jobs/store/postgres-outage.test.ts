@@ -10,6 +10,7 @@ import { JobStore } from '../../../src/jobs/store/store.ts';
 import type { ControlState, JobStoreOptions, SqlClient } from '../../../src/jobs/store/types.ts';
 import { testDatabaseUrl } from '../../helpers/services.ts';
 import { eventually, randomName, uniqueQueue } from './harness.ts';
+import { freePort } from '../../setup/support.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 const schema = randomName('store_outage');
@@ -102,6 +103,17 @@ describe('an outage', () => {
     expect(await store.claim(job!.id, 'sup/p')).toMatchObject({ attempt: 1 });
     await eventually(async () => (await store.get(job!.id))?.actions.length === 1, 10_000, 'the kept action');
     expect(store.drops()).toEqual({ actions: 0, workerEvents: 0 });
+  });
+
+  it('fails to open with PITBOSS_STORE_UNAVAILABLE naming the server (password masked) when Postgres is unreachable', async () => {
+    const closedPort = await freePort();
+    const url = new URL(testDatabaseUrl());
+    url.port = String(closedPort);
+    url.password = 'not-for-logs';
+    const error = await JobStore.open({ url: url.toString(), schema, connectTimeoutMs: 2_000 }).catch((e: unknown) => e as Error);
+    expect(error).toMatchObject({ code: 'PITBOSS_STORE_UNAVAILABLE', message: expect.stringMatching(/^the job store cannot reach Postgres at postgres(ql)?:\/\//) });
+    expect(error.message).toContain(`:${closedPort}/`);
+    expect(error.message).not.toContain('not-for-logs');
   });
 
   it('recovers when the server terminates its connections (pool and LISTEN)', async () => {
