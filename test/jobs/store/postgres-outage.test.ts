@@ -110,7 +110,7 @@ describe('an outage', () => {
     const url = new URL(testDatabaseUrl());
     url.port = String(closedPort);
     url.password = 'not-for-logs';
-    const error = await JobStore.open({ url: url.toString(), schema, connectTimeoutMs: 2_000 }).catch((e: unknown) => e as Error);
+    const error = (await JobStore.open({ url: url.toString(), schema, connectTimeoutMs: 2_000 }).then(() => null, (e: unknown) => e)) as Error;
     expect(error).toMatchObject({ code: 'PITBOSS_STORE_UNAVAILABLE', message: expect.stringMatching(/^the job store cannot reach Postgres at postgres(ql)?:\/\//) });
     expect(error.message).toContain(`:${closedPort}/`);
     expect(error.message).not.toContain('not-for-logs');
