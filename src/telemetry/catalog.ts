@@ -58,9 +58,9 @@ export const catalog = {
   'supervisor.intensity_exceeded': spec({ measurements: ['restarts'], metadata: ['supervisor', 'strategy'], labels: ['supervisor', 'strategy'], description: 'Too many restarts in the period: the supervisor gives up and escalates.' }),
   'supervisor.shutdown': spec({ measurements: ['duration'], metadata: ['supervisor', 'reason', 'strategy'], labels: ['supervisor', 'reason', 'strategy'], description: 'A supervisor stopped all its children.' }),
   // ── connections ───────────────────────────────────────────────────────────────────────────────
-  'dispatch.connection.lost': spec({ measurements: [], metadata: ['backend'], labels: ['backend'], description: 'The dispatch backend (Redis) became unreachable.' }),
+  'dispatch.connection.lost': spec({ measurements: [], metadata: ['backend', 'error_type', 'error'], labels: ['backend'], description: 'The dispatch backend (Redis) became unreachable; error_type/error say why, when the client said.' }),
   'dispatch.connection.reconnected': spec({ measurements: ['downtime'], metadata: ['backend'], labels: ['backend'], description: 'The dispatch backend is reachable again.' }),
-  'store.connection.lost': spec({ measurements: [], metadata: ['backend'], labels: ['backend'], description: 'The job store (Postgres) became unreachable.' }),
+  'store.connection.lost': spec({ measurements: [], metadata: ['backend', 'error_type', 'error'], labels: ['backend'], description: 'The job store (Postgres) became unreachable; error_type/error are the failure that showed it.' }),
   'store.connection.reconnected': spec({ measurements: ['downtime'], metadata: ['backend'], labels: ['backend'], description: 'The job store is reachable again.' }),
   'store.flush': spec({ measurements: ['rows', 'duration'], metadata: ['backend', 'kind'], labels: ['backend', 'kind'], description: 'A batch of rows was written to the store.' }),
   // ── telemetry ─────────────────────────────────────────────────────────────────────────────────

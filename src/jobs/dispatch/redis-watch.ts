@@ -9,6 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Telemetry } from '../../telemetry/bus.ts';
+import { describeError } from '../../telemetry/span.ts';
 import { report, type DispatchErrorHandler } from './processing.ts';
 import { DispatchError } from './validate.ts';
 
@@ -39,7 +40,10 @@ export class RedisWatch {
   readonly #client: Redis;
   readonly #bus: Telemetry;
   #lostAt: bigint | null = null;
+  /** The last error the client reported since it was last ready: why the connection went. */
+  #lastError: unknown = null;
   #stopped = false;
+  readonly #noteError: (error: Error) => void;
   readonly #onError: (error: Error) => void;
   readonly #onClose: () => void;
   readonly #onReady: () => void;
@@ -50,12 +54,18 @@ export class RedisWatch {
     this.#client = client;
     this.#bus = bus;
     this.#onError = errorListener(onError);
+    this.#noteError = (error) => {
+      this.#lastError = error;
+    };
     this.#onClose = () => {
       if (this.#stopped || this.#lostAt !== null) return;
       this.#lostAt = process.hrtime.bigint();
-      this.#bus.execute('dispatch.connection.lost', {}, backend);
+      // ioredis reports the cause ('error': refused, reset, WRONGPASS…) just before 'close'.
+      const cause = this.#lastError === null ? {} : describeError(this.#lastError);
+      this.#bus.execute('dispatch.connection.lost', {}, { ...backend, ...cause });
     };
     this.#onReady = () => {
+      this.#lastError = null;
       const waiters = this.#readyWaiters;
       this.#readyWaiters = [];
       for (const wake of waiters) wake();
@@ -65,6 +75,7 @@ export class RedisWatch {
       this.#bus.execute('dispatch.connection.reconnected', { downtime }, backend);
     };
     client.on('error', this.#onError);
+    client.on('error', this.#noteError);
     client.on('close', this.#onClose);
     client.on('ready', this.#onReady);
   }
@@ -102,6 +113,7 @@ export class RedisWatch {
     this.#stopped = true;
     this.#client.off('close', this.#onClose);
     this.#client.off('ready', this.#onReady);
+    this.#client.off('error', this.#noteError);
     // The error listener stays: a client closing after stop() must still never emit an unhandled 'error'.
   }
 }

@@ -8,6 +8,7 @@
 import pRetry from 'p-retry';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { withoutCorrelation } from '../../telemetry/correlation.ts';
+import { describeError } from '../../telemetry/span.ts';
 import { classifyFailure, closedError, storeError } from './failures.ts';
 import type { SqlBackend } from './types.ts';
 
@@ -53,7 +54,7 @@ export class StoreHealth {
 
   /** A statement failed: a connection failure starts an outage; any other answer proves the server is there. */
   failed(error: unknown): void {
-    if (classifyFailure(error) === 'connection') this.#markDown();
+    if (classifyFailure(error) === 'connection') this.#markDown(error);
     else this.succeeded();
   }
 
@@ -115,15 +116,16 @@ export class StoreHealth {
   }
 
   /** The outage is the store's, not the job whose write noticed it: its events carry no correlation. */
-  #markDown(): void {
+  #markDown(error: unknown): void {
     if (!this.#available || this.#abort.signal.aborted) return;
-    withoutCorrelation(() => this.#enterOutage());
+    withoutCorrelation(() => this.#enterOutage(error));
   }
 
-  #enterOutage(): void {
+  #enterOutage(error: unknown): void {
     this.#available = false;
     this.#downSince = performance.now();
-    this.#o.bus.execute('store.connection.lost', {}, this.#metadata);
+    // What failed goes with it, or the log line only says that something did.
+    this.#o.bus.execute('store.connection.lost', {}, { ...this.#metadata, ...describeError(error) });
     this.#notify(false);
     this.#scheduleProbe();
   }

@@ -76,7 +76,8 @@ describe('an outage', () => {
     expect(events.of('store.connection.lost')).toHaveLength(1);
     expect(events.of('store.connection.reconnected')).toHaveLength(1);
     expect(events.of('store.connection.reconnected')[0]!.measurements.downtime).toBeGreaterThan(400e6);
-    expect(events.of('store.connection.lost')[0]!.metadata).toEqual({ backend: 'postgres' });
+    // With what failed, so the log line says why.
+    expect(events.of('store.connection.lost')[0]!.metadata).toEqual({ backend: 'postgres', error_type: expect.any(String), error: expect.stringMatching(/\S/) });
     expect(availability).toEqual([false, true]);
 
     // Exactly the rows asked for: nothing lost, nothing doubled by the retries.
