@@ -28,9 +28,10 @@ export const SlotField = {
   /** How far the supervisor has read the slot's event ring (see event-ring.ts), in doubles. */
   ringRead: 9,
   /**
-   * Id of the task whose answer the thread has just handed to piscina (0 once the next task starts).
-   * piscina posts it after the task returns; if that post throws (a value structured clone refuses),
-   * piscina rethrows it uncaught and the thread dies: this names the task that killed it.
+   * Id of the task whose answer the thread has just handed to piscina (0 once the next task starts,
+   * or once a chunk's own post of the answer went through). piscina posts it after the task returns;
+   * if that post throws (a value structured clone refuses), piscina rethrows it uncaught and the
+   * thread dies: this names the task that killed it.
    */
   answering: 10,
 } as const;

@@ -83,6 +83,8 @@ export default async function runTask(envelope: TaskEnvelope | ChunkEnvelope): P
       const [, , duration, batch, outcome] = answer[1];
       answers.port1.postMessage([one[0], [slot, undefined, duration, batch ?? null, { ...outcome, error: serializeError(error) }]] satisfies ChunkAnswer);
     }
+    // Posted: a death from here on is not this answer's (SlotField.answering names a post that can kill).
+    Atomics.store(slots, base + SlotField.answering, 0);
   }
   return slot;
 }
