@@ -3,8 +3,8 @@
  * process: it has no postmaster to arbitrate, and a second process opening the same directory
  * writes over the first. Measured: two processes inserting into one directory — one died in a
  * WASM abort and every row it had committed was gone. So the embedded store holds a lock file
- * beside its directory (`<dataDir>.lock`, naming its holder) for as long as it is
- * open, and a second open fails at once, naming the owner.
+ * beside its directory (`<dataDir>.lock`) for as long as it is open, and a second open fails at
+ * once, naming the holder.
  *
  * A lock left by a process that no longer runs on this host (SIGKILL, power loss) is taken over;
  * one from another host cannot be checked and is refused (delete it by hand if that host is gone).
