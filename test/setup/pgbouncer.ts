@@ -9,7 +9,7 @@ import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupOnExit, findExecutable, freePort, isRoot, messageOf, runCommand, ServiceSetupError } from './support.ts';
+import { cleanupOnExit, findExecutable, freePort, isRoot, messageOf, osUserIds, ServiceSetupError, stopChild } from './support.ts';
 
 const INSTALL_HINT = 'install it with `apt-get install -y pgbouncer` (.ci/run does)';
 const READY_TIMEOUT_MS = 10_000;
@@ -66,8 +66,7 @@ export async function startPgbouncer(databaseUrl: string): Promise<ThrowawayPgbo
     '',
   ].join('\n'));
   if (asUser !== undefined) {
-    const uid = Number((await runCommand('id', ['-u', asUser])).trim());
-    const gid = Number((await runCommand('id', ['-g', asUser])).trim());
+    const { uid, gid } = await osUserIds(asUser);
     for (const name of ['', 'users.txt', 'pgbouncer.ini']) await chown(join(dir, name), uid, gid);
   }
   const [command, args] = asUser === undefined
@@ -80,11 +79,7 @@ export async function startPgbouncer(databaseUrl: string): Promise<ThrowawayPgbo
   const forgetExitCleanup = cleanupOnExit(() => child.kill('SIGTERM'));
   const stop = async (): Promise<void> => {
     forgetExitCleanup();
-    if (exit === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   };
   try {

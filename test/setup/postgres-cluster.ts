@@ -12,6 +12,7 @@ import {
   freePort,
   isRoot,
   messageOf,
+  osUserIds,
   runCommand,
   runCommandSync,
   ServiceSetupError,
@@ -37,11 +38,9 @@ export interface ThrowawayPostgres {
   stop(): Promise<void>;
 }
 
-async function osUserIds(user: string): Promise<{ uid: number; gid: number }> {
+async function postgresUserIds(user: string): Promise<{ uid: number; gid: number }> {
   try {
-    const uid = Number((await runCommand('id', ['-u', user])).trim());
-    const gid = Number((await runCommand('id', ['-g', user])).trim());
-    return { uid, gid };
+    return await osUserIds(user);
   } catch {
     throw new ServiceSetupError(
       `pitboss tests need PostgreSQL (its '${user}' OS user runs initdb when tests run as root): ${INSTALL_HINT}`,
@@ -65,7 +64,7 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   // initdb refuses root, so as root the cluster belongs to the `postgres` OS user. /tmp rather
   // than os.tmpdir(): a root TMPDIR under /root would not be traversable by that user.
   const asUser = isRoot() ? 'postgres' : undefined;
-  const ids = asUser === undefined ? null : await osUserIds(asUser);
+  const ids = asUser === undefined ? null : await postgresUserIds(asUser);
   const baseDir = await mkdtemp(join(asUser === undefined ? tmpdir() : '/tmp', 'pitboss-pg-'));
   if (ids !== null) await chown(baseDir, ids.uid, ids.gid);
   const dataDir = join(baseDir, 'data');

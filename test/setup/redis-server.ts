@@ -4,11 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
-import { cleanupOnExit, findExecutable, freePort, messageOf, ServiceSetupError } from './support.ts';
+import { cleanupOnExit, exited, findExecutable, freePort, messageOf, ServiceSetupError, stopChild } from './support.ts';
 
 const START_ATTEMPTS = 3;
 const READY_TIMEOUT_MS = 5_000;
-const STOP_TIMEOUT_MS = 5_000;
 
 export interface ThrowawayRedis {
   readonly url: string;
@@ -37,18 +36,6 @@ export async function pingRedis(url: string, timeoutMs = 1_500): Promise<{ ok: t
   } finally {
     client.disconnect();
   }
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited(child);
-  clearTimeout(timer);
 }
 
 /** Polls PING until the server answers, or reports why it never will (it exited, or timed out). */

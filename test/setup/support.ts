@@ -1,7 +1,7 @@
 // Utilities shared by the Postgres and Redis parts of the test setup: finding server binaries,
 // picking free ports, running commands with readable failures, printing URLs without passwords,
 // and the one-line error the setup throws when a service is missing.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, constants, readdir, realpath } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -155,4 +155,25 @@ export function cleanupOnExit(cleanupSync: () => void): () => void {
 /** A short random suffix that keeps names unique across concurrent runs. */
 export function randomSuffix(): string {
   return randomBytes(4).toString('hex');
+}
+
+/** The numeric uid and gid of an OS user (servers that refuse root run as `postgres`). */
+export async function osUserIds(user: string): Promise<{ uid: number; gid: number }> {
+  const uid = Number((await runCommand('id', ['-u', user])).trim());
+  const gid = Number((await runCommand('id', ['-g', user])).trim());
+  return { uid, gid };
+}
+
+/** Resolves once `child` has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** SIGTERM, then SIGKILL if the child is still there after `timeoutMs`; resolves once it has exited. */
+export async function stopChild(child: ChildProcess, timeoutMs = 5_000): Promise<void> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited(child);
+  clearTimeout(timer);
 }
