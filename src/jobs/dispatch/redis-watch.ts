@@ -43,7 +43,6 @@ export class RedisWatch {
   /** The last error the client reported since it was last ready: why the connection went. */
   #lastError: unknown = null;
   #stopped = false;
-  readonly #noteError: (error: Error) => void;
   readonly #onError: (error: Error) => void;
   readonly #onClose: () => void;
   readonly #onReady: () => void;
@@ -53,9 +52,10 @@ export class RedisWatch {
   constructor(client: Redis, bus: Telemetry, onError: DispatchErrorHandler) {
     this.#client = client;
     this.#bus = bus;
-    this.#onError = errorListener(onError);
-    this.#noteError = (error) => {
+    const forward = errorListener(onError);
+    this.#onError = (error) => {
       this.#lastError = error;
+      forward(error);
     };
     this.#onClose = () => {
       if (this.#stopped || this.#lostAt !== null) return;
@@ -75,7 +75,6 @@ export class RedisWatch {
       this.#bus.execute('dispatch.connection.reconnected', { downtime }, backend);
     };
     client.on('error', this.#onError);
-    client.on('error', this.#noteError);
     client.on('close', this.#onClose);
     client.on('ready', this.#onReady);
   }
@@ -113,7 +112,6 @@ export class RedisWatch {
     this.#stopped = true;
     this.#client.off('close', this.#onClose);
     this.#client.off('ready', this.#onReady);
-    this.#client.off('error', this.#noteError);
     // The error listener stays: a client closing after stop() must still never emit an unhandled 'error'.
   }
 }
