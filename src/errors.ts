@@ -31,6 +31,7 @@ export const errorCodes = {
   PITBOSS_STORE_QUERY_FAILED: 'Postgres rejected a store statement (constraint, bad data); `cause` holds the driver error',
   PITBOSS_STORE_TIMEOUT: 'a store query ran past its timeout (statement_timeout or the per-query timeoutMs)',
   PITBOSS_STORE_IN_USE: 'the embedded store\'s data directory is held by another live process (PGlite takes one process per directory); the message names it',
+  PITBOSS_SUPERVISOR_ID_IN_USE: 'another live process heartbeats under this supervisor id (a shared fixed PITBOSS_SUPERVISOR_ID); the message names it',
   PITBOSS_INVALID_CONTROL: 'a control table to persist is malformed (rules or log levels); the message names the entry',
   PITBOSS_CONTROL_CONFLICT: 'saveControl expected a control version that is no longer current (another writer saved first)',
   PITBOSS_INVALID_DISPATCH_JOB: 'a job handed to dispatch has an empty id, queue or name, a `:` in its id or queue, or a non-finite priority, delay or maxAttempts',

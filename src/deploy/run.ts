@@ -75,7 +75,14 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4 }]));
   const jobs = new JobSystem({
     store, dispatcher, queues, telemetry: bus, supervisorId,
-    reconcile: { heartbeatTtlMs: config.heartbeatTtlMs, intervalMs: config.reconcileIntervalMs },
+    reconcile: {
+      heartbeatTtlMs: config.heartbeatTtlMs, intervalMs: config.reconcileIntervalMs,
+      onSupervisorIdNotice: (notice) => {
+        const { host, pid } = notice.holder;
+        if (notice.kind === 'waiting') logger.category('supervisor').warn({ event: 'supervisor_id_held', host, pid, wait_ms: notice.waitMs }, 'supervisor_id_held');
+        else logger.category('supervisor').error({ event: 'supervisor_id_shared', host, pid }, 'supervisor_id_shared');
+      },
+    },
     retention: retentionOf(config),
   });
   const metrics = createMetrics({ telemetry: bus, stats: () => store.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
@@ -99,8 +106,22 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     id: supervisorId, strategy: 'one_for_one', intensity: { maxRestarts: 10, periodMs: 60_000 }, telemetry: bus,
     children: [...pools.map((p) => p.childSpec()), jobsChild(jobs, config.shutdownTimeoutMs), httpChild(http, config)],
   });
-  await control.start();
-  await supervisor.start();
+  try {
+    await control.start();
+    await supervisor.start();
+  } catch (error) {
+    // A child that cannot start (a port in use, a supervisor id held by a live process): the
+    // supervisor has stopped the others; close what was opened around it, so the lock and
+    // connections go with the failure.
+    await control.stop().catch(() => {});
+    await metrics.shutdown().catch(() => {});
+    await dispatcher.close().catch(() => {});
+    await store.close().catch(() => {});
+    detachBoard();
+    detachWorkerEvents();
+    detachLogs();
+    throw error;
+  }
   const address = http.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

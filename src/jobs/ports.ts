@@ -4,7 +4,7 @@
  */
 import type {
   AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, PruneCounts, QueueStats,
-  RetentionPolicy,
+  RetentionPolicy, SupervisorBeat, SupervisorHolder, SupervisorRecord,
 } from './types.ts';
 
 export interface JobStorePort {
@@ -17,7 +17,9 @@ export interface JobStorePort {
   queueStats(options?: { timeoutMs?: number }): Promise<QueueStats[]>;
   claimable(options: { olderThanMs: number; limit: number; queues?: readonly string[] }): Promise<DispatchJob[]>;
   countClaimable(queue: string): Promise<number>;
-  heartbeat(supervisor: { id: string; host: string; pid: number }): Promise<void>;
+  heartbeat(supervisor: SupervisorBeat): Promise<SupervisorHolder | null>;
+  supervisor(id: string): Promise<SupervisorRecord | null>;
+  supervisorStopped(supervisor: { id: string; instance: string }): Promise<void>;
   requeueOrphans(ttlMs: number, options?: { previousLifeOf?: string; abandoned?: AbandonedClaims }): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }>;
   /** Deletes one bounded batch of expired rows per kind (see RetentionPolicy). */
   prune(policy: RetentionPolicy): Promise<PruneCounts>;

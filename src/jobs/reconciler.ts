@@ -4,14 +4,15 @@
  *   1. refreshes this supervisor's heartbeat;
  *   2. requeues running jobs whose supervisor stopped heartbeating (a new attempt, or dead when the
  *      attempts are spent) and dispatches them again; and so for jobs claimed under this supervisor
- *      long ago that it is not running (a claim whose reply never arrived, a finish it gave up on);
+ *      long ago that it is not running (a claim whose reply never arrived, a finish it gave up on) —
+ *      unless another live process was seen beating under the same id (those claims may be its);
  *   3. for each queue where dispatch holds fewer jobs than the store says are waiting, re-adds the
  *      store's waiting jobs (`add` is idempotent per id, so jobs dispatch still has are untouched).
  */
-import { hostname } from 'node:os';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { PeriodicPass } from './periodic.ts';
 import type { JobStorePort } from './ports.ts';
+import { SupervisorLife, type SupervisorIdNotice } from './supervisor-life.ts';
 import { toDispatchJob, type Dispatcher, type JobRecord } from './types.ts';
 
 export interface ReconcilerOptions {
@@ -35,15 +36,24 @@ export interface ReconcilerOptions {
   readonly graceMs?: number;
   /** Jobs re-added per queue per pass (default 5000). */
   readonly batch?: number;
+  /** Told when startup waits for another holder of the id to fall silent, and when a live twin shows (default: nothing). */
+  readonly onSupervisorIdNotice?: ((notice: SupervisorIdNotice) => void) | null;
 }
 
 export class Reconciler {
   readonly #o: Required<ReconcilerOptions>;
   readonly #periodic: PeriodicPass;
+  readonly #life: SupervisorLife;
+  /** Until then (performance.now()) another live process is taken to share the id: its claims are not swept as abandoned. */
+  #sharedUntil = -Infinity;
 
   constructor(options: ReconcilerOptions) {
-    this.#o = { intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, running: null, abandonAfterMs: 60_000, ...options };
+    this.#o = {
+      intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, running: null, abandonAfterMs: 60_000, onSupervisorIdNotice: null, ...options,
+    };
     this.#periodic = new PeriodicPass(() => this.#pass(), this.#o.intervalMs);
+    const { store, supervisorId, heartbeatTtlMs, onSupervisorIdNotice } = this.#o;
+    this.#life = new SupervisorLife({ store, supervisorId, heartbeatTtlMs, ...(onSupervisorIdNotice === null ? {} : { onNotice: onSupervisorIdNotice }) });
   }
 
   start(): void {
@@ -55,26 +65,32 @@ export class Reconciler {
     return this.#periodic.run();
   }
 
-  stop(): Promise<void> {
-    return this.#periodic.stop();
+  /** Stops the passes and marks this life stopped in the store (a restart under the id need not wait out the TTL). */
+  async stop(): Promise<void> {
+    await this.#periodic.stop();
+    if (this.#o.store.available) await this.#life.stopped().catch(() => {});
   }
 
   /**
    * Runs once before this supervisor claims anything: jobs still claimed under its id belong to a
    * previous process with the same id (a fixed PITBOSS_SUPERVISOR_ID) and are requeued at once;
-   * their heartbeat would otherwise look alive forever.
+   * their heartbeat would otherwise look alive forever. Rejects with PITBOSS_SUPERVISOR_ID_IN_USE
+   * when that process is alive (see supervisor-life.ts).
    */
   async recoverPreviousLife(): Promise<void> {
+    if (!this.#o.store.available) return;
+    await this.#life.waitUntilFree();
     await this.#pass(true);
   }
 
   async #pass(startingUp = false): Promise<void> {
     const { store, dispatcher, supervisorId } = this.#o;
     if (!store.available) return;
-    await store.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid });
+    if (await this.#life.beat()) this.#sharedUntil = performance.now() + this.#o.heartbeatTtlMs;
     const running = this.#o.running;
+    const sweepOwn = running !== null && performance.now() >= this.#sharedUntil;
     const { requeued, dead } = await store.requeueOrphans(this.#o.heartbeatTtlMs, startingUp ? { previousLifeOf: supervisorId }
-      : running === null ? {} : { abandoned: { supervisorId, olderThanMs: this.#o.abandonAfterMs, running: running() } });
+      : sweepOwn ? { abandoned: { supervisorId, olderThanMs: this.#o.abandonAfterMs, running: running() } } : {});
     this.#reportOrphans(requeued, dead);
     if (!dispatcher.healthy()) return;
     if (requeued.length > 0) await dispatcher.add(requeued.map(toDispatchJob));

@@ -23,7 +23,7 @@ export interface JobSystemOptions {
   readonly telemetry?: Telemetry;
   /** Names this supervisor in `claimed_by` and heartbeats (default `<host>:<pid>:<random>`). */
   readonly supervisorId?: string;
-  readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch' | 'abandonAfterMs'>>;
+  readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch' | 'abandonAfterMs' | 'onSupervisorIdNotice'>>;
   /** How long finished records are kept (defaults in pruner.ts: 14 days, dead jobs 30); false keeps everything. */
   readonly retention?: RetentionOptions | false;
 }
@@ -85,8 +85,11 @@ export class JobSystem {
   /** Starts consuming every configured queue and the reconciler. */
   async start(): Promise<void> {
     const { store, dispatcher, queues } = this.#o;
-    // Before claiming: requeue what a previous process under this supervisor id left running.
-    await this.#reconciler.recoverPreviousLife().catch(() => {});
+    // Before claiming: requeue what a previous process under this supervisor id left running. A
+    // live process under the id fails the start; a store outage only postpones the sweep.
+    await this.#reconciler.recoverPreviousLife().catch((error: unknown) => {
+      if ((error as { code?: unknown }).code === 'PITBOSS_SUPERVISOR_ID_IN_USE') throw error;
+    });
     for (const [queue, { pool, concurrency = DEFAULT_CONCURRENCY }] of Object.entries(queues)) {
       const consumer = new QueueConsumer({ queue, pool, concurrency, store, dispatcher, bus: this.#bus, supervisorId: this.supervisorId, inFlight: this.#inFlight });
       consumer.start();

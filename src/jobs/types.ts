@@ -61,6 +61,31 @@ export interface AbandonedClaims {
   readonly running: readonly string[];
 }
 
+/** One process's beat under a supervisor id; `instance` marks the process's life (a random id per start). */
+export interface SupervisorBeat {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly instance?: string;
+}
+
+/** Who beat under a supervisor id: the row as it stood before a beat, or as `supervisor(id)` reads it. */
+export interface SupervisorHolder {
+  readonly host: string;
+  readonly pid: number;
+  /** The life that wrote it (null: a process that gave none). */
+  readonly instance: string | null;
+}
+
+/** A supervisor id's row now: its holder, whether that life stopped cleanly, and its last beat. */
+export interface SupervisorRecord extends SupervisorHolder {
+  readonly stopped: boolean;
+  /** Age of the last beat by the database clock. */
+  readonly heartbeatAgeMs: number;
+  /** The last beat as a comparable number (µs since the epoch): a new beat changes it. */
+  readonly beatAt: number;
+}
+
 export interface JobRecord {
   readonly id: string;
   readonly queue: string;

@@ -4,7 +4,9 @@
  */
 import { JobError } from '../../errors.ts';
 import type { Telemetry } from '../../telemetry/bus.ts';
-import type { AbandonedClaims, ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, PruneCounts, QueueStats, RetentionPolicy } from '../types.ts';
+import type {
+  AbandonedClaims, ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, PruneCounts, QueueStats, RetentionPolicy, SupervisorHolder, SupervisorRecord,
+} from '../types.ts';
 import { Batcher, type FlushKind } from './batcher.ts';
 import { loadControl, saveControl, watchControl } from './control.ts';
 import { StoreHealth } from './health.ts';
@@ -126,8 +128,27 @@ export class StoreEngine {
     return this.health.once('countClaimable', async () => Number((await this.client.query(jobSql.countClaimable, [queue]))[0]?.n ?? 0));
   }
 
-  heartbeat(id: string, host: string, pid: number): Promise<void> {
-    return this.health.retry('heartbeat', async () => { await this.client.query(jobSql.heartbeat, [id, host, pid]); });
+  heartbeat(id: string, host: string, pid: number, instance: string | null): Promise<SupervisorHolder | null> {
+    return this.health.retry('heartbeat', async () => {
+      const [row] = await this.client.query(jobSql.heartbeat, [id, host, pid, instance]);
+      if (row?.previous_host === null || row?.previous_host === undefined) return null;
+      return { host: String(row.previous_host), pid: Number(row.previous_pid), instance: row.previous_instance === null ? null : String(row.previous_instance) };
+    });
+  }
+
+  supervisor(id: string): Promise<SupervisorRecord | null> {
+    return this.health.once('supervisor', async () => {
+      const [row] = await this.client.query(jobSql.supervisor, [id]);
+      if (row === undefined) return null;
+      return {
+        host: String(row.host), pid: Number(row.pid), instance: row.instance === null ? null : String(row.instance),
+        stopped: row.stopped === true, heartbeatAgeMs: Number(row.age_ms), beatAt: Number(row.beat_us),
+      };
+    });
+  }
+
+  supervisorStopped(id: string, instance: string): Promise<void> {
+    return this.health.once('supervisorStopped', async () => { await this.client.query(jobSql.supervisorStopped, [id, instance]); });
   }
 
   requeueOrphans(ttlMs: number, limit: number, previousLifeOf: string | null, abandoned: AbandonedClaims | null): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {

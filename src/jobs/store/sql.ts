@@ -105,6 +105,13 @@ CREATE INDEX jobs_finished ON jobs (status, finished_at) WHERE status IN ('compl
 CREATE INDEX jobs_failures ON jobs (updated_at DESC, id DESC) WHERE status IN ('failed', 'dead');
 `,
   },
+  {
+    version: 3,
+    name: 'supervisor lives: instance and stopped_at',
+    sql: `
+ALTER TABLE supervisors ADD COLUMN instance text, ADD COLUMN stopped_at timestamptz;
+`,
+  },
 ];
 
 export const migrationSql = {
@@ -306,12 +313,30 @@ LIMIT $2::int`,
 
   countClaimable: "SELECT count(*)::int AS n FROM jobs WHERE queue = $1 AND status IN ('queued', 'failed')",
 
-  /** A restarted process (new pid or host) under the same id starts a new life. */
+  /**
+   * A restarted process (new instance, pid or host) under the same id starts a new life. Returns who
+   * wrote the row before this beat: another instance there, after this life's first beat, means a
+   * second live process shares the id (see supervisor-life.ts).
+   */
   heartbeat: `
-INSERT INTO supervisors AS s (id, host, pid) VALUES ($1, $2, $3)
+WITH before AS (SELECT instance, host, pid FROM supervisors WHERE id = $1)
+INSERT INTO supervisors AS s (id, host, pid, instance) VALUES ($1, $2, $3, $4)
 ON CONFLICT (id) DO UPDATE SET
-  heartbeat_at = now(), host = EXCLUDED.host, pid = EXCLUDED.pid,
-  started_at = CASE WHEN s.pid <> EXCLUDED.pid OR s.host <> EXCLUDED.host THEN now() ELSE s.started_at END`,
+  heartbeat_at = now(), host = EXCLUDED.host, pid = EXCLUDED.pid, instance = EXCLUDED.instance, stopped_at = NULL,
+  started_at = CASE WHEN s.instance IS NOT DISTINCT FROM EXCLUDED.instance AND s.pid = EXCLUDED.pid AND s.host = EXCLUDED.host
+    THEN s.started_at ELSE now() END
+RETURNING (SELECT instance FROM before) AS previous_instance, (SELECT host FROM before) AS previous_host,
+  (SELECT pid FROM before) AS previous_pid`,
+
+  /** Who holds a supervisor id: its last beat (age by the database clock, and as a value to compare) and whether it stopped. */
+  supervisor: `
+SELECT host, pid, instance, stopped_at IS NOT NULL AS stopped,
+  GREATEST(0, EXTRACT(EPOCH FROM (now() - heartbeat_at)) * 1000)::float8 AS age_ms,
+  (EXTRACT(EPOCH FROM heartbeat_at) * 1000000)::float8 AS beat_us
+FROM supervisors WHERE id = $1`,
+
+  /** A life that stopped cleanly says so: a process starting under its id need not wait for its heartbeat to age. */
+  supervisorStopped: 'UPDATE supervisors SET stopped_at = now() WHERE id = $1 AND instance = $2',
 
   /**
    * Running rows whose claimer went silent for `ttl`: its supervisor's heartbeat expired, or it

@@ -18,7 +18,7 @@ import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
 import type { JobStorePort } from '../ports.ts';
 import type {
   AbandonedClaims, ActionRecord, ClaimedJob, DispatchJob, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, PruneCounts, QueueStats,
-  RetentionPolicy,
+  RetentionPolicy, SupervisorBeat, SupervisorHolder, SupervisorRecord,
 } from '../types.ts';
 import { checkClientOptions, createSqlClient } from './client.ts';
 import { currentSchema, StoreEngine } from './engine.ts';
@@ -44,6 +44,11 @@ const settle = <T>(fn: () => Promise<T>): Promise<T> => {
 function checkCount(key: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw invalidJob(key, `must be an integer ≥ ${min}, got ${String(value)}`);
   return value;
+}
+
+function checkSupervisorId(id: unknown): string {
+  if (typeof id !== 'string' || id === '' || id.includes('/')) throw invalidJob('supervisor.id', 'must be a non-empty string without "/"');
+  return clean(id, 200);
 }
 
 export class JobStore implements JobStorePort {
@@ -227,13 +232,32 @@ export class JobStore implements JobStorePort {
     return settle(() => this.#open('countClaimable') && this.#engine.countClaimable(String(queue)));
   }
 
-  /** Records that a supervisor is alive (its running jobs are not orphans while this is fresh). */
-  heartbeat(supervisor: { id: string; host: string; pid: number }): Promise<void> {
+  /**
+   * Records that a supervisor is alive (its running jobs are not orphans while this is fresh).
+   * Resolves to whoever beat under the id before (null for a new id): a process that finds another
+   * `instance` there after its own first beat shares its id with a live process.
+   */
+  heartbeat(supervisor: SupervisorBeat): Promise<SupervisorHolder | null> {
     return settle(() => {
       this.#open('heartbeat');
-      const { id, host, pid } = supervisor ?? {};
-      if (typeof id !== 'string' || id === '' || id.includes('/')) throw invalidJob('supervisor.id', 'must be a non-empty string without "/"');
-      return this.#engine.heartbeat(clean(id, 200), clean(String(host), 255), checkCount('supervisor.pid', pid, 0));
+      const { id, host, pid, instance } = supervisor ?? {};
+      if (instance !== undefined && (typeof instance !== 'string' || instance === '')) throw invalidJob('supervisor.instance', 'must be a non-empty string');
+      return this.#engine.heartbeat(checkSupervisorId(id), clean(String(host), 255), checkCount('supervisor.pid', pid, 0), instance === undefined ? null : clean(instance, 100));
+    });
+  }
+
+  /** The row of a supervisor id (null when none): who holds it, how old its last beat is, whether it stopped. */
+  supervisor(id: string): Promise<SupervisorRecord | null> {
+    return settle(() => this.#open('supervisor') && this.#engine.supervisor(checkSupervisorId(id)));
+  }
+
+  /** Marks a life that stopped cleanly (only while `instance` still holds the id). */
+  supervisorStopped(supervisor: { id: string; instance: string }): Promise<void> {
+    return settle(() => {
+      this.#open('supervisorStopped');
+      const { id, instance } = supervisor ?? {};
+      if (typeof instance !== 'string' || instance === '') throw invalidJob('supervisor.instance', 'must be a non-empty string');
+      return this.#engine.supervisorStopped(checkSupervisorId(id), clean(instance, 100));
     });
   }
 

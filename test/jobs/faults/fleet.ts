@@ -4,12 +4,16 @@
  * enqueues the way host code does, and bounded waits on the job table.
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { createTelemetry, JobSystem } from '../../../src/index.ts';
 import { BullmqDispatcher } from '../../../src/jobs/dispatch/index.ts';
 import { createSqlClient } from '../../../src/jobs/store/client.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import type { SqlClient, SqlRow } from '../../../src/jobs/store/types.ts';
 import type { EnqueueInput, EnqueuedJob } from '../../../src/jobs/types.ts';
+import { testDatabaseUrl } from '../../helpers/services.ts';
+import { RedisProcess } from '../dispatch/redis-process.ts';
+import type { SupervisorProcess } from './supervisor-process.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -74,4 +78,32 @@ export async function until(check: () => Promise<boolean>, timeoutMs: number, de
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms; state: ${JSON.stringify(await describe())}`);
     await sleep(50);
   }
+}
+
+/** What a fault test's describe block works on: its schema, its redis-server, the supervisors it started. */
+export interface FleetSuite {
+  readonly db: FleetDatabase;
+  readonly redis: RedisProcess;
+  /** Every supervisor started goes here, so the suite kills what is left of them. */
+  readonly supervisors: SupervisorProcess[];
+}
+
+/** Call in a describe block: a fresh schema and redis-server before its tests; after them, the supervisors killed and both removed. */
+export function fleetSuite(prefix: string): FleetSuite {
+  let db: FleetDatabase | undefined;
+  let redis: RedisProcess | undefined;
+  const supervisors: SupervisorProcess[] = [];
+  beforeAll(async () => {
+    [db, redis] = await Promise.all([fleetDatabase(testDatabaseUrl(), prefix), RedisProcess.start()]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(supervisors.map((s) => s.kill()));
+    await redis?.kill();
+    await db?.drop();
+  }, 30_000);
+  return {
+    get db() { return db!; },
+    get redis() { return redis!; },
+    supervisors,
+  };
 }

@@ -3,10 +3,8 @@
  * claiming, finishes what it had claimed within the shutdown timeout, and exits 0. What it had not
  * claimed stays queued and another supervisor runs it: nothing is lost, nothing interrupted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '../../helpers/services.ts';
-import { RedisProcess } from '../dispatch/redis-process.ts';
-import { fleetDatabase, statusCounts, until, type FleetDatabase } from './fleet.ts';
+import { describe, expect, it } from 'vitest';
+import { fleetSuite, statusCounts, until } from './fleet.ts';
 import { SupervisorProcess } from './supervisor-process.ts';
 
 const JOBS = 8;
@@ -14,21 +12,10 @@ const JOB_MS = 1_000;
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 describe('SIGTERM to a supervisor mid-run', () => {
-  let db: FleetDatabase;
-  let redis: RedisProcess;
-  const supervisors: SupervisorProcess[] = [];
-
-  beforeAll(async () => {
-    [db, redis] = await Promise.all([fleetDatabase(testDatabaseUrl(), 'fault_sigterm'), RedisProcess.start()]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(supervisors.map((s) => s.kill()));
-    await redis?.kill();
-    await db?.drop();
-  }, 30_000);
+  const fleet = fleetSuite('fault_sigterm');
 
   it('drains: finishes its claimed jobs, exits 0, and leaves the rest queued for another supervisor', async () => {
+    const { db, redis, supervisors } = fleet;
     const env = { databaseUrl: db.url, redisUrl: redis.url, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS, heartbeatTtlMs: 4_000, reconcileIntervalMs: 500 };
     const first = await SupervisorProcess.start('sup-draining', env);
     supervisors.push(first);

@@ -5,10 +5,8 @@
  * again once the dead process's BullMQ locks lapse, and every job ends completed, its attempts
  * counted in its row.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl } from '../../helpers/services.ts';
-import { RedisProcess } from '../dispatch/redis-process.ts';
-import { fleetDatabase, statusCounts, until, type FleetDatabase } from './fleet.ts';
+import { describe, expect, it } from 'vitest';
+import { fleetSuite, statusCounts, until } from './fleet.ts';
 import { SupervisorProcess } from './supervisor-process.ts';
 
 const JOBS = 240;
@@ -16,21 +14,10 @@ const JOBS = 240;
 const timing = { heartbeatTtlMs: 3_000, reconcileIntervalMs: 250 };
 
 describe('SIGKILL one of two supervisors mid-run', () => {
-  let db: FleetDatabase;
-  let redis: RedisProcess;
-  const supervisors: SupervisorProcess[] = [];
-
-  beforeAll(async () => {
-    [db, redis] = await Promise.all([fleetDatabase(testDatabaseUrl(), 'fault_sigkill'), RedisProcess.start()]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(supervisors.map((s) => s.kill()));
-    await redis?.kill();
-    await db?.drop();
-  }, 30_000);
+  const fleet = fleetSuite('fault_sigkill');
 
   it('every job ends completed; the killed supervisor\'s running jobs are retried by the survivor as new attempts', async () => {
+    const { db, redis, supervisors } = fleet;
     const env = { databaseUrl: db.url, redisUrl: redis.url, ...timing };
     const [victim, survivor] = await Promise.all([SupervisorProcess.start('sup-victim', env), SupervisorProcess.start('sup-survivor', env)]);
     supervisors.push(victim, survivor);

@@ -117,6 +117,35 @@ export function storeOperationsConformance(harness: () => StoreHarness): void {
       expect(fresh!.pid).toBe(11);
       await expect(store.heartbeat({ id: 'a/b', host: 'h', pid: 1 })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'supervisor.id' });
     });
+
+    it('tells each beat who beat before, reads an id\'s holder, and marks a life stopped until it beats again', async () => {
+      const h = harness();
+      const store = await h.open();
+      const id = `sup-holder-${uniqueQueue()}`;
+      expect(await store.supervisor(id)).toBeNull();
+      expect(await store.heartbeat({ id, host: 'h1', pid: 10, instance: 'life-a' })).toBeNull();
+      expect(await store.heartbeat({ id, host: 'h1', pid: 10, instance: 'life-a' })).toEqual({ host: 'h1', pid: 10, instance: 'life-a' });
+      const first = await store.supervisor(id);
+      expect(first).toMatchObject({ host: 'h1', pid: 10, instance: 'life-a', stopped: false });
+      expect(first!.heartbeatAgeMs).toBeGreaterThanOrEqual(0);
+      expect(first!.heartbeatAgeMs).toBeLessThan(60_000);
+      // Another life under the same id: it hears of life-a, and a later read sees a newer beat.
+      await h.sql("UPDATE supervisors SET heartbeat_at = now() - interval '5 seconds' WHERE id = $1", [id]);
+      expect(await store.heartbeat({ id, host: 'h2', pid: 20, instance: 'life-b' })).toEqual({ host: 'h1', pid: 10, instance: 'life-a' });
+      const second = await store.supervisor(id);
+      expect(second).toMatchObject({ host: 'h2', pid: 20, instance: 'life-b' });
+      expect(second!.beatAt).toBeGreaterThan(first!.beatAt);
+      // Only the life holding the id can mark it stopped; its next beat clears the mark.
+      await store.supervisorStopped({ id, instance: 'life-a' });
+      expect(await store.supervisor(id)).toMatchObject({ stopped: false });
+      await store.supervisorStopped({ id, instance: 'life-b' });
+      expect(await store.supervisor(id)).toMatchObject({ instance: 'life-b', stopped: true });
+      await store.heartbeat({ id, host: 'h2', pid: 20, instance: 'life-b' });
+      expect(await store.supervisor(id)).toMatchObject({ stopped: false });
+      await expect(store.heartbeat({ id, host: 'h', pid: 1, instance: '' })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'supervisor.instance' });
+      await expect(store.supervisor('a/b')).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'supervisor.id' });
+      await expect(store.supervisorStopped({ id, instance: '' })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'supervisor.instance' });
+    });
   });
 
   describe('actions and worker events', () => {
