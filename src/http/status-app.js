@@ -109,7 +109,7 @@ function render(data) {
   fillTable('failures', data.failures, (f) => [time(f.updatedAt), f.id, f.queue, f.name, stateCell(f.status), `${f.attempts}/${f.maxAttempts}`,
     { text: f.error === null ? null : `${f.error.type}: ${f.error.message}`, wrap: true }], 'no failures');
   fillTable('supervisors', data.supervisors, (s) => [s.id === data.supervisor.id ? `${s.id} (this)` : s.id, s.host, s.pid, time(s.startedAt),
-    ago(s.heartbeatAgeMs), s.running, stateCell(s.heartbeatAgeMs < data.heartbeatTtlMs ? 'alive' : 'silent')], 'no heartbeat recorded yet');
+    ago(s.heartbeatAgeMs), s.running, stateCell(s.stopped ? 'stopped' : s.heartbeatAgeMs < data.heartbeatTtlMs ? 'alive' : 'silent')], 'no heartbeat recorded yet');
   fillTable('worker-events', data.workerEvents, (w) => [w.supervisor, w.pool, w.workerId, w.event.replace('pool.worker.', ''), w.count, { text: w.reasons, wrap: true }, time(w.lastAt)], 'no thread exits in the last hour');
   fillChoices(data);
 }

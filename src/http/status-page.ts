@@ -104,7 +104,7 @@ th { color: var(--muted); font-weight: 600; }
 .pool { margin-bottom: .8rem; }
 .pool h3 { margin: .3rem 0; }
 .state-busy, .state-alive, .state-completed, .state-running { color: var(--ok); }
-.state-idle { color: var(--muted); }
+.state-idle, .state-stopped { color: var(--muted); }
 .state-down, .state-silent, .state-dead, .state-failed { color: var(--bad); }
 .bar { display: inline-block; width: 4rem; height: .55rem; border: 1px solid var(--line); vertical-align: middle; margin-right: .3rem; }
 .bar > span { display: block; height: 100%; background: var(--ok); }

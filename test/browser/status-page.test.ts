@@ -82,6 +82,9 @@ describe('status page in a real browser', () => {
   it('shows the live threads, a job that just ran, failures as inert text, and the fleet', async () => {
     await runJob({ queue: 'work', name: 'hello-browser', data: { kind: 'ok', value: 1 } }, 'completed');
     await runJob({ queue: 'work', name: 'broken', data: { kind: 'throw', message: '<img src=x onerror="window.__xss=1">' }, maxAttempts: 1 }, 'dead');
+    // A supervisor of the fleet that drained and stopped cleanly.
+    await d.running.store.heartbeat({ id: 'status-gone', host: 'elsewhere', pid: 4321, instance: 'gone-life' });
+    await d.running.store.supervisorStopped({ id: 'status-gone', instance: 'gone-life' });
 
     const response = await page.goto(`${d.running.url}/`);
     expect(new URL(page.url()).pathname).toBe('/status');
@@ -96,6 +99,8 @@ describe('status page in a real browser', () => {
     await poll(() => page.locator('#recent-jobs tbody').textContent()).toContain('hello-browser');
     await poll(() => page.locator('#queues tbody').textContent()).toContain('work');
     await poll(() => page.locator('#supervisors tbody').textContent()).toContain('status-test (this)');
+    expect(await page.locator('#supervisors tbody tr', { hasText: 'status-test (this)' }).textContent()).toContain('alive');
+    expect(await page.locator('#supervisors tbody tr', { hasText: 'status-gone' }).textContent()).toMatch(/elsewhere.*4321.*stopped/);
 
     await poll(() => page.locator('#failures tbody').textContent()).toContain('InjectedError: <img src=x onerror="window.__xss=1">');
     expect(await page.locator('#failures img').count()).toBe(0);

@@ -38,6 +38,8 @@ beforeAll(async () => {
   const id = (name: string) => jobs.find((j) => j.name === name)!.id;
   await store.heartbeat({ id: 'sup-live', host: 'host-a', pid: 101 });
   await store.heartbeat({ id: 'sup-silent', host: 'host-b', pid: 202 });
+  await store.heartbeat({ id: 'sup-stopped', host: 'host-c', pid: 303, instance: 'stopped-life' });
+  await store.supervisorStopped({ id: 'sup-stopped', instance: 'stopped-life' });
   for (const name of ['running', 'stuck', 'done', 'retrying', 'dead']) expect(await store.claim(id(name), 'sup-live/cpu')).not.toBeNull();
   expect(await store.claim(id('orphaned'), 'sup-silent/cpu')).not.toBeNull();
   await store.finish({ id: id('done'), attempt: 1, status: 'completed', result: { ok: true } });
@@ -124,7 +126,7 @@ describe('Postgres panels on a real, migrated database', () => {
     expect(stuck).toHaveLength(2);
     expect(stuck.map((r) => [r.name, r.claimer])).toEqual(expect.arrayContaining([['stuck', 'alive'], ['orphaned', 'silent']]));
     const supervisors = await run('Supervisors and heartbeats');
-    expect(Object.fromEntries(supervisors.map((r) => [r.supervisor, [r.state, Number(r.running_jobs)]]))).toEqual({ 'sup-live': ['alive', 2], 'sup-silent': ['silent', 1] });
+    expect(Object.fromEntries(supervisors.map((r) => [r.supervisor, [r.state, Number(r.running_jobs)]]))).toEqual({ 'sup-live': ['alive', 2], 'sup-silent': ['silent', 1], 'sup-stopped': ['stopped', 0] });
     const restarts = await run('Worker restarts in the last hour');
     expect(restarts.map((r) => [r.pool, r.slot, r.supervisor, Number(r.restarts), r.reasons])).toEqual([['cpu', '0', 'sup-live', 1, 'exit']]);
     const lifecycle = await run('Thread lifecycle events');

@@ -28,6 +28,8 @@ export interface SupervisorSummary {
   readonly heartbeatAt: Date;
   /** Age of the last heartbeat by the database clock (not this host's). */
   readonly heartbeatAgeMs: number;
+  /** It stopped cleanly (drained and said so) after its last heartbeat. */
+  readonly stopped: boolean;
   /** Jobs this supervisor has claimed and not finished. */
   readonly running: number;
 }
@@ -65,7 +67,7 @@ const toFailure = (row: SqlRow): FailedJobSummary => ({
 
 const toSupervisor = (row: SqlRow): SupervisorSummary => ({
   id: String(row.id), host: String(row.host), pid: Number(row.pid), startedAt: asDate(row.started_at), heartbeatAt: asDate(row.heartbeat_at),
-  heartbeatAgeMs: Math.max(0, Number(row.heartbeat_age_ms)), running: Number(row.running),
+  heartbeatAgeMs: Math.max(0, Number(row.heartbeat_age_ms)), stopped: row.stopped === true, running: Number(row.running),
 });
 
 const toWorkerEvent = (row: SqlRow): WorkerEventSummary => ({

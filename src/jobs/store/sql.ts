@@ -406,7 +406,7 @@ ORDER BY updated_at DESC, jobs.id DESC LIMIT $1::int`,
 
   /** Supervisors heard from in the last day, with how many jobs each has running now. */
   supervisors: `
-SELECT s.id, s.host, s.pid, s.started_at, s.heartbeat_at,
+SELECT s.id, s.host, s.pid, s.started_at, s.heartbeat_at, s.stopped_at IS NOT NULL AS stopped,
   (EXTRACT(EPOCH FROM (now() - s.heartbeat_at)) * 1000)::float8 AS heartbeat_age_ms,
   (SELECT count(*)::int FROM jobs j WHERE j.status = 'running' AND split_part(j.claimed_by, '/', 1) = s.id) AS running
 FROM supervisors s
