@@ -11,6 +11,10 @@
  *     silent for the rest of the TTL (dead, as every supervisor judges it);
  *   - each `beat` says whether another instance wrote the row since this life's last beat: two
  *     processes that started at the same moment (or one of a version without this check) share it.
+ * The pid shortcut assumes one pid namespace per hostname, as hosts and ordinary containers have:
+ * it is what lets a crashed container come back under its pod name at once. Of two containers
+ * sharing a hostname (host networking) and an id, the second still sweeps the first one's claims at
+ * startup; only the beats tell them apart after that.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
