@@ -117,8 +117,9 @@ export type { JobPool } from './jobs/consumer.ts';
 export type { RetentionOptions } from './jobs/pruner.ts';
 export type {
   BackoffPolicy, ClaimedJob, DispatchJob, Dispatcher, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, JobStatus, PruneCounts, QueueStats,
-  RetentionPolicy,
+  RetentionPolicy, SupervisorBeat, SupervisorHolder, SupervisorRecord,
 } from './jobs/types.ts';
+export type { SupervisorIdNotice } from './jobs/supervisor-life.ts';
 export type { JobStoreOptions } from './jobs/store/index.ts';
 export type { BullmqDispatcherOptions, LocalDispatcherOptions } from './jobs/dispatch/index.ts';
 

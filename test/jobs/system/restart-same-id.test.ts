@@ -7,8 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTelemetry, captureEvents, JobStore, JobSystem, LocalDispatcher, Pool } from '../../../src/index.ts';
-import type { SupervisorIdNotice } from '../../../src/jobs/supervisor-life.ts';
+import { createTelemetry, captureEvents, JobStore, JobSystem, LocalDispatcher, Pool, type SupervisorIdNotice } from '../../../src/index.ts';
 import { workerPath } from '../../helpers/pool.ts';
 
 /** Above Linux's pid_max: no process has it. */
