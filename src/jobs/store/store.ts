@@ -27,7 +27,9 @@ import { migrate } from './migrate.ts';
 import { checkRetention } from './retention.ts';
 import type { StoreOverview } from './overview.ts';
 import type { ControlInput, ControlState, JobStoreOptions, SqlBackend, StoreDrops, WorkerEventRecord } from './types.ts';
-import { clean, errorJson, invalidJob, isJobId, prepareJobs, serialise, type EnqueueContext } from './validate.ts';
+import {
+  checkAbandoned, checkCount, checkSupervisorId, clean, errorJson, invalidJob, isJobId, prepareJobs, serialise, type EnqueueContext,
+} from './validate.ts';
 import { ActionRow, ClaimRequest, FinishRequest, WorkerEventRow } from './writers.ts';
 
 const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -40,16 +42,6 @@ const settle = <T>(fn: () => Promise<T>): Promise<T> => {
     return Promise.reject(error);
   }
 };
-
-function checkCount(key: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw invalidJob(key, `must be an integer ≥ ${min}, got ${String(value)}`);
-  return value;
-}
-
-function checkSupervisorId(id: unknown): string {
-  if (typeof id !== 'string' || id === '' || id.includes('/')) throw invalidJob('supervisor.id', 'must be a non-empty string without "/"');
-  return clean(id, 200);
-}
 
 export class JobStore implements JobStorePort {
   readonly #engine: StoreEngine;
@@ -312,12 +304,4 @@ export class JobStore implements JobStorePort {
     if (this.#closing !== null) throw closedError(what);
     return true;
   }
-}
-
-function checkAbandoned(abandoned: AbandonedClaims | undefined): AbandonedClaims | null {
-  if (abandoned === undefined) return null;
-  const { supervisorId, olderThanMs, running } = abandoned;
-  if (typeof supervisorId !== 'string' || supervisorId === '' || supervisorId.includes('/')) throw invalidJob('abandoned.supervisorId', 'must be a non-empty string without "/"');
-  if (!Array.isArray(running) || !running.every(isJobId)) throw invalidJob('abandoned.running', 'must be an array of job ids');
-  return { supervisorId, olderThanMs: checkCount('abandoned.olderThanMs', olderThanMs, 1), running };
 }

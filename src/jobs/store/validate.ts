@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { JobError } from '../../errors.ts';
 import { parseTraceparent } from '../../telemetry/correlation.ts';
-import type { BackoffPolicy, EnqueueInput } from '../types.ts';
+import type { AbandonedClaims, BackoffPolicy, EnqueueInput } from '../types.ts';
 
 /** A validated job, ready for the insert (the id is taken at flush time; fixed shape). */
 export class PreparedJob {
@@ -184,4 +184,23 @@ export function errorJson(field: string, error: unknown): string {
 export function clean(text: string, maxLength: number): string {
   const cut = text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
   return unstorable.test(cut) ? cut.replace(new RegExp(unstorable.source, 'g'), '\ufffd') : cut;
+}
+
+/** An integer of at least `min`, or PITBOSS_INVALID_JOB naming `key`. */
+export function checkCount(key: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw invalidJob(key, `must be an integer ≥ ${min}, got ${String(value)}`);
+  return value;
+}
+
+/** A supervisor id as `claimed_by` starts with it: non-empty, no "/" (the separator). */
+export function checkSupervisorId(id: unknown, field = 'supervisor.id'): string {
+  if (typeof id !== 'string' || id === '' || id.includes('/')) throw invalidJob(field, 'must be a non-empty string without "/"');
+  return clean(id, 200);
+}
+
+export function checkAbandoned(abandoned: AbandonedClaims | undefined): AbandonedClaims | null {
+  if (abandoned === undefined) return null;
+  const { supervisorId, olderThanMs, running } = abandoned;
+  if (!Array.isArray(running) || !running.every(isJobId)) throw invalidJob('abandoned.running', 'must be an array of job ids');
+  return { supervisorId: checkSupervisorId(supervisorId, 'abandoned.supervisorId'), olderThanMs: checkCount('abandoned.olderThanMs', olderThanMs, 1), running };
 }
