@@ -1,10 +1,10 @@
 /**
- * Applies the versioned migrations of sql.ts. Everything happens in one transaction that first
+ * Applies the versioned migrations of schema.ts. Everything happens in one transaction that first
  * takes a transaction-scoped advisory lock, so two processes starting at once queue up: the second
  * sees the first one's `schema_migrations` rows after it commits and applies nothing. Postgres DDL
  * is transactional, so a failing migration leaves no half-built schema behind.
  */
-import { migrationSql, migrations } from './sql.ts';
+import { migrationSql, migrations } from './schema.ts';
 import type { SqlClient } from './types.ts';
 
 /** What one `migrate` call did. */

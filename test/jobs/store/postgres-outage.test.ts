@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { captureEvents, createTelemetry } from '../../../src/index.ts';
 import { createSqlClient } from '../../../src/jobs/store/client.ts';
 import { migrate } from '../../../src/jobs/store/migrate.ts';
-import { migrationSql, migrations } from '../../../src/jobs/store/sql.ts';
+import { migrationSql, migrations } from '../../../src/jobs/store/schema.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import type { ControlState, JobStoreOptions, SqlClient } from '../../../src/jobs/store/types.ts';
 import { testDatabaseUrl } from '../../helpers/services.ts';

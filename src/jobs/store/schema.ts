@@ -1,0 +1,127 @@
+/**
+ * The store's schema: versioned migrations (tables per DESIGN.md, indexed for the store's queries)
+ * and the statements migrate.ts applies them with. Apart from the statements of the store's work
+ * (sql.ts), so a reviewer reads the tables in one place.
+ */
+
+/** Versioned migrations, applied in order under an advisory lock (see migrate.ts). Never edit one that shipped. */
+export const migrations: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: 'jobs, actions, worker events, supervisors, control',
+    sql: `
+CREATE TABLE jobs (
+  id               bigserial PRIMARY KEY,
+  queue            text NOT NULL,
+  name             text NOT NULL,
+  payload          jsonb,
+  status           text NOT NULL DEFAULT 'queued'
+                   CHECK (status IN ('queued', 'running', 'completed', 'failed', 'dead', 'cancelled')),
+  priority         integer NOT NULL DEFAULT 0,
+  attempts         integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  max_attempts     integer NOT NULL DEFAULT 3 CHECK (max_attempts BETWEEN 1 AND 100),
+  backoff_type     text NOT NULL DEFAULT 'exponential' CHECK (backoff_type IN ('fixed', 'exponential')),
+  backoff_delay_ms integer NOT NULL DEFAULT 1000 CHECK (backoff_delay_ms >= 0),
+  run_at           timestamptz NOT NULL DEFAULT now(),
+  claimed_by       text,
+  attempt_id       uuid,
+  idempotency_key  text,
+  correlation_id   text,
+  traceparent      text,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  started_at       timestamptz,
+  finished_at      timestamptz,
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  result           jsonb,
+  error            jsonb
+);
+CREATE UNIQUE INDEX jobs_idempotency ON jobs (queue, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_claimable ON jobs (queue, run_at) WHERE status IN ('queued', 'failed');
+CREATE INDEX jobs_running ON jobs (claimed_by) WHERE status = 'running';
+CREATE INDEX jobs_queue_status ON jobs (queue, status);
+
+CREATE TABLE job_actions (
+  id          bigserial PRIMARY KEY,
+  job_id      bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  attempt     integer NOT NULL,
+  action      text NOT NULL,
+  status      text NOT NULL CHECK (status IN ('ok', 'error')),
+  duration_ns bigint NOT NULL,
+  error       text,
+  at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX job_actions_job ON job_actions (job_id, attempt, at);
+
+CREATE TABLE worker_events (
+  id         bigserial PRIMARY KEY,
+  supervisor text NOT NULL,
+  pool       text NOT NULL,
+  worker_id  text NOT NULL,
+  event      text NOT NULL,
+  reason     text,
+  at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX worker_events_at ON worker_events (at);
+CREATE INDEX worker_events_worker ON worker_events (pool, worker_id, at);
+
+CREATE TABLE supervisors (
+  id           text PRIMARY KEY,
+  host         text NOT NULL,
+  pid          integer NOT NULL,
+  started_at   timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The control table is versioned as a whole: one version row, bumped by every save, plus one row
+-- per rule or log level. Scope columns use '' for "any" so the primary key can hold them.
+CREATE TABLE control_state (
+  singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  version    bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO control_state DEFAULT VALUES;
+CREATE TABLE control_rules (
+  kind       text NOT NULL CHECK (kind IN ('telemetry', 'log_level')),
+  pattern    text NOT NULL,
+  pool       text NOT NULL DEFAULT '',
+  worker     text NOT NULL DEFAULT '',
+  rate       double precision NOT NULL DEFAULT 1 CHECK (rate >= 0 AND rate <= 1),
+  enabled    boolean NOT NULL DEFAULT true,
+  level      text,
+  version    bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (kind, pattern, pool, worker),
+  CHECK ((kind = 'log_level') = (level IS NOT NULL))
+);
+`,
+  },
+  {
+    version: 2,
+    name: 'indexes for retention and the recent-failures view',
+    sql: `
+CREATE INDEX jobs_finished ON jobs (status, finished_at) WHERE status IN ('completed', 'dead', 'cancelled');
+CREATE INDEX jobs_failures ON jobs (updated_at DESC, id DESC) WHERE status IN ('failed', 'dead');
+`,
+  },
+  {
+    version: 3,
+    name: 'supervisor lives: instance and stopped_at',
+    sql: `
+ALTER TABLE supervisors ADD COLUMN instance text, ADD COLUMN stopped_at timestamptz;
+`,
+  },
+];
+
+export const migrationSql = {
+  lock: 'SELECT pg_advisory_xact_lock(hashtext($1))',
+  noStatementTimeout: 'SET LOCAL statement_timeout = 0',
+  createSchema: (schema: string) => `CREATE SCHEMA IF NOT EXISTS "${schema}"`,
+  createTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    integer PRIMARY KEY,
+  name       text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`,
+  applied: 'SELECT version FROM schema_migrations ORDER BY version',
+  record: 'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)',
+  currentSchema: 'SELECT current_schema() AS schema',
+} as const;
