@@ -106,20 +106,24 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     id: supervisorId, strategy: 'one_for_one', intensity: { maxRestarts: 10, periodMs: 60_000 }, telemetry: bus,
     children: [...pools.map((p) => p.childSpec()), jobsChild(jobs, config.shutdownTimeoutMs), httpChild(http, config)],
   });
+  /** Closes what stands around the supervision tree, in order; every step runs, the first failure is rethrown. */
+  const closeAround = async (): Promise<void> => {
+    const failures: unknown[] = [];
+    for (const step of [() => control.stop(), () => metrics.shutdown(), () => dispatcher.close(), () => store.close()]) {
+      await step().catch((error: unknown) => { failures.push(error); });
+    }
+    detachBoard();
+    detachWorkerEvents();
+    detachLogs();
+    if (failures.length > 0) throw failures[0];
+  };
   try {
     await control.start();
     await supervisor.start();
   } catch (error) {
     // A child that cannot start (a port in use, a supervisor id held by a live process): the
-    // supervisor has stopped the others; close what was opened around it, so the lock and
-    // connections go with the failure.
-    await control.stop().catch(() => {});
-    await metrics.shutdown().catch(() => {});
-    await dispatcher.close().catch(() => {});
-    await store.close().catch(() => {});
-    detachBoard();
-    detachWorkerEvents();
-    detachLogs();
+    // supervisor has stopped the others; the lock and connections go with the failure.
+    await closeAround().catch(() => {});
     throw error;
   }
   const address = http.server.address();
@@ -137,13 +141,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
       await drain();
       await jobs.stop(config.shutdownTimeoutMs);
       await supervisor.stop(reason);
-      await control.stop();
-      await metrics.shutdown();
-      await dispatcher.close();
-      await store.close();
-      detachBoard();
-      detachWorkerEvents();
-      detachLogs();
+      await closeAround();
       logger.category('supervisor').info({ event: 'deployment_stopped', reason }, 'deployment_stopped');
       logger.flush();
     })();
