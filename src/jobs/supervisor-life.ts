@@ -21,6 +21,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobError } from '../errors.ts';
 import type { JobStorePort } from './ports.ts';
+import { processRunning } from './store/data-dir-lock.ts';
 import type { SupervisorHolder, SupervisorRecord } from './types.ts';
 
 /** What a life reports: waiting for a holder to fall silent at startup, or a live twin seen while running. */
@@ -36,16 +37,6 @@ export interface SupervisorLifeOptions {
   /** How often a holder's row is read while waiting (default 250 ms). */
   readonly pollMs?: number;
   readonly onNotice?: (notice: SupervisorIdNotice) => void;
-}
-
-/** True while `pid` runs on this host (EPERM: it runs, as another user). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class SupervisorLife {
@@ -96,7 +87,7 @@ export class SupervisorLife {
   #mayBeAlive(row: SupervisorRecord): boolean {
     if (row.stopped || row.instance === this.instance || row.heartbeatAgeMs >= this.#o.heartbeatTtlMs) return false;
     // On this host a pid tells: our own pid is a previous life in a restarted container, a dead one is gone.
-    if (row.host === hostname()) return row.pid !== process.pid && running(row.pid);
+    if (row.host === hostname()) return row.pid !== process.pid && processRunning(row.pid);
     return true;
   }
 }

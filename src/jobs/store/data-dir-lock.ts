@@ -38,13 +38,19 @@ function processIdentity(pid: number): string | null {
   }
 }
 
-/** True when the holder still runs on this host (EPERM: it runs, as another user). */
-function alive(owner: LockOwner): boolean {
+/** True while `pid` runs on this host (EPERM: it runs, as another user). */
+export function processRunning(pid: number): boolean {
   try {
-    process.kill(owner.pid, 0);
+    process.kill(pid, 0);
+    return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** True when the holder still runs on this host, and is the same process (not a reused pid). */
+function alive(owner: LockOwner): boolean {
+  if (!processRunning(owner.pid)) return false;
   const now = owner.process === null ? null : processIdentity(owner.pid);
   return now === null || now === owner.process;
 }
