@@ -75,12 +75,12 @@ export class Reconciler {
    * Runs once before this supervisor claims anything: jobs still claimed under its id belong to a
    * previous process with the same id (a fixed PITBOSS_SUPERVISOR_ID) and are requeued at once;
    * their heartbeat would otherwise look alive forever. Rejects with PITBOSS_SUPERVISOR_ID_IN_USE
-   * when that process is alive (see supervisor-life.ts).
+   * when that process is alive (see supervisor-life.ts). A store outage only postpones the sweep:
+   * the passes that follow take such claims for abandoned ones.
    */
   async recoverPreviousLife(): Promise<void> {
-    if (!this.#o.store.available) return;
-    await this.#life.waitUntilFree();
-    await this.#pass(true);
+    if (!this.#o.store.available || !(await this.#life.waitUntilFree())) return;
+    await this.#pass(true).catch(() => {});
   }
 
   async #pass(startingUp = false): Promise<void> {

@@ -50,22 +50,27 @@ export class SupervisorLife {
   }
 
   /**
-   * Resolves once no other live process holds the id; rejects with PITBOSS_SUPERVISOR_ID_IN_USE when
-   * one does. Waits at most what is left of the holder's TTL.
+   * Resolves true once no other live process holds the id, false when the store could not tell
+   * (unreachable); rejects with PITBOSS_SUPERVISOR_ID_IN_USE when one does. Waits at most what is
+   * left of the holder's TTL.
    */
-  async waitUntilFree(): Promise<void> {
+  async waitUntilFree(): Promise<boolean> {
     const { store, supervisorId, heartbeatTtlMs, pollMs = 250 } = this.#o;
-    const first = await store.supervisor(supervisorId);
-    if (first === null || !this.#mayBeAlive(first)) return;
+    const read = (): Promise<SupervisorRecord | null | undefined> => store.supervisor(supervisorId).catch(() => undefined);
+    const first = await read();
+    if (first === undefined) return false;
+    if (first === null || !this.#mayBeAlive(first)) return true;
     const waitMs = Math.ceil(heartbeatTtlMs - first.heartbeatAgeMs);
     this.#o.onNotice?.({ kind: 'waiting', supervisorId, holder: holderOf(first), waitMs });
     const deadline = performance.now() + waitMs;
     while (performance.now() < deadline) {
       await sleep(Math.min(pollMs, Math.max(0, deadline - performance.now())));
-      const now = await store.supervisor(supervisorId);
-      if (now === null || now.stopped || now.instance === this.instance) return;
+      const now = await read();
+      if (now === undefined) return false;
+      if (now === null || now.stopped || now.instance === this.instance) return true;
       if (now.beatAt !== first.beatAt) throw idInUse(supervisorId, now);
     }
+    return true;
   }
 
   /** Beats under the id; resolves true when another process wrote the row since this life's last beat. */

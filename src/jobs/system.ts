@@ -85,11 +85,9 @@ export class JobSystem {
   /** Starts consuming every configured queue and the reconciler. */
   async start(): Promise<void> {
     const { store, dispatcher, queues } = this.#o;
-    // Before claiming: requeue what a previous process under this supervisor id left running. A
-    // live process under the id fails the start; a store outage only postpones the sweep.
-    await this.#reconciler.recoverPreviousLife().catch((error: unknown) => {
-      if ((error as { code?: unknown }).code === 'PITBOSS_SUPERVISOR_ID_IN_USE') throw error;
-    });
+    // Before claiming: requeue what a previous process under this supervisor id left running (a
+    // live process under the id fails the start).
+    await this.#reconciler.recoverPreviousLife();
     for (const [queue, { pool, concurrency = DEFAULT_CONCURRENCY }] of Object.entries(queues)) {
       const consumer = new QueueConsumer({ queue, pool, concurrency, store, dispatcher, bus: this.#bus, supervisorId: this.supervisorId, inFlight: this.#inFlight });
       consumer.start();
