@@ -18,6 +18,7 @@ export const errorCodes = {
   PITBOSS_TASK_FAILED: 'worker code threw; name, message and stack of the original error are kept',
   PITBOSS_WORKER_CRASHED: 'the thread running the task died (uncaught error, process.exit, out of memory)',
   PITBOSS_POOL_CLOSED: 'the pool is closing or closed and takes no more tasks',
+  PITBOSS_TASK_INTERRUPTED: 'the pool stopped the thread running the task (shutdown past its timeout): not the task\'s failure; a job goes back to waiting without using an attempt',
   PITBOSS_POOL_FAILED: 'the pool exceeded its restart intensity and stopped',
   PITBOSS_INVALID_SUPERVISOR_SPEC: 'supervisor options or a child spec are malformed (strategy, intensity, ids, timeouts, backoff)',
   PITBOSS_UNKNOWN_CHILD: 'the supervisor has no child with this id',

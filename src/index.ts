@@ -84,6 +84,8 @@ export {
   TaskFailedError,
   /** `pool.run` rejected: the thread died while running the task. */
   WorkerCrashedError,
+  /** `pool.run` rejected: the pool stopped the thread running the task (a close past its timeout); not the task's failure. */
+  TaskInterruptedError,
   /** `pool.run` rejected: the pool is closing or closed. */
   PoolClosedError,
   /** The pool exceeded its restart intensity. */

@@ -8,6 +8,7 @@ export type FaultInput =
   | { kind: 'throw'; message?: string }
   | { kind: 'uncaught' }
   | { kind: 'exit'; code?: number }
+  | { kind: 'exit-idle'; afterMs?: number }
   | { kind: 'oom' }
   | { kind: 'hang' }
   | { kind: 'cooperative'; ms: number }
@@ -40,6 +41,11 @@ export default defineWorker(async (input: FaultInput, ctx) => {
     case 'exit':
       process.exit(input.code ?? 3);
       break;
+    case 'exit-idle':
+      // Returns at once and exits later, with no task running: the thread dies idle, as a broken
+      // thread (not a bad task) does, which counts against the pool's intensity.
+      setTimeout(() => process.exit(5), input.afterMs ?? 20);
+      return 'ok';
     case 'oom': {
       const hoard: unknown[] = [];
       for (;;) hoard.push(new Array(100_000).fill({ leak: hoard.length }));

@@ -44,6 +44,7 @@ export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
     name: (_m, md) => (md.planned === true ? ['worker_stopped', 'debug'] : ['worker_crashed', 'error']),
   },
   'pool.worker.restarted': { category: 'pool', level: 'warn', name: 'worker_restarted' },
+  'worker.call.crashed': { category: 'pool', level: 'warn', name: 'task_crashed_thread' },
   'pool.worker.recycled': { category: 'pool', level: 'info', name: 'worker_recycled' },
   'supervisor.child.restarted': { category: 'supervisor', level: 'warn', name: 'supervisor_restart' },
   'supervisor.intensity_exceeded': { category: 'supervisor', level: 'error', name: 'intensity_exceeded' },

@@ -49,7 +49,11 @@ export const defaultMetrics: readonly MetricDefinition[] = Object.freeze([
   }),
   counter({
     name: 'pitboss.worker.restarts', event: 'pool.worker.restarted', unit: '{restart}',
-    tags: ['pool', 'reason'], description: 'Crashed worker threads replaced, by pool and reason.',
+    tags: ['pool', 'reason', 'fault'], description: 'Crashed worker threads replaced, by pool, reason and fault (task: killed by the task it ran, not counted against intensity; thread: died on its own).',
+  }),
+  counter({
+    name: 'pitboss.worker.task_crashes', event: 'worker.call.crashed', unit: '{task}',
+    tags: ['pool', 'task', 'reason'], description: 'Tasks that killed their thread (crash, exit, oom, timeout, unclonable_answer), by pool, task and reason: a poison job type shows here.',
   }),
   distribution({
     name: 'pitboss.worker.call.duration', event: 'worker.call.stop', measurement: 'duration', unit: seconds,

@@ -55,6 +55,7 @@ export class PoolCore {
     const events = createRingBuffer(slotCount);
     this.#inbox = new ThreadInbox(bus, this.slots, opts.name, onLog, events, slotCount);
     this.threads = new ThreadRegistry(this.slots, {
+      dying: (thread) => { if (thread.results !== null) this.#tasks.drainAnswers(thread.results); },
       interrupted: (thread, taskId) => this.#tasks.noteInterrupted(thread, taskId),
       exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned),
     });
@@ -182,11 +183,14 @@ export class PoolCore {
       this.bus.execute('pool.worker.recycled', { lifetime, tasks, heap_bytes: this.threads.field(slot, SlotField.heapKiB) * 1024 }, meta);
       this.#spawns.expect(slot, 'recycle', reason);
     } else {
-      // An unclonable answer is that task's fault, not the thread's (it had finished the task): it
-      // fails the task but does not count against intensity, or a handler returning, say, a function
-      // for some inputs would take the whole pool down after intensity.maxRestarts of them.
-      if (!planned && reason !== 'unclonable_answer' && !this.#countRestart()) return;
-      this.#spawns.expect(slot, 'restart', reason);
+      // A thread that died while a task awaited its answer (it crashed, exited, ran out of memory or
+      // past its deadline running it, or could not send its answer) died of that task: the task
+      // fails and the thread is replaced, but intensity is not charged. Intensity stops a pool that
+      // cannot work (threads dying idle or while starting), not one fed some bad jobs: counted, 11
+      // poison jobs a minute would fail the pool and every task queued behind them.
+      const fault = thread.faultTask !== null ? 'task' : 'thread';
+      if (!planned && fault === 'thread' && !this.#countRestart()) return;
+      this.#spawns.expect(slot, 'restart', reason, fault);
     }
     this.#ensureThreads();
   }

@@ -10,7 +10,7 @@ import { currentCorrelation } from '../telemetry/correlation.ts';
 import { nextTaskId, type CancelTable } from './cancel-table.ts';
 import { Chunk, ChunkPolicy, drainAnswers } from './chunks.ts';
 import type { PoolState } from './core.ts';
-import { PoolClosedError, TaskFailedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
+import { PoolClosedError, TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
 import type { ThreadInbox } from './inbox.ts';
 import type { ResolvedPoolOptions } from './options.ts';
 import type { ChunkEnvelope, TaskResult } from './protocol.ts';
@@ -85,12 +85,13 @@ export class TaskDispatcher {
     return this.#waiting.drain();
   }
 
-  /** A dying thread was running task `taskId` (see ThreadEvents.interrupted); true when it still awaits its answer. */
-  noteInterrupted(thread: PoolThread, taskId: number): boolean {
+  /** A dying thread was running task `taskId` (see ThreadEvents.interrupted); its name while it still awaits its answer. */
+  noteInterrupted(thread: PoolThread, taskId: number): string | null {
     // A task already settled (its answer arrived before the thread died) needs no note.
-    if (!this.#running.has(taskId)) return false;
+    const pending = this.#running.get(taskId);
+    if (pending === undefined) return null;
     this.#interrupted.set(taskId, thread);
-    return true;
+    return pending.task;
   }
 
   run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
@@ -148,6 +149,7 @@ export class TaskDispatcher {
   /** Stops the thread running `pending`; the task settles from the thread's death (see #rejected). */
   #terminate(pending: PendingTask, thread: PoolThread, reason: 'timeout' | 'aborted'): void {
     thread.killReason = reason;
+    if (reason === 'timeout') thread.faultTask = pending.task;
     this.#interrupted.set(pending.id, thread);
     void thread.worker.terminate();
   }
@@ -239,6 +241,7 @@ export class TaskDispatcher {
     const thread = this.#threads.running(pending.id);
     if (thread !== undefined) {
       thread.killReason = 'timeout';
+      thread.faultTask = pending.task;
       this.#interrupted.set(pending.id, thread);
     }
     abort.abort();
@@ -355,14 +358,25 @@ export class TaskDispatcher {
     }
     const failure = pending.timedOut ? new TaskTimeoutError(pool, this.#opts.taskTimeoutMs ?? 0)
       : pending.signal?.aborted ? pending.signal.reason
-        : this.#ctx.failure() ?? new WorkerCrashedError(pool, thread?.plannedReason ?? classifyExit(thread?.error ?? null, 0, thread?.diedAnswering), thread?.error ?? error,
-          thread?.diedAnswering === true ? 'it finished this task but could not send its answer (a value structured clone refuses, e.g. a function, cannot leave a thread)' : undefined);
+        : this.#ctx.failure() ?? this.#crashOf(thread, error);
     if (thread !== undefined) {
-      this.#bus.execute('worker.call.exception', { duration: Math.round((performance.now() - pending.dispatchedAt) * 1e6) },
-        Object.assign(pending.callMetadata(pool, thread.slot), errorMetadata(failure)));
+      const duration = Math.round((performance.now() - pending.dispatchedAt) * 1e6);
+      this.#bus.execute('worker.call.exception', { duration }, Object.assign(pending.callMetadata(pool, thread.slot), errorMetadata(failure)));
+      if (thread.faultTask !== null && (failure instanceof WorkerCrashedError || failure instanceof TaskTimeoutError)) {
+        const reason = failure instanceof TaskTimeoutError ? 'timeout' : failure.reason;
+        this.#bus.execute('worker.call.crashed', { duration }, Object.assign(pending.callMetadata(pool, thread.slot), { reason }, errorMetadata(failure)));
+      }
     }
     pending.reject(failure);
     this.pump();
+  }
+
+  /** What a task gets when the thread running it died: its own crash, or an interruption the pool made (shutdown). */
+  #crashOf(thread: PoolThread | undefined, error: unknown): Error {
+    const pool = this.#opts.name;
+    if (thread !== undefined && thread.faultTask === null && thread.plannedReason !== null) return new TaskInterruptedError(pool, thread.plannedReason);
+    return new WorkerCrashedError(pool, classifyExit(thread?.error ?? null, 0, thread?.diedAnswering), thread?.error ?? error,
+      thread?.diedAnswering === true ? 'it finished this task but could not send its answer (a value structured clone refuses, e.g. a function, cannot leave a thread)' : undefined);
   }
 
   #requeue(pending: PendingTask): void {

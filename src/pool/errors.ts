@@ -50,6 +50,20 @@ export class WorkerCrashedError extends PoolError {
   }
 }
 
+/**
+ * The pool ended the thread running the task for its own reasons (a close past its timeout): the
+ * task did not fail by itself, though it may have partly run. The job system requeues such a job
+ * without charging an attempt.
+ */
+export class TaskInterruptedError extends PoolError {
+  readonly reason: string;
+
+  constructor(pool: string, reason: string) {
+    super('PITBOSS_TASK_INTERRUPTED', `pool ${pool}: the thread running the task was stopped (${reason}) before it finished`);
+    this.reason = reason;
+  }
+}
+
 /** The pool takes no more tasks. */
 export class PoolClosedError extends PoolError {
   constructor(pool: string) {

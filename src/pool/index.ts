@@ -5,5 +5,5 @@ export { defineWorker, type WorkerContext, type WorkerDefinition, type WorkerLog
 export type { PoolOptions, RecycleOptions } from './options.ts';
 export type { PoolState } from './core.ts';
 export {
-  PoolClosedError, PoolFailedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskTimeoutError, WorkerCrashedError,
+  PoolClosedError, PoolFailedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError,
 } from './errors.ts';

@@ -32,8 +32,8 @@ export class SpawnLedger {
   }
 
   /** A slot now waits for a thread (initial start, restart after a crash, or recycle). */
-  expect(slot: number, kind: PendingSpawn['kind'], reason: string): void {
-    this.#pending.set(slot, { since: performance.now(), kind, reason });
+  expect(slot: number, kind: PendingSpawn['kind'], reason: string, fault: PendingSpawn['fault'] = null): void {
+    this.#pending.set(slot, { since: performance.now(), kind, reason, fault });
     this.#bus.execute('pool.worker.spawn_started', {}, { pool: this.#pool, worker_id: slot });
   }
 
@@ -45,7 +45,7 @@ export class SpawnLedger {
     const meta = { pool: this.#pool, worker_id: thread.slot, thread_id: thread.threadId };
     this.#bus.execute('pool.worker.spawned', { duration: nsSince(since) }, meta);
     if (pending?.kind === 'restart') {
-      this.#bus.execute('pool.worker.restarted', { downtime: nsSince(since), restarts: this.#restarts.length }, Object.assign(meta, { reason: pending.reason }));
+      this.#bus.execute('pool.worker.restarted', { downtime: nsSince(since), restarts: this.#restarts.length }, Object.assign(meta, { reason: pending.reason, fault: pending.fault ?? 'thread' }));
     }
   }
 

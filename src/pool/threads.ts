@@ -27,6 +27,12 @@ export class PoolThread {
   diedAnswering = false;
   /** Set when the pool kills the thread over a task: 'timeout' or 'aborted'. */
   killReason: string | null = null;
+  /**
+   * Name of the task whose run killed the thread (it died while that task still awaited its answer,
+   * or the pool killed it over that task's deadline), null when it died idle, starting, or on purpose.
+   * Such a death is the task's failure: it does not count against the pool's intensity.
+   */
+  faultTask: string | null = null;
   elu: EventLoopUtilization | null = null;
   exited = false;
   /** Where the thread posts answers of chunked tasks (from its hello); read synchronously, never started. */
@@ -44,16 +50,24 @@ export interface PendingSpawn {
   readonly since: number;
   readonly kind: 'initial' | 'restart' | 'recycle';
   readonly reason: string;
+  /** For a restart: 'task' when the task it ran killed the thread (not counted against intensity), 'thread' when it died on its own. */
+  readonly fault: 'task' | 'thread' | null;
 }
 
 /** What the registry reports to the pool core. */
 export interface ThreadEvents {
   /**
+   * A thread reported an uncaught error and is about to exit. Called before piscina's rejection of
+   * its task or chunk is delivered (a microtask later), so answers it posted before dying are read
+   * first: a chunk's finished tasks must not be taken for unstarted ones and run again.
+   */
+  dying(thread: PoolThread): void;
+  /**
    * A dying thread was running task `taskId`. Called from the thread's 'error' or 'exit' event,
    * before piscina's rejection of that task reaches the pool (it is delivered in a microtask).
-   * Returns whether the task still awaits its answer.
+   * Returns the task's name while it still awaits its answer, else null.
    */
-  interrupted(thread: PoolThread, taskId: number): boolean;
+  interrupted(thread: PoolThread, taskId: number): string | null;
   /** A thread (or a thread that never got ready) died; `planned` when the pool meant it. */
   exited(thread: PoolThread, reason: string, planned: boolean): void;
 }
@@ -85,6 +99,7 @@ export class ThreadRegistry {
       // task the thread was running has been rejected (its callbacks run after us, in a microtask).
       worker.on('error', (error) => {
         thread.error ??= error;
+        this.#events.dying(thread);
         this.#noteInterrupted(thread);
       });
       worker.once('exit', (code) => this.#exit(thread, code));
@@ -144,8 +159,10 @@ export class ThreadRegistry {
     if (thread.interruptedTask === 0) return;
     const awaited = this.#events.interrupted(thread, thread.interruptedTask);
     // Its last task finished and still awaits the answer: the thread died posting it. Had the answer
-    // arrived, something else killed the thread afterwards (a stray timer's throw, say).
-    thread.diedAnswering = running === 0 && awaited;
+    // arrived, something else killed the thread afterwards (a stray timer's throw, say): the thread
+    // was idle, and the death is not that task's.
+    thread.diedAnswering = running === 0 && awaited !== null;
+    thread.faultTask ??= awaited;
   }
 
   /** The thread currently running `taskId`, read from the slot table. */

@@ -49,7 +49,7 @@ describe('catalog coverage: pool, worker and supervisor events', () => {
       await flaky.run({ kind: 'crash-then-break-boot' }).catch(() => {});
       await seen.waitFor('pool.worker.spawn_failed');
       // A pool past its intensity fails; its supervisor (intensity 0) gives up and escalates to root.
-      await doomed.run({ kind: 'exit' }).catch(() => {});
+      await doomed.run({ kind: 'exit-idle' }).catch(() => {});
       await seen.waitFor('supervisor.intensity_exceeded');
       await eventually(() => seen.of('supervisor.child.restarted').some((e) => e.metadata.child === 'inner'), 10_000, 'root restarts inner');
       await seen.waitFor('worker.memory.sampled');

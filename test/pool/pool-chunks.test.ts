@@ -53,6 +53,22 @@ describe('pool: chunked dispatch of short queued tasks', () => {
     expect(events.of('pool.worker.terminated')[0]!.metadata).toMatchObject({ reason: 'exit', planned: false });
   });
 
+  it('an uncaught throw mid-chunk (an \'error\' before the exit) loses no finished answer and runs nothing twice', async () => {
+    const { pool, events } = await startPool({ threads: 1 });
+    await warm(pool);
+    const first = pool.threads()[0]!.threadId;
+    const inputs = [{ kind: 'whoami' }, { kind: 'whoami' }, { kind: 'whoami' }, { kind: 'uncaught' }, ...Array.from({ length: 4 }, () => ({ kind: 'whoami' }))];
+    const settled = await burst(pool, inputs);
+    expect(settled[3]).toMatchObject({ status: 'rejected', reason: { code: 'PITBOSS_WORKER_CRASHED', reason: 'crash' } });
+    const ran = settled.filter((s, i) => i !== 3).map((s) => (s as PromiseFulfilledResult<Who>).value);
+    expect(ran.map((w) => w.task)).toEqual(['t0', 't1', 't2', 't4', 't5', 't6', 't7']);
+    // t1 and t2 finished on the first thread before t3 killed it: their answers stand, they never ran again.
+    expect(ran.slice(0, 3).every((w) => w.threadId === first)).toBe(true);
+    expect(ran.slice(3).every((w) => w.threadId !== first)).toBe(true);
+    const answered = events.of('worker.call.stop').map((e) => String(e.metadata.task)).filter((t) => t.startsWith('t'));
+    expect(answered.sort()).toEqual(['t0', 't1', 't2', 't4', 't5', 't6', 't7']);
+  });
+
   it('each task of a chunk gets taskTimeoutMs from its own start, not from the chunk start', async () => {
     // timeout 300 + grace 150: the second 250 ms task ends 500 ms into the chunk, past a chunk-wide
     // deadline, but each task alone stays well inside its own.

@@ -26,8 +26,10 @@ describe('pool: every crash kind', () => {
     expect(error).toMatchObject({ code: 'PITBOSS_WORKER_CRASHED', reason });
     await events.waitFor('pool.worker.restarted');
     expect(events.of('pool.worker.terminated')[0]!.metadata).toMatchObject({ worker_id: 0, reason, planned: false });
-    expect(events.of('pool.worker.restarted')[0]).toMatchObject({ measurements: { restarts: 1 }, metadata: { worker_id: 0, reason } });
+    // The task's crash: replaced, not counted against the intensity (restarts in the window: 0).
+    expect(events.of('pool.worker.restarted')[0]).toMatchObject({ measurements: { restarts: 0 }, metadata: { worker_id: 0, reason, fault: 'task' } });
     expect(events.of('worker.call.exception').at(-1)!.metadata).toMatchObject({ worker_id: 0, error_type: 'WorkerCrashedError' });
+    expect(events.of('worker.call.crashed').map((e) => e.metadata)).toEqual([expect.objectContaining({ worker_id: 0, task: 'default', reason, error_type: 'WorkerCrashedError' })]);
     expect(await pool.run({ kind: 'ok', value: 1 })).toBe(1);
     expect(pool.threads().map((t) => t.workerId)).toEqual([0]);
     expect(pool.threads()[0]!.threadId).not.toBe(before);
@@ -55,12 +57,36 @@ describe('pool: every crash kind', () => {
     }
     expect(pool.state).toBe('running');
     expect(await pool.run({ kind: 'ok', value: 'still' })).toBe('still');
-    // Crashes still count, and the budget of one is still whole: the first is restarted, the second fails the pool.
-    await expect(pool.run({ kind: 'uncaught' })).rejects.toMatchObject({ reason: 'crash' });
+    // Threads dying on their own still count, and the budget of one is still whole: the first is
+    // restarted, the second fails the pool.
+    expect(await pool.run({ kind: 'exit-idle' })).toBe('ok');
     await events.waitFor('pool.worker.restarted', { count: 4 });
+    expect(events.of('pool.worker.restarted').at(-1)!.metadata).toMatchObject({ reason: 'exit', fault: 'thread' });
     expect(pool.state).toBe('running');
-    await pool.run({ kind: 'uncaught' }).catch(() => {});
+    await pool.run({ kind: 'exit-idle' }).catch(() => {});
     expect(await pool.exited).toMatchObject({ code: 'PITBOSS_POOL_FAILED' });
+  });
+
+  it('tasks that kill their thread never fail the pool, whatever the kind and however many; healthy tasks all complete', async () => {
+    // With a budget of one restart, any two counted deaths would fail the pool.
+    const { pool, events } = await startPool({
+      threads: 2, intensity: { maxRestarts: 1, periodMs: 60_000 }, taskTimeoutMs: 1500, killGraceMs: 50,
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
+    });
+    const poison = [{ kind: 'exit' }, { kind: 'uncaught' }, { kind: 'hang' }, { kind: 'oom' }] as const;
+    const inputs = Array.from({ length: 80 }, (_, i) => (i % 10 === 3 ? poison[(i / 10 | 0) % 4]! : { kind: 'ok', value: i }));
+    const settled = await Promise.allSettled(inputs.map((input, i) => pool.run(input, { task: input.kind === 'ok' ? 'good' : `bad-${input.kind}` })));
+    settled.forEach((s, i) => {
+      const input = inputs[i]!;
+      if (input.kind === 'ok') expect(s).toEqual({ status: 'fulfilled', value: i });
+      else expect(s).toMatchObject({ status: 'rejected', reason: { code: input.kind === 'hang' ? 'PITBOSS_TASK_TIMEOUT' : 'PITBOSS_WORKER_CRASHED' } });
+    });
+    expect(pool.state).toBe('running');
+    const crashed = events.of('worker.call.crashed').map((e) => `${String(e.metadata.task)}:${String(e.metadata.reason)}`).sort();
+    expect(crashed).toEqual(['bad-exit:exit', 'bad-exit:exit', 'bad-hang:timeout', 'bad-hang:timeout', 'bad-oom:oom', 'bad-oom:oom', 'bad-uncaught:crash', 'bad-uncaught:crash']);
+    await eventually(() => events.of('pool.worker.restarted').length === 8, 10_000, 'eight replacements');
+    expect(events.of('pool.worker.restarted').every((e) => e.metadata.fault === 'task' && e.measurements.restarts === 0)).toBe(true);
+    expect(pool.threads()).toHaveLength(2);
   });
 
   it('out of memory under resourceLimits kills the thread (reason oom) and it is replaced', async () => {
@@ -89,7 +115,11 @@ describe('pool: every crash kind', () => {
 
   it('restarts beyond the intensity fail the pool: tasks reject and exited resolves with the error', async () => {
     const { pool, events } = await startPool({ threads: 1, intensity: { maxRestarts: 2, periodMs: 60_000 } });
-    for (let i = 0; i < 3; i++) await pool.run({ kind: 'exit' }).catch(() => {});
+    // Threads that die idle (after their task returned): a pool that cannot keep threads alive.
+    for (let i = 0; i < 3; i++) {
+      await pool.run({ kind: 'exit-idle' }).catch(() => {});
+      if (i < 2) await events.waitFor('pool.worker.restarted', { count: i + 1 });
+    }
     const failure = await pool.exited;
     expect(failure).toMatchObject({ code: 'PITBOSS_POOL_FAILED' });
     expect(pool.state).toBe('failed');
