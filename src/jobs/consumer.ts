@@ -33,6 +33,16 @@ export interface QueueConsumerOptions {
 }
 
 const done: DispatchOutcome = { kind: 'done' };
+/** How soon a released job is handed out again: long enough for a pool restart to be under way. */
+export const releaseDelayMs = 500;
+
+/**
+ * Pool errors that say nothing about the job: it never ran (the pool was closed, failed, full, or
+ * kept it waiting too long) or the pool stopped it for its own reasons. Such an attempt is released
+ * uncharged; only the job's own failure (it threw, crashed its thread, ran past its deadline) costs one.
+ */
+const notTheJobs = new Set(['PITBOSS_POOL_CLOSED', 'PITBOSS_POOL_FAILED', 'PITBOSS_POOL_SATURATED', 'PITBOSS_QUEUE_TIMEOUT', 'PITBOSS_TASK_INTERRUPTED']);
+const chargesAttempt = (error: unknown): boolean => !notTheJobs.has(String((error as { code?: unknown } | null)?.code));
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
 
 export class QueueConsumer {
@@ -144,6 +154,11 @@ export class QueueConsumer {
 
   async #failed(job: ClaimedJob, thrown: unknown, duration: number, meta: Record<string, string | undefined>): Promise<DispatchOutcome> {
     const { bus, store } = this.#o;
+    if (!chargesAttempt(thrown)) {
+      // Fenced like any finish: a job cancelled meanwhile stays cancelled.
+      if (!(await store.finish({ id: job.id, attempt: job.attempt, status: 'released', retryAt: new Date(Date.now() + releaseDelayMs) }))) return done;
+      return { kind: 'retry', delayMs: releaseDelayMs };
+    }
     const error = thrown instanceof TaskFailedError
       ? { type: thrown.remote.name, message: thrown.remote.message }
       : (({ error_type, error: message }) => ({ type: error_type, message }))(describeError(thrown));

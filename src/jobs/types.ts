@@ -140,11 +140,16 @@ export interface ClaimedJob {
   readonly runAt: Date;
 }
 
-/** How an attempt ended. `failed` retries at `retryAt`; `dead` gives up. */
+/**
+ * How an attempt ended. `failed` retries at `retryAt`; `dead` gives up. `released` hands the attempt
+ * back uncharged (the job is queued again at `retryAt` and its attempts count goes back down): for
+ * an attempt that ended through no fault of the job, such as a pool that closed or restarted under it.
+ */
 export type FinishInput =
   | { readonly id: string; readonly attempt: number; readonly status: 'completed'; readonly result: unknown }
   | { readonly id: string; readonly attempt: number; readonly status: 'failed'; readonly error: { type: string; message: string }; readonly retryAt: Date }
-  | { readonly id: string; readonly attempt: number; readonly status: 'dead'; readonly error: { type: string; message: string } };
+  | { readonly id: string; readonly attempt: number; readonly status: 'dead'; readonly error: { type: string; message: string } }
+  | { readonly id: string; readonly attempt: number; readonly status: 'released'; readonly retryAt: Date };
 
 /** Counts per queue and status, from one query (gauges, `GET /queues`). */
 export interface QueueStats {

@@ -60,10 +60,11 @@ WITH v AS (
 ), finished AS (
   UPDATE jobs j
   SET status = v.status,
+      attempts = CASE WHEN v.status = 'queued' THEN j.attempts - 1 ELSE j.attempts END,
       result = CASE WHEN v.status = 'completed' THEN v.result::jsonb END,
-      error = CASE WHEN v.status = 'completed' THEN NULL ELSE v.error::jsonb END,
-      run_at = CASE WHEN v.status = 'failed' THEN v.retry_at ELSE j.run_at END,
-      finished_at = CASE WHEN v.status = 'failed' THEN NULL ELSE now() END,
+      error = CASE WHEN v.status = 'completed' THEN NULL WHEN v.status = 'queued' THEN j.error ELSE v.error::jsonb END,
+      run_at = CASE WHEN v.status IN ('failed', 'queued') THEN v.retry_at ELSE j.run_at END,
+      finished_at = CASE WHEN v.status IN ('failed', 'queued') THEN NULL ELSE now() END,
       updated_at = now()
   FROM v
   WHERE j.id = v.id AND CASE WHEN j.status = 'running' THEN j.attempts = v.attempt END
@@ -128,7 +129,8 @@ WHERE CASE WHEN j.status = 'running' THEN j.attempt_id = v.token END`,
   /**
    * Fenced by attempt: only the attempt that is still running may end it. A cancelled job or one
    * requeued and claimed again no longer matches, so a stale attempt's write changes nothing. A
-   * retry (`finishRetry`) also accepts rows already in that state at that attempt.
+   * retry (`finishRetry`) also accepts rows already in that state at that attempt. Status 'queued'
+   * is a release: the attempt is handed back uncharged (attempts - 1), to be claimed again.
    */
   finish: `${finishWrite}
 SELECT ord FROM finished`,
@@ -137,7 +139,7 @@ SELECT ord FROM finished`,
 SELECT ord FROM finished
 UNION ALL
 SELECT v.ord FROM jobs j JOIN v ON j.id = v.id
-WHERE CASE WHEN j.status = v.status THEN j.attempts = v.attempt END`,
+WHERE CASE WHEN j.status = v.status THEN j.attempts = v.attempt - CASE WHEN v.status = 'queued' THEN 1 ELSE 0 END END`,
 
   insertActions: actionsInsert,
 

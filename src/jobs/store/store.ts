@@ -127,7 +127,8 @@ export class JobStore implements JobStorePort {
 
   /**
    * Ends an attempt, fenced by attempt: false when this attempt no longer owns the job (it was
-   * cancelled, or requeued and claimed again), in which case nothing is written.
+   * cancelled, or requeued and claimed again), in which case nothing is written. `released` queues
+   * the job again without charging the attempt (see FinishInput).
    */
   finish(input: FinishInput): Promise<boolean> {
     return settle(() => {
@@ -145,8 +146,13 @@ export class JobStore implements JobStorePort {
         }
         case 'dead':
           return this.#engine.finish(new FinishRequest(id, attempt, 'dead', null, errorJson('error', input.error), null));
+        case 'released': {
+          const retryAt = input.retryAt;
+          if (!(retryAt instanceof Date) || Number.isNaN(retryAt.getTime())) throw invalidJob('retryAt', 'must be a valid Date');
+          return this.#engine.finish(new FinishRequest(id, attempt, 'queued', null, null, retryAt.toISOString()));
+        }
         default:
-          throw invalidJob('status', `must be completed, failed or dead, got ${JSON.stringify((input as { status: unknown }).status)}`);
+          throw invalidJob('status', `must be completed, failed, dead or released, got ${JSON.stringify((input as { status: unknown }).status)}`);
       }
     });
   }

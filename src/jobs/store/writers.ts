@@ -96,7 +96,8 @@ export class FinishRequest {
   constructor(
     readonly id: string,
     readonly attempt: number,
-    readonly status: FinishInput['status'],
+    /** The row's new status: a release writes 'queued'. */
+    readonly status: Exclude<FinishInput['status'], 'released'> | 'queued',
     readonly result: string | null,
     readonly error: string | null,
     readonly retryAt: string | null,

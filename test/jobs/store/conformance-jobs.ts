@@ -233,6 +233,32 @@ export function jobLifecycleConformance(harness: () => StoreHarness): void {
       expect(await store.claim(job.id, 's/p')).toBeNull();
     });
 
+    it('releases an attempt uncharged: queued again at retryAt with its attempts count back down, fenced like a finish', async () => {
+      const h = harness();
+      const store = await h.open();
+      const job = await enqueueOne(store, { maxAttempts: 1 });
+      await store.claim(job.id, 's/p');
+      const later = new Date(Date.now() + 60_000);
+      expect(await store.finish({ id: job.id, attempt: 1, status: 'released', retryAt: later })).toBe(true);
+      expect(await store.get(job.id)).toMatchObject({ status: 'queued', attempts: 0, runAt: later, finishedAt: null, error: null });
+      // Released once is released: the same attempt cannot end it again.
+      expect(await store.finish({ id: job.id, attempt: 1, status: 'dead', error: boom })).toBe(false);
+      expect(await store.claim(job.id, 's/p')).toBeNull(); // not due yet
+      await h.sql('UPDATE jobs SET run_at = now() WHERE id = $1', [job.id]);
+      // With maxAttempts 1 the job still has its one attempt: the release cost nothing.
+      const again = await store.claim(job.id, 's/p');
+      expect(again).toMatchObject({ attempt: 1, maxAttempts: 1 });
+      expect(await store.finish({ id: job.id, attempt: 1, status: 'completed', result: 'ran once' })).toBe(true);
+      expect(await store.get(job.id)).toMatchObject({ status: 'completed', attempts: 1, result: 'ran once' });
+      // A cancelled job is not released back into the queue.
+      const cancelled = await enqueueOne(store);
+      await store.claim(cancelled.id, 's/p');
+      await store.cancel(cancelled.id);
+      expect(await store.finish({ id: cancelled.id, attempt: 1, status: 'released', retryAt: past() })).toBe(false);
+      expect(await store.get(cancelled.id)).toMatchObject({ status: 'cancelled' });
+      await expectCode(store.finish({ id: job.id, attempt: 1, status: 'released', retryAt: new Date(Number.NaN) }), 'PITBOSS_INVALID_JOB', 'retryAt');
+    });
+
     it("fences out a stale attempt after the job was requeued and claimed again", async () => {
       const h = harness();
       const store = await h.open();
@@ -294,6 +320,12 @@ export function jobLifecycleConformance(harness: () => StoreHarness): void {
         await eventually(async () => (await store.get(jobs[0]!.id))!.actions.length > 0, 5_000, 'the action row');
         expect((await store.get(jobs[0]!.id))!.actions).toHaveLength(1);
         expect(await store.get(jobs[0]!.id)).toMatchObject({ status: 'completed', attempts: 1, result: 'once' });
+
+        // A release whose reply was lost is recognised on the retry (attempts already handed back).
+        await store.claim(jobs[1]!.id, 's/p');
+        client.loseNext(/WITH v AS[\s\S]*finished AS/);
+        expect(await store.finish({ id: jobs[1]!.id, attempt: 1, status: 'released', retryAt: past() })).toBe(true);
+        expect(await store.get(jobs[1]!.id)).toMatchObject({ status: 'queued', attempts: 0 });
         expect(events.of('store.connection.lost').length).toBeGreaterThanOrEqual(1);
         await eventually(() => store.available, 5_000, 'the store to be available again');
       } finally {
