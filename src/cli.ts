@@ -43,6 +43,13 @@ program.command('start').description('run a deployment (default: supervisors/mai
       generated = true;
     }
     const running = await startDeployment(deployment, config, { handleSignals: true });
+    // Supervision gave up: end the process non-zero so an orchestrator restarts it (the deployment
+    // has logged why and closed what it could).
+    void running.exited.then((exit) => {
+      if (exit.kind !== 'failed') return;
+      console.error(`pitboss: supervision gave up: ${exit.error.message}`);
+      process.exit(1);
+    });
     const queue = Object.keys(deployment.queues)[0] ?? 'default';
     const auth = `-H 'authorization: Bearer ${generated ? config.controlToken! : '$PITBOSS_CONTROL_TOKEN'}'`;
     console.error([

@@ -64,6 +64,27 @@ export class PoolError extends PitbossError {}
 /** Supervision failures: bad specs, unknown children, failed starts, restart intensity exceeded. */
 export class SupervisorError extends PitbossError {}
 
+/**
+ * A supervisor gave up: more than maxRestarts restarts within periodMs. Names the child whose exit
+ * (or failed restart) went past the limit and the latest failures, newest last; `cause` is the last
+ * error. Nested supervisors chain: the cause of a root's failure may be a child supervisor's.
+ */
+export class IntensityExceededError extends SupervisorError {
+  readonly supervisor: string;
+  readonly child: string;
+  readonly failures: readonly { readonly child: string; readonly error: string }[];
+
+  constructor(supervisor: string, restarts: number, periodMs: number, maxRestarts: number, child: string,
+    failures: readonly { readonly child: string; readonly error: string }[], cause: unknown) {
+    const latest = failures.map((f) => `${f.child}: ${f.error}`).join('; ');
+    super('PITBOSS_INTENSITY_EXCEEDED', `supervisor ${JSON.stringify(supervisor)} exceeded its restart intensity: ${restarts} restarts within `
+      + `${periodMs} ms (maxRestarts ${maxRestarts}), the last by child ${JSON.stringify(child)}; latest failures: ${latest}`, { cause });
+    this.supervisor = supervisor;
+    this.child = child;
+    this.failures = failures.map((f) => ({ ...f }));
+  }
+}
+
 /** Job store failures: malformed jobs, an unreachable or closed store, rejected statements, control conflicts. */
 export class JobError extends PitbossError {
   /** The offending field for `PITBOSS_INVALID_JOB` / `PITBOSS_INVALID_CONTROL` (e.g. `jobs[2].data.items[0]`), else null. */

@@ -177,6 +177,8 @@ export {
   TelemetryError,
   /** Supervisor misuse, failed child starts and exceeded intensity. */
   SupervisorError,
+  /** A supervisor gave up (PITBOSS_INTENSITY_EXCEEDED): which child went past the limit, and the latest failures. */
+  IntensityExceededError,
   /** Pool misconfiguration and task failures. */
   PoolError,
   /** Every stable error code with its meaning. */

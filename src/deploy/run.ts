@@ -23,6 +23,7 @@ import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { SupervisedPool } from '../pool/supervised.ts';
 import { Supervisor } from '../supervision/supervisor.ts';
 import type { ChildSpec } from '../supervision/types.ts';
+import type { IntensityExceededError } from '../errors.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import type { Deployment } from './define.ts';
@@ -47,7 +48,17 @@ export interface RunningDeployment {
   drain(): Promise<void>;
   /** Drains, finishes in-flight jobs within the shutdown timeout, and stops everything. Idempotent. */
   stop(reason?: string): Promise<void>;
+  /**
+   * Resolves once the deployment is down: `stopped` after `stop()` (or a signal), `failed` when its
+   * root supervisor gave up (restart intensity exceeded). A failed deployment has already logged
+   * `supervision_failed` and closed what it could within the shutdown timeout; the CLI then exits
+   * non-zero so an orchestrator restarts the process, as an OTP node ends when its top application dies.
+   */
+  readonly exited: Promise<DeploymentExit>;
 }
+
+/** How a deployment ended. */
+export type DeploymentExit = { readonly kind: 'stopped'; readonly reason: string } | { readonly kind: 'failed'; readonly error: Error };
 
 export interface RunOptions {
   /** Bus to report on (default: the shared `telemetry`). */
@@ -135,6 +146,8 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     draining = true;
     await jobs.drain();
   };
+  let settleExited: (exit: DeploymentExit) => void = () => {};
+  const exited = new Promise<DeploymentExit>((resolve) => { settleExited = resolve; });
   let stopping: Promise<void> | null = null;
   const stop = (reason = 'stop'): Promise<void> => {
     stopping ??= (async () => {
@@ -144,13 +157,20 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
       await closeAround();
       logger.category('supervisor').info({ event: 'deployment_stopped', reason }, 'deployment_stopped');
       logger.flush();
+      settleExited({ kind: 'stopped', reason });
     })();
     return stopping;
   };
+  const fail = (error: Error): void => {
+    stopping ??= failDeployment(error, { logger, config, closeAround, setDraining: () => { draining = true; } }).then(() => settleExited({ kind: 'failed', error }));
+  };
+  // The root supervisor gave up: its children (pools, jobs, HTTP) are already stopped by it.
+  void supervisor.exited.then((exit) => { if (exit.kind === 'crash') fail(exit.error instanceof Error ? exit.error : new Error(String(exit.error))); });
   if (options.handleSignals === true) {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
-        stop(signal).then(() => process.exit(0), (error: unknown) => {
+        // During a failure's shutdown, `stop` joins it, and the exit code stays non-zero.
+        stop(signal).then(() => exited).then((exit) => process.exit(exit.kind === 'failed' ? 1 : 0), (error: unknown) => {
           logger.root.fatal({ event: 'shutdown_failed', err: error }, 'shutdown_failed');
           logger.flush();
           process.exit(1);
@@ -158,7 +178,36 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
       });
     }
   }
-  return { supervisorId, url, jobs, store, dispatcher, pools, control, metrics, logger, telemetry: bus, http, supervisor, drain, stop };
+  return { supervisorId, url, jobs, store, dispatcher, pools, control, metrics, logger, telemetry: bus, http, supervisor, drain, stop, exited };
+}
+
+/**
+ * The root supervisor failed: say why (which child, its latest failures, the cause chain), then close
+ * what stands around the tree — control, metrics, dispatch, the store — within the shutdown timeout;
+ * what is still open past it is abandoned, as the process is about to end.
+ */
+async function failDeployment(error: Error, context: { logger: PitbossLogger; config: PitbossConfig; closeAround: () => Promise<void>; setDraining: () => void }): Promise<void> {
+  const { logger, config, closeAround } = context;
+  context.setDraining();
+  const { child, failures } = error as Partial<IntensityExceededError>;
+  logger.category('supervisor').error({
+    event: 'supervision_failed', child, failures, error: error.message, causes: causeChain(error), shutdown_timeout_ms: config.shutdownTimeoutMs,
+  }, 'supervision_failed');
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs); });
+  const closed = await Promise.race([closeAround().then(() => 'closed', (cause: unknown) => `failed: ${String(cause)}`), expired]);
+  clearTimeout(timer);
+  logger.category('supervisor').error({ event: 'deployment_failed', close: closed }, 'deployment_failed');
+  logger.flush();
+}
+
+/** Messages of an error's `cause` chain below it (a root's failure caused by a pool's, caused by a thread's). */
+function causeChain(error: Error): string[] {
+  const chain: string[] = [];
+  for (let cause: unknown = error.cause; cause !== undefined && cause !== null && chain.length < 5; cause = (cause as { cause?: unknown }).cause) {
+    chain.push(cause instanceof Error ? cause.message : String(cause));
+  }
+  return chain;
 }
 
 function jobsChild(jobs: JobSystem, shutdownMs: number): ChildSpec {

@@ -170,7 +170,7 @@ export class PoolCore {
       this.bus.execute('pool.worker.spawn_failed', { duration: nsSince(thread.spawnStartedAt) }, {
         pool: this.opts.name, worker_id: this.#spawns.likelySlot(), ...errorMetadata(thread.error),
       });
-      if (this.#countRestart()) this.#ensureThreads();
+      if (this.#countRestart(`a thread died while starting: ${errorMetadata(thread.error).error}`)) this.#ensureThreads();
       return;
     }
     const { slot } = thread;
@@ -189,16 +189,16 @@ export class PoolCore {
       // cannot work (threads dying idle or while starting), not one fed some bad jobs: counted, 11
       // poison jobs a minute would fail the pool and every task queued behind them.
       const fault = thread.faultTask !== null ? 'task' : 'thread';
-      if (!planned && fault === 'thread' && !this.#countRestart()) return;
+      if (!planned && fault === 'thread' && !this.#countRestart(`a thread died idle (${reason}): ${errorMetadata(thread.error).error}`)) return;
       this.#spawns.expect(slot, 'restart', reason, fault);
     }
     this.#ensureThreads();
   }
 
-  /** Records an unplanned restart; false (and the pool fails) when it exceeds the intensity. */
-  #countRestart(): boolean {
+  /** Records an unplanned restart; false (and the pool fails, naming `death`) when it exceeds the intensity. */
+  #countRestart(death: string): boolean {
     if (this.#spawns.countRestart()) return true;
-    this.#fail(new PoolFailedError(this.opts.name, this.#spawns.restarts, this.opts.intensity.periodMs));
+    this.#fail(new PoolFailedError(this.opts.name, this.#spawns.restarts, this.opts.intensity.periodMs, undefined, death));
     return false;
   }
 

@@ -150,6 +150,7 @@ export class TaskDispatcher {
   #terminate(pending: PendingTask, thread: PoolThread, reason: 'timeout' | 'aborted'): void {
     thread.killReason = reason;
     if (reason === 'timeout') thread.faultTask = pending.task;
+    this.#threads.retire(thread);
     this.#interrupted.set(pending.id, thread);
     void thread.worker.terminate();
   }
@@ -243,6 +244,7 @@ export class TaskDispatcher {
       thread.killReason = 'timeout';
       thread.faultTask = pending.task;
       this.#interrupted.set(pending.id, thread);
+      this.#threads.retire(thread);
     }
     abort.abort();
   }

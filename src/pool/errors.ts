@@ -73,7 +73,8 @@ export class PoolClosedError extends PoolError {
 
 /** The pool restarted threads more often than its intensity allows and stopped. */
 export class PoolFailedError extends PoolError {
-  constructor(pool: string, restarts: number, periodMs: number, why?: string) {
-    super('PITBOSS_POOL_FAILED', `pool ${pool}: ${why ?? `${restarts} thread restarts within ${periodMs} ms exceeded its intensity`}`);
+  /** `lastDeath`: how the thread that went past the limit died (reason and error), so the failure names its cause. */
+  constructor(pool: string, restarts: number, periodMs: number, why?: string, lastDeath?: string) {
+    super('PITBOSS_POOL_FAILED', `pool ${pool}: ${why ?? `${restarts} thread restarts within ${periodMs} ms exceeded its intensity`}${lastDeath === undefined ? '' : ` (the last: ${lastDeath})`}`);
   }
 }

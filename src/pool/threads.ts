@@ -35,6 +35,8 @@ export class PoolThread {
   faultTask: string | null = null;
   elu: EventLoopUtilization | null = null;
   exited = false;
+  /** Counted out of the ready threads: it reported an error or is being killed, and will take no more tasks. */
+  retired = false;
   /** Where the thread posts answers of chunked tasks (from its hello); read synchronously, never started. */
   results: MessagePort | null = null;
 
@@ -99,6 +101,7 @@ export class ThreadRegistry {
       // task the thread was running has been rejected (its callbacks run after us, in a microtask).
       worker.on('error', (error) => {
         thread.error ??= error;
+        this.retire(thread);
         this.#events.dying(thread);
         this.#noteInterrupted(thread);
       });
@@ -137,9 +140,21 @@ export class ThreadRegistry {
     return this.#byThreadId.size;
   }
 
-  /** Threads that said hello and have not exited. */
+  /** Threads that said hello and have not exited or been retired. */
   get readyCount(): number {
     return this.#ready;
+  }
+
+  /**
+   * Counts a thread out of the ready ones before its exit: it reported an uncaught error, or the pool
+   * is killing it. piscina drops such a thread at once and starts a replacement; counted as ready
+   * until its exit, a task dispatched meanwhile would wait in piscina's queue for the replacement to
+   * boot, unseen, its kill timer running (healthy tasks timed out that way under a poison mix).
+   */
+  retire(thread: PoolThread): void {
+    if (thread.retired || thread.slot < 0) return;
+    thread.retired = true;
+    this.#ready--;
   }
 
   all(): PoolThread[] {
@@ -178,7 +193,7 @@ export class ThreadRegistry {
     thread.exited = true;
     this.#byThreadId.delete(thread.threadId);
     if (thread.slot >= 0) {
-      this.#ready--;
+      this.retire(thread);
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.currentTask, 0);
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.state, 0);
     }

@@ -4,12 +4,12 @@
  * a `restartChild` and a `stop` never interleave halfway; only waits (backoff, see restart.ts) happen
  * outside it.
  */
-import { SupervisorError } from '../errors.ts';
+import { IntensityExceededError, SupervisorError } from '../errors.ts';
 import { Mailbox } from './async.ts';
 import { ChildRecord, type ChildContext, type ChildRun } from './child.ts';
 import { SupervisorEvents } from './events.ts';
 import { shouldRestart } from './policy.ts';
-import { Restarter } from './restart.ts';
+import { Restarter, type ChildFailure } from './restart.ts';
 import type { NormalizedOptions } from './spec.ts';
 import type { ChildExit, ChildInfo, Strategy, SupervisorState } from './types.ts';
 
@@ -61,7 +61,7 @@ export class SupervisorCore {
         events: this.#events,
         signal: this.#lifetime.signal,
         terminating: () => this.#terminating,
-        giveUp: (restarts, cause) => this.#giveUp(restarts, cause),
+        giveUp: (restarts, cause, child, failures) => this.#giveUp(restarts, cause, child, failures),
         crashed: (error) => this.#crashed(error),
       },
       options.maxRestarts,
@@ -169,13 +169,10 @@ export class SupervisorCore {
   }
 
   /** In the mailbox: too many restarts. Stop everything and fail, which the parent sees as a crash. */
-  async #giveUp(restarts: number, cause: unknown): Promise<void> {
+  async #giveUp(restarts: number, cause: unknown, child: string, failures: readonly ChildFailure[]): Promise<void> {
     if (!this.#beginTermination()) return;
-    this.#events.intensityExceeded(restarts);
-    const message =
-      `supervisor ${JSON.stringify(this.id)} exceeded its restart intensity: ${restarts} restarts within ` +
-      `${this.#periodMs} ms (maxRestarts ${this.#maxRestarts})`;
-    await this.#shutdown('intensity_exceeded', new SupervisorError('PITBOSS_INTENSITY_EXCEEDED', message, { cause }));
+    this.#events.intensityExceeded(restarts, child);
+    await this.#shutdown('intensity_exceeded', new IntensityExceededError(this.id, restarts, this.#periodMs, this.#maxRestarts, child, failures, cause));
   }
 
   /** In the mailbox: stops every child in reverse start order, then settles `exited`. */

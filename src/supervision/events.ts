@@ -58,8 +58,8 @@ export class SupervisorEvents {
   }
 
   /** `supervisor.intensity_exceeded` — `restarts`: restarts in the window, one more than allowed. */
-  intensityExceeded(restarts: number): void {
-    this.#bus.execute('supervisor.intensity_exceeded', { restarts }, { supervisor: this.#supervisor, strategy: this.#strategy });
+  intensityExceeded(restarts: number, child: string): void {
+    this.#bus.execute('supervisor.intensity_exceeded', { restarts }, { supervisor: this.#supervisor, strategy: this.#strategy, child });
   }
 
   /**

@@ -29,11 +29,21 @@ export interface RestartHost {
   readonly signal: AbortSignal;
   /** Whether the supervisor is stopping or failing (nothing may restart). */
   terminating(): boolean;
-  /** Intensity exceeded: stop everything and fail. Runs in the mailbox. */
-  giveUp(restarts: number, cause: unknown): Promise<void>;
+  /** Intensity exceeded by `child`'s exit or failed restart: stop everything and fail. Runs in the mailbox. */
+  giveUp(restarts: number, cause: unknown, child: string, failures: readonly ChildFailure[]): Promise<void>;
   /** A bug in supervision itself; fails the supervisor rather than leaving a rejection unhandled. */
   crashed(error: unknown): void;
 }
+
+/** A child's exit or failed restart, as an intensity failure reports it. */
+export interface ChildFailure {
+  readonly child: string;
+  /** `crash: <message>`, `start failed: <message>`, `normal` or `shutdown`. */
+  readonly error: string;
+}
+
+/** Failures kept for the report of an intensity failure. */
+const keptFailures = 5;
 
 /** One pending restart: the child whose exit caused it and the group it brings back. */
 class RestartEpisode {
@@ -57,6 +67,8 @@ export class Restarter {
   readonly #host: RestartHost;
   readonly #intensity: RestartIntensity;
   readonly #waiting = new Set<Promise<void>>();
+  /** The latest exits and failed restarts, newest last: the "why" of an intensity failure. */
+  readonly #failures: ChildFailure[] = [];
 
   constructor(host: RestartHost, maxRestarts: number, periodMs: number) {
     this.#host = host;
@@ -79,8 +91,9 @@ export class Restarter {
    */
   async restart(trigger: ChildRecord, run: ChildRun): Promise<void> {
     const reason = run.exit?.kind ?? 'crash';
+    this.#noteFailure(trigger.id, reason === 'crash' ? `crash: ${messageOf(run.exit?.error)}` : reason);
     const { restarts, exceeded } = this.#intensity.record(performance.now());
-    if (exceeded) return this.#host.giveUp(restarts, run.exit?.error);
+    if (exceeded) return this.#host.giveUp(restarts, run.exit?.error, trigger.id, this.#failures);
     const delay = trigger.backoff.next(run.endedAt - run.startedAt);
     const group = restartGroup(this.#host.strategy, this.#host.children, trigger.index);
     // Siblings come back only if they were up (or about to be): a temporary one, or one that ended
@@ -101,6 +114,11 @@ export class Restarter {
     const waiting = this.#run(episode, delay);
     this.#waiting.add(waiting);
     void waiting.finally(() => this.#waiting.delete(waiting));
+  }
+
+  #noteFailure(child: string, error: string): void {
+    this.#failures.push({ child, error });
+    if (this.#failures.length > keptFailures) this.#failures.shift();
   }
 
   /** Outside the mailbox: wait, attempt, and wait again after each failed attempt. */
@@ -132,9 +150,10 @@ export class Restarter {
         if (this.#host.terminating()) return null;
         // OTP counts a failed restart as a restart, so a child that cannot start exhausts the
         // intensity and escalates instead of being retried for ever.
+        this.#noteFailure(child.id, `start failed: ${messageOf(error)}`);
         const { restarts, exceeded } = this.#intensity.record(performance.now());
         if (exceeded) {
-          await this.#host.giveUp(restarts, error);
+          await this.#host.giveUp(restarts, error, child.id, this.#failures);
           return null;
         }
         return child.backoff.next(null);
@@ -146,4 +165,10 @@ export class Restarter {
     }
     return null;
   }
+}
+
+/** An exit's error as one line of text (a child may crash with anything). */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return error === undefined ? 'no error given' : String(error);
 }

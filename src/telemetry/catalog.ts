@@ -56,7 +56,7 @@ export const catalog = {
   'supervisor.child.started': spec({ measurements: ['duration'], metadata: childKeys, labels: childKeys, description: 'A supervisor started a child.' }),
   'supervisor.child.terminated': spec({ measurements: ['duration'], metadata: childKeys, labels: childKeys, description: 'A child stopped or crashed; duration is how long it ran.' }),
   'supervisor.child.restarted': spec({ measurements: ['duration', 'restarts'], metadata: childKeys, labels: childKeys, description: 'A supervisor restarted a child per its strategy.' }),
-  'supervisor.intensity_exceeded': spec({ measurements: ['restarts'], metadata: ['supervisor', 'strategy'], labels: ['supervisor', 'strategy'], description: 'Too many restarts in the period: the supervisor gives up and escalates.' }),
+  'supervisor.intensity_exceeded': spec({ measurements: ['restarts'], metadata: ['supervisor', 'strategy', 'child'], labels: ['supervisor', 'strategy', 'child'], description: 'Too many restarts in the period: the supervisor gives up and escalates; child is the one whose exit or failed restart went past the limit.' }),
   'supervisor.shutdown': spec({ measurements: ['duration'], metadata: ['supervisor', 'reason', 'strategy'], labels: ['supervisor', 'reason', 'strategy'], description: 'A supervisor stopped all its children.' }),
   // ── connections ───────────────────────────────────────────────────────────────────────────────
   'dispatch.connection.lost': spec({ measurements: [], metadata: ['backend', 'error_type', 'error'], labels: ['backend'], description: 'The dispatch backend (Redis) became unreachable; error_type/error say why, when the client said.' }),

@@ -1,7 +1,8 @@
 /**
  * A supervisor as production runs it: `node --import tsx src/cli.ts start test/fixtures/deployment.ts`
- * in a process of its own (loopback only, ephemeral HTTP port), which a test can SIGKILL or SIGTERM
- * and whose exit it can wait for. Its stderr is kept for failure messages.
+ * (or another deployment file) in a process of its own (loopback only, ephemeral HTTP port), on
+ * Postgres + Redis or, without their URLs, on the embedded default in `dataDir`. A test can SIGKILL
+ * or SIGTERM it and wait for its exit. The tails of its stderr and of its JSON log lines are kept.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +11,15 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const deploymentFile = fileURLToPath(new URL('../../fixtures/deployment.ts', import.meta.url));
 
 export interface SupervisorEnv {
-  readonly databaseUrl: string;
-  readonly redisUrl: string;
+  /** Postgres; unset: the embedded store in `dataDir`. */
+  readonly databaseUrl?: string;
+  /** Redis; unset: in-process dispatch. */
+  readonly redisUrl?: string;
+  readonly dataDir?: string;
+  /** Deployment file (default test/fixtures/deployment.ts). */
+  readonly deployment?: string;
+  /** More environment for the process (e.g. LOG_LEVEL, what a worker module reads). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly heartbeatTtlMs?: number;
   readonly reconcileIntervalMs?: number;
   readonly shutdownTimeoutMs?: number;
@@ -27,6 +35,7 @@ export class SupervisorProcess {
   readonly exited: Promise<Exit>;
   #child: ChildProcess;
   #stderr = '';
+  #stdout = '';
 
   private constructor(id: string, child: ChildProcess) {
     this.id = id;
@@ -34,7 +43,9 @@ export class SupervisorProcess {
     child.stderr!.on('data', (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-8_000);
     });
-    child.stdout!.resume(); // JSON logs: not needed, but must not fill the pipe
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.#stdout = (this.#stdout + chunk.toString()).slice(-64_000);
+    });
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -42,13 +53,14 @@ export class SupervisorProcess {
   static async start(id: string, env: SupervisorEnv, timeoutMs = 45_000): Promise<SupervisorProcess> {
     // Only what the supervisor is told here: nothing inherited from a developer's PITBOSS_*/DATABASE_URL.
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(PITBOSS_|DATABASE_URL|REDIS_URL|PORT$|HOST$|LOG_LEVEL$)/.test(key)));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', deploymentFile], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', env.deployment ?? deploymentFile], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...inherited,
-        DATABASE_URL: env.databaseUrl,
-        REDIS_URL: env.redisUrl,
+        ...(env.databaseUrl === undefined ? {} : { DATABASE_URL: env.databaseUrl }),
+        ...(env.redisUrl === undefined ? {} : { REDIS_URL: env.redisUrl }),
+        ...(env.dataDir === undefined ? {} : { PITBOSS_DATA_DIR: env.dataDir }),
         PORT: '0',
         HOST: '127.0.0.1',
         PITBOSS_SUPERVISOR_ID: id,
@@ -57,6 +69,7 @@ export class SupervisorProcess {
         PITBOSS_HEARTBEAT_TTL_MS: String(env.heartbeatTtlMs ?? 15_000),
         PITBOSS_RECONCILE_INTERVAL_MS: String(env.reconcileIntervalMs ?? 2_000),
         LOG_LEVEL: 'warn',
+        ...env.env,
       },
     });
     const supervisor = new SupervisorProcess(id, child);
@@ -80,6 +93,30 @@ export class SupervisorProcess {
 
   get stderr(): string {
     return this.#stderr;
+  }
+
+  /** The tail of its stdout: JSON log lines. */
+  get stdout(): string {
+    return this.#stdout;
+  }
+
+  /** Log lines (parsed) whose `event` is `event`. */
+  logLines(event: string): Record<string, unknown>[] {
+    return this.#stdout.split('\n').filter((line) => line.includes(`"${event}"`)).flatMap((line) => {
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        return parsed.event === event ? [parsed] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Its HTTP base URL, from the startup banner. */
+  get url(): string {
+    const found = /status\s+(http:\/\/[^/\s]+)\/status/.exec(this.#stderr);
+    if (found === null) throw new Error(`supervisor ${this.id}: no URL in its banner: ${this.#stderr}`);
+    return found[1]!;
   }
 
   /** Sends `signal` and waits (bounded) for the exit; SIGKILLs and fails if it does not come. */
