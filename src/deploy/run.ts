@@ -95,7 +95,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const http = buildHttpServer({
     host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl,
     jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
-    readiness: () => ({ store: store.available, dispatch: dispatcher.healthy(), draining }),
+    readiness: () => ({ store: store.available, storeProblem: store.problem, dispatch: dispatcher.healthy(), draining }),
     extend: (app) => registerStatusRoutes(app, {
       supervisorId, board, pools: () => pools, queuePools,
       queues: () => jobs.queues({ timeoutMs: 1500 }), overview: () => store.overview({ limit: 20, timeoutMs: 1500 }),
@@ -148,6 +148,12 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     return stopping;
   };
   if (options.handleSignals === true) {
+    // A store that can never write again (embedded PGlite after a PANIC) ends the process non-zero,
+    // so an orchestrator restarts it; the stop around it is bounded like SIGTERM's.
+    void store.failed.then((error) => {
+      logger.root.fatal({ event: 'store_failed', err: error }, 'store_failed');
+      stop('store_failed').finally(() => { logger.flush(); process.exit(1); }).catch(() => {});
+    });
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
         stop(signal).then(() => process.exit(0), (error: unknown) => {
