@@ -191,8 +191,9 @@ export class StoreEngine {
 
   async close(): Promise<void> {
     const batchers = [this.#enqueue, this.#claim, this.#finish, this.#actions, this.#workerEvents];
-    // Give pending writes their chance (they may be riding out an outage), then stop retrying.
-    await withTimeout(Promise.all(batchers.map((b) => b.idle())), this.#o.closeTimeoutMs, 'close').catch(() => {});
+    // Give pending writes their chance (they may be riding out an outage), then stop retrying; a
+    // store that cannot write (full disk) would only spend the shutdown timeout on them.
+    if (!this.health.writeBlocked) await withTimeout(Promise.all(batchers.map((b) => b.idle())), this.#o.closeTimeoutMs, 'close').catch(() => {});
     this.health.close();
     for (const batcher of batchers) batcher.close();
     await Promise.all([...this.#unlisteners].map((unlisten) => unlisten().catch(() => {})));

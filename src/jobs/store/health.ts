@@ -52,6 +52,11 @@ export class StoreHealth {
     return this.#problem;
   }
 
+  /** True while down because the database cannot write (not merely unreachable): waiting will not flush anything. */
+  get writeBlocked(): boolean {
+    return !this.#available && this.#downKind === 'storage';
+  }
+
   /** Aborted by `close()`: pending retries stop waiting. */
   get signal(): AbortSignal {
     return this.#abort.signal;

@@ -10,8 +10,11 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const deploymentFile = fileURLToPath(new URL('../../fixtures/deployment.ts', import.meta.url));
 
 export interface SupervisorEnv {
-  readonly databaseUrl: string;
-  readonly redisUrl: string;
+  /** null: the embedded PGlite store in `dataDir`. */
+  readonly databaseUrl: string | null;
+  /** null: in-process dispatch. */
+  readonly redisUrl: string | null;
+  readonly dataDir?: string;
   readonly heartbeatTtlMs?: number;
   readonly reconcileIntervalMs?: number;
   readonly shutdownTimeoutMs?: number;
@@ -47,8 +50,10 @@ export class SupervisorProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...inherited,
-        DATABASE_URL: env.databaseUrl,
-        REDIS_URL: env.redisUrl,
+        // An empty value means unset (config.ts).
+        DATABASE_URL: env.databaseUrl ?? '',
+        REDIS_URL: env.redisUrl ?? '',
+        ...(env.dataDir === undefined ? {} : { PITBOSS_DATA_DIR: env.dataDir }),
         PORT: '0',
         HOST: '127.0.0.1',
         PITBOSS_SUPERVISOR_ID: id,
