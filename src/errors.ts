@@ -31,6 +31,7 @@ export const errorCodes = {
   PITBOSS_STORE_CLOSED: 'the job store is closing or closed and takes no more work',
   PITBOSS_STORE_QUERY_FAILED: 'Postgres rejected a store statement (constraint, bad data); `cause` holds the driver error',
   PITBOSS_STORE_TIMEOUT: 'a store query ran past its timeout (statement_timeout or the per-query timeoutMs)',
+  PITBOSS_STORE_WRITE_FAILED: 'the store cannot write (disk full, a read-only or vanished data directory, an I/O error); the message names the directory or server error, the write was not committed (retrying it later is safe)',
   PITBOSS_STORE_IN_USE: 'the embedded store\'s data directory is held by another live process (PGlite takes one process per directory); the message names it',
   PITBOSS_SUPERVISOR_ID_IN_USE: 'another live process heartbeats under this supervisor id (a shared fixed PITBOSS_SUPERVISOR_ID); the message names it',
   PITBOSS_INVALID_CONTROL: 'a control table to persist is malformed (rules or log levels); the message names the entry',
@@ -43,6 +44,49 @@ export const errorCodes = {
 
 /** A stable error code; switch on it rather than on messages. */
 export type ErrorCode = keyof typeof errorCodes;
+
+/**
+ * The HTTP status the API answers for each code: 400 for bad input, 409 for a lost race, 503 for
+ * "cannot take this now, try later or elsewhere" (an unreachable, full or closing store or dispatch,
+ * a saturated pool), 500 for the rest (a bug or a failed job, not the client's to fix).
+ */
+export const errorStatus: Readonly<Record<ErrorCode, 400 | 409 | 500 | 503>> = {
+  PITBOSS_HANDLER_EXISTS: 409,
+  PITBOSS_UNKNOWN_EVENT: 400,
+  PITBOSS_INVALID_EVENT_SPEC: 400,
+  PITBOSS_INVALID_RULE: 400,
+  PITBOSS_INVALID_TRACEPARENT: 400,
+  PITBOSS_INVALID_CONFIG: 400,
+  PITBOSS_INVALID_WORKER: 400,
+  PITBOSS_POOL_SATURATED: 503,
+  PITBOSS_QUEUE_TIMEOUT: 503,
+  PITBOSS_TASK_TIMEOUT: 500,
+  PITBOSS_TASK_FAILED: 500,
+  PITBOSS_WORKER_CRASHED: 500,
+  PITBOSS_POOL_CLOSED: 503,
+  PITBOSS_TASK_INTERRUPTED: 503,
+  PITBOSS_POOL_FAILED: 503,
+  PITBOSS_INVALID_SUPERVISOR_SPEC: 400,
+  PITBOSS_UNKNOWN_CHILD: 400,
+  PITBOSS_SUPERVISOR_STATE: 500,
+  PITBOSS_SUPERVISOR_STOPPED: 503,
+  PITBOSS_CHILD_START_FAILED: 500,
+  PITBOSS_INTENSITY_EXCEEDED: 500,
+  PITBOSS_INVALID_JOB: 400,
+  PITBOSS_STORE_UNAVAILABLE: 503,
+  PITBOSS_STORE_CLOSED: 503,
+  PITBOSS_STORE_QUERY_FAILED: 500,
+  PITBOSS_STORE_TIMEOUT: 503,
+  PITBOSS_STORE_WRITE_FAILED: 503,
+  PITBOSS_STORE_IN_USE: 503,
+  PITBOSS_SUPERVISOR_ID_IN_USE: 503,
+  PITBOSS_INVALID_CONTROL: 400,
+  PITBOSS_CONTROL_CONFLICT: 409,
+  PITBOSS_INVALID_DISPATCH_JOB: 400,
+  PITBOSS_DISPATCH_CLOSED: 503,
+  PITBOSS_DISPATCH_UNAVAILABLE: 503,
+  PITBOSS_DISPATCH_PROCESSOR_FAILED: 500,
+};
 
 /** Base class of every error pitboss raises deliberately. */
 export class PitbossError extends Error {

@@ -106,7 +106,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const http = buildHttpServer({
     host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl,
     jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
-    readiness: () => ({ store: store.available, dispatch: dispatcher.healthy(), draining }),
+    readiness: () => ({ store: store.available, storeProblem: store.problem, dispatch: dispatcher.healthy(), draining }),
     extend: (app) => registerStatusRoutes(app, {
       supervisorId, board, pools: () => pools, queuePools,
       queues: () => jobs.queues({ timeoutMs: 1500 }), overview: () => store.overview({ limit: 20, timeoutMs: 1500 }),
@@ -149,15 +149,23 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   let settleExited: (exit: DeploymentExit) => void = () => {};
   const exited = new Promise<DeploymentExit>((resolve) => { settleExited = resolve; });
   let stopping: Promise<void> | null = null;
+  /** Why the deployment is going down on its own (a store that can never write again), or null. */
+  let failure: Error | null = null;
   const stop = (reason = 'stop'): Promise<void> => {
     stopping ??= (async () => {
-      await drain();
-      await jobs.stop(config.shutdownTimeoutMs);
-      await supervisor.stop(reason);
-      await closeAround();
-      logger.category('supervisor').info({ event: 'deployment_stopped', reason }, 'deployment_stopped');
-      logger.flush();
-      settleExited({ kind: 'stopped', reason });
+      try {
+        await drain();
+        await jobs.stop(config.shutdownTimeoutMs);
+        await supervisor.stop(reason);
+        await closeAround();
+      } catch (error) {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+        throw error;
+      } finally {
+        logger.category('supervisor').info({ event: 'deployment_stopped', reason }, 'deployment_stopped');
+        logger.flush();
+        settleExited(failure === null ? { kind: 'stopped', reason } : { kind: 'failed', error: failure });
+      }
     })();
     return stopping;
   };
@@ -166,6 +174,13 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   };
   // The root supervisor gave up: its children (pools, jobs, HTTP) are already stopped by it.
   void supervisor.exited.then((exit) => { if (exit.kind === 'crash') fail(exit.error instanceof Error ? exit.error : new Error(String(exit.error))); });
+  // A store that can never write again (embedded PGlite after a PANIC): stop as SIGTERM does, bounded
+  // by the shutdown timeout, and end failed, so the CLI exits non-zero and an orchestrator restarts it.
+  void store.failed.then((error) => {
+    logger.root.fatal({ event: 'store_failed', err: error }, 'store_failed');
+    failure ??= error;
+    stop('store_failed').catch(() => {});
+  });
   if (options.handleSignals === true) {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {

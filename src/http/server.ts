@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { PitbossError } from '../errors.ts';
+import { errorStatus, PitbossError } from '../errors.ts';
 import type { FleetControl } from '../control/fleet.ts';
 import type { JobSystem } from '../jobs/system.ts';
 import { requireToken } from './auth.ts';
@@ -25,11 +25,20 @@ export interface HttpServerOptions {
   readonly jobs: JobSystem;
   readonly control: FleetControl;
   readonly scrape: () => Promise<{ contentType: string; body: string }>;
-  /** What readiness depends on. */
-  readonly readiness: () => { store: boolean; dispatch: boolean; draining: boolean };
+  /** What readiness depends on; `storeProblem` says why the store is not ready (null when it is). */
+  readonly readiness: () => Readiness;
   readonly logger: Logger;
   /** Extra routes (the status page). */
   readonly extend?: (app: FastifyInstance, guard: ReturnType<typeof requireToken>) => void;
+}
+
+/** What `/readyz` reports (plus `ready`). */
+export interface Readiness {
+  readonly store: boolean;
+  /** Why the store is down ("only 3 MiB free on …", "connect ECONNREFUSED …"), or null. */
+  readonly storeProblem: string | null;
+  readonly dispatch: boolean;
+  readonly draining: boolean;
 }
 
 /** Builds the app (not listening yet; `app.listen` or `app.inject` in tests). */
@@ -54,7 +63,12 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: 'bad_request', reason: error.message });
     }
-    if (error instanceof PitbossError && /INVALID|UNKNOWN/.test(error.code)) return reply.code(400).send({ error: 'bad_request', code: error.code, reason: error.message });
+    const status = error instanceof PitbossError ? errorStatus[error.code] : 500;
+    if (status === 400) return reply.code(400).send({ error: 'bad_request', code: (error as PitbossError).code, reason: error.message });
+    if (status === 409) return reply.code(409).send({ error: 'conflict', code: (error as PitbossError).code, reason: error.message });
+    // A store or dispatch that cannot take work now: the reason is the operator's answer (a full
+    // disk, an unreachable server), and the client's cue to retry later or elsewhere.
+    if (status === 503) return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', code: (error as PitbossError).code, reason: error.message });
     options.logger.error({ event: 'http_error', err: error }, 'http_error');
     return reply.code(500).send({ error: 'internal', reason: 'see the supervisor log' });
   });

@@ -42,7 +42,7 @@ describe('HTTP API', () => {
     expect((await d.request('GET', '/healthz')).json()).toEqual({ status: 'ok' });
     const ready = await d.request('GET', '/readyz');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ ready: true, store: true, dispatch: true, draining: false });
+    expect(ready.json()).toEqual({ ready: true, store: true, storeProblem: null, dispatch: true, draining: false });
   });
 
   it('POST /jobs → 202 with Location; the job runs; GET shows state, attempts and actions', async () => {

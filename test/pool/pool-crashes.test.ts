@@ -75,7 +75,7 @@ describe('pool: every crash kind', () => {
     });
     const poison = [{ kind: 'exit' }, { kind: 'uncaught' }, { kind: 'hang' }, { kind: 'oom' }] as const;
     const inputs = Array.from({ length: 80 }, (_, i) => (i % 10 === 3 ? poison[(i / 10 | 0) % 4]! : { kind: 'ok', value: i }));
-    const settled = await Promise.allSettled(inputs.map((input, i) => pool.run(input, { task: input.kind === 'ok' ? 'good' : `bad-${input.kind}` })));
+    const settled = await Promise.allSettled(inputs.map((input) => pool.run(input, { task: input.kind === 'ok' ? 'good' : `bad-${input.kind}` })));
     settled.forEach((s, i) => {
       const input = inputs[i]!;
       if (input.kind === 'ok') expect(s).toEqual({ status: 'fulfilled', value: i });

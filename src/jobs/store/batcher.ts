@@ -12,8 +12,10 @@
  *  - connection failures are retried inside one flush (StoreHealth.retry), rows stay pending;
  *  - a rejected statement (constraint, bad data) fails only the callers whose rows caused it: a
  *    batch of several callers is re-run one caller at a time;
- *  - `keep` batchers (fire-and-forget rows) put their rows back when the retry budget runs out and
- *    try again later instead of failing anyone; only closing the store drops them (counted).
+ *  - a storage failure (full disk) is not retried: the callers hear at once;
+ *  - `keep` batchers (fire-and-forget rows) put their rows back when the retry budget runs out, or
+ *    the disk is full, and try again later instead of failing anyone; only closing the store drops
+ *    them (counted).
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { withoutCorrelation } from '../../telemetry/correlation.ts';
@@ -154,7 +156,7 @@ export class Batcher<I, O> {
       if (code === 'PITBOSS_STORE_QUERY_FAILED' && groups.length > 1) {
         // Find the caller(s) whose rows the server rejected; the others still commit.
         for (const group of groups) await this.#run([group]);
-      } else if (code === 'PITBOSS_STORE_UNAVAILABLE' && this.#o.keep && !this.#closed) {
+      } else if ((code === 'PITBOSS_STORE_UNAVAILABLE' || code === 'PITBOSS_STORE_WRITE_FAILED') && this.#o.keep && !this.#closed) {
         this.#requeue(groups);
       } else {
         if (this.#o.keep) this.#dropped += rows.length;

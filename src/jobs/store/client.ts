@@ -28,6 +28,7 @@ export function checkClientOptions(options: SqlClientOptions): void {
   }
   if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir === '')) throw invalid('dataDir', 'must be a non-empty path or memory://');
   checkCount('poolSize', options.poolSize, 1);
+  checkCount('minFreeBytes', options.minFreeBytes, 0);
   checkCount('statementTimeoutMs', options.statementTimeoutMs, 0);
   checkCount('connectTimeoutMs', options.connectTimeoutMs, 1);
 }
@@ -40,5 +41,5 @@ export async function createSqlClient(options: SqlClientOptions = {}): Promise<S
   checkClientOptions(options);
   const schema = options.schema ?? null;
   if (options.url !== undefined && options.url !== null && options.url !== '') return new PostgresClient(options.url, options);
-  return PgliteClient.open(options.dataDir ?? defaultPgliteDir(), schema);
+  return PgliteClient.open(options.dataDir ?? defaultPgliteDir(), schema, options.minFreeBytes);
 }

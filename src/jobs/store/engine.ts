@@ -9,6 +9,7 @@ import type {
 } from '../types.ts';
 import { Batcher, type FlushKind } from './batcher.ts';
 import { loadControl, saveControl, watchControl } from './control.ts';
+import { writeFailed } from './failures.ts';
 import { StoreHealth } from './health.ts';
 import { readOverview, type StoreOverview } from './overview.ts';
 import { prune } from './retention.ts';
@@ -48,7 +49,14 @@ export class StoreEngine {
     this.#o = options;
     const { client, bus, retry } = options;
     this.client = client;
-    this.health = new StoreHealth({ bus, backend: client.backend, probe: () => client.query('SELECT 1'), ...retry });
+    // Only a client that can tell (PGlite's disk guard) gates writes; pg pays nothing for it.
+    const writeBlocker = client.writeBlocker === undefined ? null : client.writeBlocker.bind(client);
+    const probe = async (): Promise<void> => {
+      const blocker = await writeBlocker?.();
+      if (blocker !== undefined && blocker !== null) throw writeFailed(blocker);
+      await client.query('SELECT 1');
+    };
+    this.health = new StoreHealth({ bus, backend: client.backend, probe, writeBlocker, ...retry });
     this.#ids = new IdAllocator(client);
     this.#enqueue = this.#batcher('enqueue', false, (rows) => writeJobs(client, this.#ids, rows));
     this.#claim = this.#batcher('claim', false, (rows, attempt) => writeClaims(client, rows, attempt));
@@ -149,7 +157,7 @@ export class StoreEngine {
   }
 
   supervisorStopped(id: string, instance: string): Promise<void> {
-    return this.health.once('supervisorStopped', async () => { await this.client.query(jobSql.supervisorStopped, [id, instance]); });
+    return this.health.write('supervisorStopped', async () => { await this.client.query(jobSql.supervisorStopped, [id, instance]); });
   }
 
   requeueOrphans(ttlMs: number, limit: number, previousLifeOf: string | null, abandoned: AbandonedClaims | null): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }> {
@@ -161,7 +169,7 @@ export class StoreEngine {
   }
 
   prune(policy: RetentionPolicy): Promise<PruneCounts> {
-    return this.health.once('prune', () => prune(this.client, this.#o.bus, this.client.backend, policy));
+    return this.health.write('prune', () => prune(this.client, this.#o.bus, this.client.backend, policy));
   }
 
   loadControl(): Promise<ControlState> {
@@ -170,7 +178,7 @@ export class StoreEngine {
 
   /** Not retried: a save whose reply was lost may have committed, and bumping twice would be a surprise. */
   saveControl(input: ControlInput): Promise<ControlState> {
-    return this.health.once('saveControl', () => saveControl(this.client, input));
+    return this.health.write('saveControl', () => saveControl(this.client, input));
   }
 
   async onControlChange(listener: (state: ControlState) => void, onError: (error: unknown) => void): Promise<() => Promise<void>> {
@@ -183,8 +191,9 @@ export class StoreEngine {
 
   async close(): Promise<void> {
     const batchers = [this.#enqueue, this.#claim, this.#finish, this.#actions, this.#workerEvents];
-    // Give pending writes their chance (they may be riding out an outage), then stop retrying.
-    await withTimeout(Promise.all(batchers.map((b) => b.idle())), this.#o.closeTimeoutMs, 'close').catch(() => {});
+    // Give pending writes their chance (they may be riding out an outage), then stop retrying; a
+    // store that cannot write (full disk) would only spend the shutdown timeout on them.
+    if (!this.health.writeBlocked) await withTimeout(Promise.all(batchers.map((b) => b.idle())), this.#o.closeTimeoutMs, 'close').catch(() => {});
     this.health.close();
     for (const batcher of batchers) batcher.close();
     await Promise.all([...this.#unlisteners].map((unlisten) => unlisten().catch(() => {})));

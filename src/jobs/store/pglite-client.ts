@@ -1,80 +1,149 @@
 /**
  * SqlClient over PGlite, the embedded Postgres (WASM) used when no DATABASE_URL is set. One
  * in-process connection: statements run one at a time, transactions hold PGlite's own mutex, and
- * LISTEN/NOTIFY work within the process. It cannot lose its connection, so the store's outage
- * handling never triggers here. Booting takes ~2.5 s on the reference 2-core machine.
+ * LISTEN/NOTIFY work within the process. It cannot lose its connection; what it can lose is its
+ * disk (disk-guard.ts): writes are refused up front below a free-space margin, and a PANIC (a WAL
+ * segment that could not be written) breaks the client for good — PGlite would spin on the next
+ * statement, so none is ever sent again and `failed` settles. Booting takes ~2.5 s on the reference
+ * 2-core machine.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { JobError } from '../../errors.ts';
 import { DataDirLock } from './data-dir-lock.ts';
+import { DEFAULT_MIN_FREE_BYTES, DiskGuard } from './disk-guard.ts';
+import { writeFailed } from './failures.ts';
 import { quoteIdent } from './pg-client.ts';
 import type { NotificationListener, SqlClient, SqlQueryable, SqlRow } from './types.ts';
 
 export const defaultPgliteDir = (): string => resolve(process.cwd(), '.data/pglite');
 
+/** A failure after which this PGlite instance must not run another statement. */
+function breaksInstance(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null)?.severity;
+  // PANIC/FATAL would end a real backend; in WASM the process lives on in a state that cannot
+  // commit (measured: a later SELECT 1 never returns). A trap or an exit of the module is the same.
+  const name = (error as { name?: unknown } | null)?.name;
+  return severity === 'PANIC' || severity === 'FATAL' || name === 'RuntimeError' || name === 'ExitStatus';
+}
+
 export class PgliteClient implements SqlClient {
   readonly backend = 'pglite' as const;
   readonly schema: string | null;
+  /** Settles (never rejects) once the instance is broken: only a new process can use the data again. */
+  readonly failed: Promise<JobError>;
   readonly #db: PGlite;
+  readonly #dataDir: string;
   /** Held while open: one process per data directory (data-dir-lock.ts); null in memory. */
   readonly #lock: DataDirLock | null;
+  /** Null in memory. */
+  readonly #guard: DiskGuard | null;
+  #broken: JobError | null = null;
+  #fail: (error: JobError) => void = () => {};
 
-  private constructor(db: PGlite, schema: string | null, lock: DataDirLock | null) {
+  private constructor(db: PGlite, schema: string | null, dataDir: string, lock: DataDirLock | null, guard: DiskGuard | null) {
     this.#db = db;
     this.schema = schema;
+    this.#dataDir = dataDir;
     this.#lock = lock;
+    this.#guard = guard;
+    this.failed = new Promise((settle) => { this.#fail = settle; });
   }
 
   /**
    * Opens (creating when needed) the database in `dataDir`; `memory://` keeps it in memory. Fails
    * with PITBOSS_STORE_IN_USE while another process (or another open client) has that directory.
+   * Writes are refused while less than `minFreeBytes` are free there (default 32 MiB).
    */
-  static async open(dataDir: string, schema: string | null): Promise<PgliteClient> {
+  static async open(dataDir: string, schema: string | null, minFreeBytes = DEFAULT_MIN_FREE_BYTES): Promise<PgliteClient> {
     const inMemory = dataDir.startsWith('memory://');
     if (!inMemory) await mkdir(dataDir, { recursive: true });
     const lock = inMemory ? null : await DataDirLock.acquire(resolve(dataDir));
     try {
+      const guard = inMemory ? null : new DiskGuard({ dataDir: resolve(dataDir), minFreeBytes, freshMs: 250 });
+      // Booting writes too (initdb, recovery): on a full disk it must fail here, not wedge.
+      const problem = await guard?.check();
+      if (problem !== undefined && problem !== null) throw writeFailed(`cannot open the embedded store: ${problem}`);
       const db = await PGlite.create(dataDir);
       // A single session, so a session-level search_path holds for every statement (the schema
       // itself is created by the migrations, under their lock).
       if (schema !== null) await db.exec(`SET search_path TO ${quoteIdent(schema)}`);
-      return new PgliteClient(db, schema, lock);
+      return new PgliteClient(db, schema, resolve(dataDir), lock, guard);
     } catch (error) {
       await lock?.release();
       throw error;
     }
   }
 
-  async query<R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]): Promise<R[]> {
-    return (await this.#db.query<R>(text, params as unknown[] | undefined)).rows;
+  /** Why a write would fail now (disk nearly full, directory read-only or gone, instance broken), or null. */
+  async writeBlocker(): Promise<string | null> {
+    if (this.#broken !== null) return this.#broken.message;
+    return (await this.#guard?.blocker()) ?? null;
   }
 
-  async exec(text: string): Promise<void> {
-    await this.#db.exec(text);
+  query<R extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]): Promise<R[]> {
+    return this.#run(async () => (await this.#db.query<R>(text, params as unknown[] | undefined)).rows);
+  }
+
+  exec(text: string): Promise<void> {
+    return this.#run(async () => { await this.#db.exec(text); });
   }
 
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     // Statement timeouts are not enforced by PGlite (no signals in WASM); callers race a timer instead.
-    return this.#db.transaction((tx: Transaction) => work({
-      query: async <R extends SqlRow>(text: string, params?: readonly unknown[]) => (await tx.query<R>(text, params as unknown[] | undefined)).rows,
-      exec: async (text: string) => { await tx.exec(text); },
-    }));
+    // After a PANIC inside, PGlite's own ROLLBACK still returns (measured), then nothing runs again.
+    return this.#run(() => this.#db.transaction((tx: Transaction) => work({
+      query: <R extends SqlRow>(text: string, params?: readonly unknown[]) => this.#run(async () => (await tx.query<R>(text, params as unknown[] | undefined)).rows),
+      exec: (text) => this.#run(async () => { await tx.exec(text); }),
+    })));
   }
 
-  async listen(channel: string, listener: NotificationListener): Promise<() => Promise<void>> {
-    const unlisten = await this.#db.listen(channel, (payload) => listener.onNotify(payload));
-    return async () => {
-      if (!this.#db.closed) await unlisten();
-    };
+  listen(channel: string, listener: NotificationListener): Promise<() => Promise<void>> {
+    return this.#run(async () => {
+      const unlisten = await this.#db.listen(channel, (payload) => listener.onNotify(payload));
+      return async () => {
+        if (!this.#db.closed && this.#broken === null) await unlisten();
+      };
+    });
   }
 
   async notify(channel: string, payload: string): Promise<void> {
-    await this.#db.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    await this.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
+  /**
+   * Closes with a shutdown checkpoint — unless the instance is broken or the disk too full for one
+   * (a checkpoint that meets a full disk could wedge the way a commit does): then the database is
+   * left as a killed process leaves it (every commit is already in the WAL, replayed at the next
+   * start), the lock is released, and close rejects with PITBOSS_STORE_WRITE_FAILED saying so.
+   */
   async close(): Promise<void> {
-    if (!this.#db.closed) await this.#db.close();
-    await this.#lock?.release();
+    const problem = this.#broken?.message ?? (await this.#guard?.check()) ?? null;
+    try {
+      if (problem === null && !this.#db.closed) await this.#db.close();
+    } finally {
+      await this.#lock?.release();
+    }
+    if (problem !== null) throw writeFailed(`the embedded store in ${this.#dataDir} closed without a shutdown checkpoint (the next start recovers from its WAL): ${problem}`);
+  }
+
+  async #run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#broken !== null) throw this.#broken;
+    try {
+      return await work();
+    } catch (error) {
+      if (this.#broken === null && breaksInstance(error)) this.#breakDown(error);
+      throw this.#broken ?? error;
+    }
+  }
+
+  #breakDown(error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error);
+    this.#broken = writeFailed(
+      `the embedded store in ${this.#dataDir} failed a write (${detail}) and PGlite cannot run another statement in this process; the committed data is safe on disk — fix the disk and restart`,
+      error,
+    );
+    this.#fail(this.#broken);
   }
 }

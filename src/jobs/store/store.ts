@@ -90,9 +90,23 @@ export class JobStore implements JobStorePort {
     return this.#engine.client.backend;
   }
 
-  /** False while the database is unreachable (writes wait and retry; consumers should stop claiming). */
+  /** False while the database is unreachable or cannot write (see `problem`; consumers should stop claiming). */
   get available(): boolean {
     return this.#engine.health.available;
+  }
+
+  /** Why the store is down — unreachable, or unable to write (disk full, directory read-only or gone) — or null while up. */
+  get problem(): string | null {
+    return this.#engine.health.problem;
+  }
+
+  /**
+   * Settles (never rejects) once the store can never write again in this process — the embedded
+   * store after PGlite failed a write with a PANIC (it cannot run another statement); the data on
+   * disk is safe, and a restart recovers it. A Postgres store never settles it (its outages end).
+   */
+  get failed(): Promise<JobError> {
+    return this.#engine.client.failed ?? new Promise<never>(() => {});
   }
 
   /** Called with false when the store goes down and true when it is back; returns an unsubscribe. */

@@ -2,6 +2,7 @@
  * Types of the job store that are not part of the shared job contracts (src/jobs/types.ts): its
  * options, the SQL client it runs on, worker events and the persisted control table.
  */
+import type { JobError } from '../../errors.ts';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import type { ControlRule, ControlRuleInput } from '../../telemetry/control.ts';
 
@@ -39,6 +40,10 @@ export interface SqlClient extends SqlQueryable {
   listen(channel: string, listener: NotificationListener): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;
+  /** Why a write would fail now (the embedded store's disk guard), or null; absent: writes are never refused up front. */
+  writeBlocker?(): Promise<string | null>;
+  /** Settles (never rejects) once the client can never run a statement again (PGlite after a PANIC); absent: never. */
+  readonly failed?: Promise<JobError>;
 }
 
 /** How to reach the database. */
@@ -49,6 +54,8 @@ export interface SqlClientOptions {
   dataDir?: string;
   /** Schema to create and use (first on the search_path); tests give each file its own. */
   schema?: string | null;
+  /** Embedded store: free bytes below which writes are refused up front (default 32 MiB; see disk-guard.ts). */
+  minFreeBytes?: number;
   /** pg pool size (default 10). */
   poolSize?: number;
   /** Server-side statement_timeout for every pg connection (default 30 000 ms; 0 disables). */

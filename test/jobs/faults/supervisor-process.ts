@@ -11,10 +11,10 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const deploymentFile = fileURLToPath(new URL('../../fixtures/deployment.ts', import.meta.url));
 
 export interface SupervisorEnv {
-  /** Postgres; unset: the embedded store in `dataDir`. */
-  readonly databaseUrl?: string;
-  /** Redis; unset: in-process dispatch. */
-  readonly redisUrl?: string;
+  /** Postgres; unset or null: the embedded store in `dataDir`. */
+  readonly databaseUrl?: string | null;
+  /** Redis; unset or null: in-process dispatch. */
+  readonly redisUrl?: string | null;
   readonly dataDir?: string;
   /** Deployment file (default test/fixtures/deployment.ts). */
   readonly deployment?: string;
@@ -58,8 +58,8 @@ export class SupervisorProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...inherited,
-        ...(env.databaseUrl === undefined ? {} : { DATABASE_URL: env.databaseUrl }),
-        ...(env.redisUrl === undefined ? {} : { REDIS_URL: env.redisUrl }),
+        ...(env.databaseUrl == null ? {} : { DATABASE_URL: env.databaseUrl }),
+        ...(env.redisUrl == null ? {} : { REDIS_URL: env.redisUrl }),
         ...(env.dataDir === undefined ? {} : { PITBOSS_DATA_DIR: env.dataDir }),
         PORT: '0',
         HOST: '127.0.0.1',
