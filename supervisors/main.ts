@@ -16,6 +16,9 @@ export default defineDeployment({
     maxQueue: threads * 64,
     taskTimeoutMs: 60_000,
     recycle: { maxTasks: 10_000, maxHeapBytes: 256 * 1024 * 1024 },
+    // A runaway job dies at 512 MB of heap (its thread is replaced, the job fails with reason oom)
+    // instead of growing its thread towards the process's own heap limit.
+    resourceLimits: { maxOldGenerationSizeMb: 512 },
     statusIntervalMs: 5000,
     sampleIntervalMs: 5000,
   }],

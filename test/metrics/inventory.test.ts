@@ -21,7 +21,8 @@ function exercise(bus: Telemetry): void {
   bus.execute('action.stop', { duration: 1e6 }, { ...job, action: 'render' });
   bus.execute('action.exception', { duration: 1e6 }, { ...job, action: 'render', error_type: 'Error', error: 'say "hi"\nbye' });
   bus.execute('pool.status', { queue_depth: 0, busy_workers: 1, idle_workers: 1, utilization: 0.5 }, { pool: 'io' });
-  bus.execute('pool.worker.restarted', { downtime: 1, restarts: 1 }, { pool: 'io', worker_id: 0, thread_id: 3, reason: 'crash' });
+  bus.execute('pool.worker.restarted', { downtime: 1, restarts: 1 }, { pool: 'io', worker_id: 0, thread_id: 3, reason: 'crash', fault: 'task' });
+  bus.execute('worker.call.crashed', { duration: 1e6 }, { pool: 'io', worker_id: 0, task: 'resize', reason: 'oom', error_type: 'WorkerCrashedError', error: 'x' });
   bus.execute('worker.call.stop', { duration: 1e6 }, { pool: 'io', worker_id: 0, task: 'resize' });
   bus.execute('worker.call.exception', { duration: 1e6 }, { pool: 'io', worker_id: 0, task: 'resize', error_type: 'Error', error: 'x' });
   bus.execute('worker.memory.sampled', { heap_used: 1, heap_total: 2, external: 0 }, { pool: 'io', worker_id: 0 });
@@ -47,14 +48,15 @@ describe('the default inventory', () => {
       pitboss_jobs_total: 'counter job_name,queue,status',
       pitboss_action_duration: 'histogram action,status',
       pitboss_pool_workers: 'gauge pool,state',
-      pitboss_worker_restarts_total: 'counter pool,reason',
+      pitboss_worker_restarts_total: 'counter fault,pool,reason',
+      pitboss_worker_task_crashes_total: 'counter pool,reason,task',
       pitboss_worker_call_duration: 'histogram pool,status,task',
       pitboss_worker_heap_used: 'gauge pool,worker_id',
       pitboss_worker_eventloop_utilization: 'gauge pool,worker_id',
       pitboss_supervisor_restarts_total: 'counter child,supervisor',
       pitboss_telemetry_events_dropped_total: 'counter reason,source',
     });
-    expect(new Set(defaultMetrics.map((d) => d.name)).size).toBe(11);
+    expect(new Set(defaultMetrics.map((d) => d.name)).size).toBe(12);
   });
 
   it('passes promtool check metrics on a live scrape', async () => {
