@@ -149,3 +149,36 @@ describe('rest_for_one: an earlier child crashes while a restart is in progress'
     expect(supervisor.whichChildren().map((c) => c.state)).toEqual(['terminated', 'running', 'running']);
   });
 });
+
+describe('deliberate differences from OTP (README table)', () => {
+  it('an exit during the backoff before a failed restart\'s retry is handled after the retry', async () => {
+    const backoff = { initialMs: 10, maxMs: 1_000, factor: 10, resetAfterMs: 60_000 };
+    const { fleet, capture, supervisor, restarted } = setup('rest_for_one', [['a'], ['b', { backoff, failStarts: (n) => n === 2 }], ['c']]);
+    await supervisor.start();
+    fleet.clearLog();
+
+    fleet.current('b').crash();
+    await until(() => fleet.log.includes('fail:b')); // the retry now waits 100 ms
+    fleet.current('a').crash();
+    await capture.waitFor('supervisor.child.restarted', { count: 5 });
+    expect(fleet.log).toEqual(['stop:c', 'fail:b', 'start:b', 'start:c', 'stop:c', 'stop:b', 'start:a', 'start:b', 'start:c']);
+    expect(restarted()).toEqual([['b', 'crash'], ['c', 'shutdown'], ['a', 'crash'], ['b', 'shutdown'], ['c', 'shutdown']]);
+  });
+
+  it('a nested supervisor that gave up exits as a crash, so a transient parent restarts it', async () => {
+    const fleet = new Fleet();
+    const bus = createTelemetry();
+    const capture = captureEvents(bus, 'supervisor.*');
+    const inner = Supervisor.childSpec({
+      id: 'inner', strategy: 'one_for_one', intensity: { maxRestarts: 0, periodMs: 60_000 }, restart: 'transient', children: [fleet.spec('w')],
+    });
+    const outer = new Supervisor({ id: 'outer', strategy: 'one_for_one', intensity, telemetry: bus, children: [inner] });
+    running.push(outer);
+    await outer.start();
+
+    fleet.current('w').crash();
+    const [event] = await capture.waitFor('supervisor.child.restarted');
+    expect(event!.metadata).toMatchObject({ supervisor: 'outer', child: 'inner', reason: 'crash' });
+    expect(fleet.started('w')).toBe(2);
+  });
+});
