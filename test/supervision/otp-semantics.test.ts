@@ -5,6 +5,7 @@
  * a restart is in progress is handled.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { IntensityExceededError } from '../../src/errors.ts';
 import { Supervisor, type Strategy } from '../../src/supervision/index.ts';
 import { captureEvents, createTelemetry } from '../../src/telemetry/index.ts';
 import { Fleet, intensity, stateOf, until, type FakeOptions } from './fakes.ts';
@@ -102,8 +103,8 @@ describe('group restarts bring back every non-temporary child of the group', () 
 
 describe('rest_for_one: an earlier child crashes while a restart is in progress', () => {
   it('completes the restart in progress, then stops and restarts again for the new exit', async () => {
-    // c takes 100 ms to stop (it is killed), so a crashes while b's restart is still stopping c.
-    const { fleet, capture, supervisor, restarted } = setup('rest_for_one', [['a'], ['b'], ['c', { onStop: 'hang', shutdownMs: 100 }]]);
+    // c takes 250 ms to stop (it is killed), so a crashes while b's restart is still stopping c.
+    const { fleet, capture, supervisor, restarted } = setup('rest_for_one', [['a'], ['b'], ['c', { onStop: 'hang', shutdownMs: 250 }]]);
     await supervisor.start();
     fleet.clearLog();
 
@@ -118,7 +119,7 @@ describe('rest_for_one: an earlier child crashes while a restart is in progress'
   });
 
   it('a backoff wait is part of the restart in progress: the new exit is handled after it', async () => {
-    const backoff = { initialMs: 150, maxMs: 150, resetAfterMs: 60_000 };
+    const backoff = { initialMs: 500, maxMs: 500, resetAfterMs: 60_000 }; // a's crash must land inside it
     const { fleet, capture, supervisor, restarted } = setup('rest_for_one', [['a'], ['b', { backoff }], ['c']]);
     await supervisor.start();
     fleet.clearLog();
@@ -134,7 +135,7 @@ describe('rest_for_one: an earlier child crashes while a restart is in progress'
   });
 
   it('an exit put off this way is dropped when the child is terminated by hand meanwhile', async () => {
-    const backoff = { initialMs: 150, maxMs: 150, resetAfterMs: 60_000 };
+    const backoff = { initialMs: 500, maxMs: 500, resetAfterMs: 60_000 }; // a's crash must land inside it
     const { fleet, capture, supervisor } = setup('rest_for_one', [['a'], ['b', { backoff }], ['c']]);
     await supervisor.start();
     fleet.current('b').crash();
@@ -147,6 +148,33 @@ describe('rest_for_one: an earlier child crashes while a restart is in progress'
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(fleet.started('a')).toBe(1);
     expect(supervisor.whichChildren().map((c) => c.state)).toEqual(['terminated', 'running', 'running']);
+  });
+});
+
+describe('intensity', () => {
+  it('under one_for_all, a child that never starts again exhausts the intensity and is named', async () => {
+    const fleet = new Fleet();
+    const bus = createTelemetry();
+    const capture = captureEvents(bus, 'supervisor.*');
+    const supervisor = new Supervisor({
+      id: 'sup', strategy: 'one_for_all', intensity: { maxRestarts: 3, periodMs: 60_000 }, telemetry: bus,
+      children: [fleet.spec('a'), fleet.spec('b', { failStarts: (n) => n > 1 }), fleet.spec('c')],
+    });
+    running.push(supervisor);
+    await supervisor.start();
+    fleet.clearLog();
+
+    fleet.current('c').crash();
+    const exit = await supervisor.exited;
+    const error = exit.error as IntensityExceededError;
+    expect(error).toBeInstanceOf(IntensityExceededError);
+    expect(error.child).toBe('b');
+    expect(error.failures.map((f) => f.child)).toEqual(['c', 'b', 'b', 'b']);
+    // Each failed attempt stopped again the a it had started; the last stop is the supervisor giving up.
+    expect(fleet.log).toEqual([
+      'stop:b', 'stop:a', 'start:a', 'fail:b', 'stop:a', 'start:a', 'fail:b', 'stop:a', 'start:a', 'fail:b', 'stop:a',
+    ]);
+    expect(capture.of('supervisor.intensity_exceeded')[0]!.measurements.restarts).toBe(4);
   });
 });
 
