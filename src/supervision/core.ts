@@ -126,7 +126,7 @@ export class SupervisorCore {
     });
   }
 
-  /** Stops the child and keeps it down (its spec stays; `restartChild` brings it back). */
+  /** Stops the child and keeps it down (its spec stays: `restartChild` or a restart of its group brings it back). */
   async terminateChild(id: string): Promise<void> {
     const child = this.#child(id);
     await this.#mailbox.run(async () => {

@@ -11,8 +11,8 @@ export type TerminationReason = 'normal' | 'shutdown' | 'crash' | 'killed';
 
 /**
  * Why a child came back, as reported by `supervisor.child.restarted`: its own exit (`crash`, or
- * `normal`/`shutdown` for a permanent child), `shutdown` for a sibling taken down by `one_for_all`
- * or `rest_for_one`, `manual` for `restartChild`.
+ * `normal`/`shutdown` for a permanent child), `shutdown` for a child brought back with another
+ * child's group by `one_for_all` or `rest_for_one`, `manual` for `restartChild`.
  */
 export type RestartReason = 'normal' | 'shutdown' | 'crash' | 'manual';
 

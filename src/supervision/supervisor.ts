@@ -119,7 +119,10 @@ export class Supervisor implements ChildHandle {
     await this.#core.restartChild(id);
   }
 
-  /** Stops the child and keeps it down until `restartChild`; cancels a pending restart of it. */
+  /**
+   * Stops the child and keeps it down until `restartChild` — or, as in OTP (its spec stays), until a
+   * `one_for_all`/`rest_for_one` restart of a group it belongs to. Cancels a pending restart of it.
+   */
   async terminateChild(id: string): Promise<void> {
     await this.#core.terminateChild(id);
   }

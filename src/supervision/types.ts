@@ -113,8 +113,8 @@ export type SupervisorState = 'idle' | 'starting' | 'running' | 'stopping' | 'st
 
 /**
  * Lifecycle of one child: `idle` before the supervisor starts it, `restarting` while it waits for
- * (or retries) a restart, `terminated` when it is down for good (ended and not restarted, or
- * `terminateChild`).
+ * (or retries) a restart, `terminated` when it is down and not waiting to restart (ended and not
+ * restarted, or `terminateChild`; a non-temporary one still comes back with a restart of its group).
  */
 export type ChildState = 'idle' | 'starting' | 'running' | 'stopping' | 'restarting' | 'terminated';
 

@@ -79,27 +79,6 @@ describe('one_for_all', () => {
     expect(capture.of('supervisor.child.restarted').map((e) => e.measurements.restarts)).toEqual([1, 1, 1]);
     expect(supervisor.whichChildren().map((c) => c.restarts)).toEqual([1, 1, 1]);
   });
-
-  it('does not bring back a temporary sibling or one terminated by hand', async () => {
-    const fleet = new Fleet();
-    const bus = createTelemetry();
-    const capture = captureEvents(bus, 'supervisor.*');
-    const supervisor = new Supervisor({
-      id: 'sup', strategy: 'one_for_all', intensity, telemetry: bus,
-      children: [fleet.spec('a'), fleet.spec('tmp', { restart: 'temporary' }), fleet.spec('off'), fleet.spec('b')],
-    });
-    running.push(supervisor);
-    await supervisor.start();
-    await supervisor.terminateChild('off');
-    fleet.clearLog();
-
-    fleet.current('a').crash();
-    await capture.waitFor('supervisor.child.restarted', { count: 2 });
-    expect(fleet.log).toEqual(['stop:b', 'stop:tmp', 'start:a', 'start:b']);
-    expect(supervisor.whichChildren().map((c) => [c.id, c.state])).toEqual([
-      ['a', 'running'], ['tmp', 'terminated'], ['off', 'terminated'], ['b', 'running'],
-    ]);
-  });
 });
 
 describe('rest_for_one', () => {
