@@ -22,6 +22,10 @@ export interface HttpServerOptions {
   readonly allowUnauthenticatedLoopback: boolean;
   /** Largest accepted body (default 1 MiB). */
   readonly bodyLimit?: number;
+  /** Longest a client may take to send a whole request, headers and body (default 30 000). */
+  readonly requestTimeoutMs?: number;
+  /** Most open connections; more are closed on accept (default 1000). */
+  readonly maxConnections?: number;
   readonly jobs: JobSystem;
   readonly control: FleetControl;
   readonly scrape: () => Promise<{ contentType: string; body: string }>;
@@ -47,11 +51,20 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   // logs requests in the http category at debug instead.
   // ajv as a validator, not a fixer: fastify's defaults would silently drop unknown fields and coerce
   // "5" into 5; a client sending those should hear about it.
+  // Slow clients: fastify's defaults (requestTimeout 0, no connection cap) let 300 clients trickling
+  // a body hold 300 sockets for ever. Node answers 408 to a request not received within
+  // requestTimeout, checked every connectionsCheckingInterval (30 s by default, far too coarse for a
+  // 30 s bound); an idle socket is closed after connectionTimeout.
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app: FastifyInstance = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    requestTimeout,
+    connectionTimeout: Math.max(requestTimeout, 60_000),
+    http: { requestTimeout, headersTimeout: Math.min(requestTimeout, 20_000), connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(requestTimeout / 4))) },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
+  app.server.maxConnections = options.maxConnections ?? 1000;
   const guard = requireToken(options);
 
   app.addHook('onResponse', async (request, reply) => {
