@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { logCategories, logLevelNames } from '../log/levels.ts';
+import { redactUrl } from '../log/redact-url.ts';
 import type { StoreOverview } from '../jobs/store/overview.ts';
 import type { QueueStats } from '../jobs/types.ts';
 import { catalog } from '../telemetry/catalog.ts';
@@ -104,4 +105,4 @@ async function readFleet(sources: StatusSources): Promise<FleetRead> {
   };
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error)).slice(0, 300);
+const messageOf = (error: unknown): string => redactUrl(error instanceof Error ? error.message : String(error)).slice(0, 300);
