@@ -106,6 +106,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const http = buildHttpServer({
     host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl,
     requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections,
+    waitingBound: { max: config.maxWaitingJobs, count: (queue) => store.countClaimable(queue) },
     jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
     readiness: () => ({ store: store.available, storeProblem: store.problem, dispatch: dispatcher.healthy(), draining }),
     extend: (app) => registerStatusRoutes(app, {

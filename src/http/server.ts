@@ -9,6 +9,7 @@ import { errorStatus, PitbossError } from '../errors.ts';
 import type { FleetControl } from '../control/fleet.ts';
 import type { JobSystem } from '../jobs/system.ts';
 import { requireToken } from './auth.ts';
+import { WaitingBound, waitingBoundHook } from './backpressure.ts';
 import { registerControlRoutes } from './routes-control.ts';
 import { registerJobRoutes } from './routes-jobs.ts';
 
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   /** Most open connections; more are closed on accept (default 1000). */
   readonly maxConnections?: number;
   readonly jobs: JobSystem;
+  /** Bound on waiting jobs per queue: `POST /jobs` answers 429 at `max` (absent: unbounded). */
+  readonly waitingBound?: { readonly max: number; readonly count: (queue: string) => Promise<number>; readonly refreshMs?: number };
   readonly control: FleetControl;
   readonly scrape: () => Promise<{ contentType: string; body: string }>;
   /** What readiness depends on; `storeProblem` says why the store is not ready (null when it is). */
@@ -66,6 +69,8 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.server.maxConnections = options.maxConnections ?? 1000;
   const guard = requireToken(options);
+  // A global hook that only acts on POST /jobs, so the job routes stay as they are (see backpressure.ts).
+  if (options.waitingBound !== undefined) app.addHook('preHandler', waitingBoundHook(new WaitingBound(options.waitingBound), options.waitingBound.max));
 
   app.addHook('onResponse', async (request, reply) => {
     options.logger.debug({ event: 'http_request', method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http_request');
