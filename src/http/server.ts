@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import { errorStatus, PitbossError } from '../errors.ts';
 import type { FleetControl } from '../control/fleet.ts';
 import type { JobSystem } from '../jobs/system.ts';
-import { requireToken } from './auth.ts';
+import { requireToken, tokenCheck } from './auth.ts';
 import { WaitingBound, waitingBoundHook } from './backpressure.ts';
+import { readAccessHook } from './read-access.ts';
 import { registerControlRoutes } from './routes-control.ts';
 import { registerJobRoutes } from './routes-jobs.ts';
 
@@ -21,6 +22,8 @@ export interface HttpServerOptions {
   readonly token: string | null;
   /** With no token: allow those routes when bound to loopback (off unless set). */
   readonly allowUnauthenticatedLoopback: boolean;
+  /** Show job payloads, results and error texts without the token (`PITBOSS_PUBLIC_READS`; default false). */
+  readonly publicReads?: boolean;
   /** Largest accepted body (default 1 MiB). */
   readonly bodyLimit?: number;
   /** Longest a client may take to send a whole request, headers and body (default 30 000). */
@@ -69,6 +72,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.server.maxConnections = options.maxConnections ?? 1000;
   const guard = requireToken(options);
+  app.addHook('preSerialization', readAccessHook(tokenCheck(options), options.publicReads ?? false));
   // A global hook that only acts on POST /jobs, so the job routes stay as they are (see backpressure.ts).
   if (options.waitingBound !== undefined) app.addHook('preHandler', waitingBoundHook(new WaitingBound(options.waitingBound), options.waitingBound.max));
 
