@@ -12,14 +12,19 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 /** Whole days, 0 meaning "keep for ever". */
 const days = z.coerce.number().int().min(0).max(36_500);
+// supervisors/deploy/.env.example ships every secret as `change-me-…`; a deployment started with
+// one of them unchanged runs on a password anyone can read in this repository.
+const placeholder = /change-me/i;
+const notPlaceholder = <T extends z.ZodString>(schema: T, what: string) =>
+  schema.refine((v) => !placeholder.test(v), `${what} the .env.example placeholder (change-me…): replace it with a generated secret`);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const envSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  DATABASE_URL: notPlaceholder(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'), 'carries').optional(),
+  REDIS_URL: notPlaceholder(z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), 'carries').optional(),
   PORT: port.default(8000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  PITBOSS_CONTROL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PITBOSS_CONTROL_TOKEN: notPlaceholder(z.string().min(16, 'must be at least 16 characters'), 'is').optional(),
   PITBOSS_ALLOW_LOCAL_CONTROL: bool.default(false),
   PITBOSS_PUBLIC_READS: bool.default(false),
   PITBOSS_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
