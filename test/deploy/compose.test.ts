@@ -104,7 +104,7 @@ describe.skipIf(!hasDocker)('docker-compose.yml', () => {
     expect(refusal).toMatchObject({ code: 'PITBOSS_INVALID_CONFIG' });
     for (const key of ['DATABASE_URL', 'REDIS_URL', 'PITBOSS_CONTROL_TOKEN']) expect((refusal as Error).message).toMatch(new RegExp(`${key}: [^;]*placeholder`));
     expect((refusal as Error).message).not.toContain('change-me-postgres-password');
-    const real = { ...supervisorEnv, PITBOSS_CONTROL_TOKEN: 'a-generated-token-0123456789' };
+    const real: Record<string, string> = { ...supervisorEnv, PITBOSS_CONTROL_TOKEN: 'a-generated-token-0123456789' };
     for (const key of ['DATABASE_URL', 'REDIS_URL'] as const) real[key] = real[key]!.replace(/change-me[\w-]*/, 'a-generated-password');
     expect(loadConfig(real).controlToken).toBe('a-generated-token-0123456789');
 
