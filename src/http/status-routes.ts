@@ -4,8 +4,9 @@
  * stylesheet — under a Content-Security-Policy that allows nothing else, so the page works on an
  * air-gapped host and injected markup could not run even if escaping failed somewhere.
  *
- * Reading is open like `/metrics` and `/queues`; changing rules goes through the guarded control
- * API with the bearer token the operator types into the page.
+ * Reading is open like `/metrics` and `/queues`, but error texts only reach a request with the
+ * token (read-access.ts; the page sends the token once the operator typed it); changing rules goes
+ * through the guarded control API with that token.
  */
 import type { FastifyInstance } from 'fastify';
 import { logCategories, logLevelNames } from '../log/levels.ts';
