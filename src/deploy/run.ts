@@ -104,7 +104,9 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const queuePools = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, q.pool]));
   let draining = false;
   const http = buildHttpServer({
-    host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl,
+    host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl, publicReads: config.publicReads,
+    requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections,
+    waitingBound: { max: config.maxWaitingJobs, count: (queue) => store.countClaimable(queue) },
     jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
     readiness: () => ({ store: store.available, storeProblem: store.problem, dispatch: dispatcher.healthy(), draining }),
     extend: (app) => registerStatusRoutes(app, {

@@ -1,13 +1,14 @@
 /** The job API: submit, inspect, cancel, queue counts. Submitting is refused while draining. */
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { RouteGuard } from './auth.ts';
 import type { EnqueueInput } from '../jobs/types.ts';
 import { enqueueBody, jobIdParams } from './schemas.ts';
 import type { HttpServerOptions } from './server.ts';
 
-export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptions, guard: preHandlerAsyncHookHandler): void {
+export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptions, guard: RouteGuard): void {
   const { jobs } = options;
 
-  app.post<{ Body: EnqueueInput }>('/jobs', { schema: { body: enqueueBody }, preHandler: guard }, async (request, reply) => {
+  app.post<{ Body: EnqueueInput }>('/jobs', { schema: { body: enqueueBody }, onRequest: guard }, async (request, reply) => {
     if (options.readiness().draining) return reply.code(503).header('retry-after', '5').send({ error: 'draining', reason: 'this supervisor is shutting down; submit elsewhere' });
     const [job] = await jobs.enqueue([request.body]);
     return reply.code(job!.created ? 202 : 200).header('location', `/jobs/${job!.id}`).send(job);
@@ -19,7 +20,7 @@ export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptio
     return job;
   });
 
-  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', { schema: { params: jobIdParams }, preHandler: guard }, async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', { schema: { params: jobIdParams }, onRequest: guard }, async (request, reply) => {
     const job = await jobs.cancel(request.params.id);
     if (job === null) return reply.code(404).send({ error: 'not_found', reason: `no job ${request.params.id}` });
     return job;

@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { errorStatus, PitbossError } from '../errors.ts';
 import type { FleetControl } from '../control/fleet.ts';
 import type { JobSystem } from '../jobs/system.ts';
-import { requireToken } from './auth.ts';
+import { requireToken, tokenCheck } from './auth.ts';
+import { WaitingBound, waitingBoundHook } from './backpressure.ts';
+import { readAccessHook } from './read-access.ts';
 import { registerControlRoutes } from './routes-control.ts';
 import { registerJobRoutes } from './routes-jobs.ts';
 
@@ -20,9 +22,17 @@ export interface HttpServerOptions {
   readonly token: string | null;
   /** With no token: allow those routes when bound to loopback (off unless set). */
   readonly allowUnauthenticatedLoopback: boolean;
+  /** Show job payloads, results and error texts without the token (`PITBOSS_PUBLIC_READS`; default false). */
+  readonly publicReads?: boolean;
   /** Largest accepted body (default 1 MiB). */
   readonly bodyLimit?: number;
+  /** Longest a client may take to send a whole request, headers and body (default 30 000). */
+  readonly requestTimeoutMs?: number;
+  /** Most open connections; more are closed on accept (default 1000). */
+  readonly maxConnections?: number;
   readonly jobs: JobSystem;
+  /** Bound on waiting jobs per queue: `POST /jobs` answers 429 at `max` (absent: unbounded). */
+  readonly waitingBound?: { readonly max: number; readonly count: (queue: string) => Promise<number>; readonly refreshMs?: number };
   readonly control: FleetControl;
   readonly scrape: () => Promise<{ contentType: string; body: string }>;
   /** What readiness depends on; `storeProblem` says why the store is not ready (null when it is). */
@@ -47,12 +57,24 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   // logs requests in the http category at debug instead.
   // ajv as a validator, not a fixer: fastify's defaults would silently drop unknown fields and coerce
   // "5" into 5; a client sending those should hear about it.
+  // Slow clients: fastify's defaults (requestTimeout 0, no connection cap) let 300 clients trickling
+  // a body hold 300 sockets for ever. Node answers 408 to a request not received within
+  // requestTimeout, checked every connectionsCheckingInterval (30 s by default, far too coarse for a
+  // 30 s bound); an idle socket is closed after connectionTimeout.
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app: FastifyInstance = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    requestTimeout,
+    connectionTimeout: Math.max(requestTimeout, 60_000),
+    http: { requestTimeout, headersTimeout: Math.min(requestTimeout, 20_000), connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(requestTimeout / 4))) },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   });
+  app.server.maxConnections = options.maxConnections ?? 1000;
   const guard = requireToken(options);
+  app.addHook('preSerialization', readAccessHook(tokenCheck(options), options.publicReads ?? false));
+  // A global hook that only acts on POST /jobs, so the job routes stay as they are (see backpressure.ts).
+  if (options.waitingBound !== undefined) app.addHook('preHandler', waitingBoundHook(new WaitingBound(options.waitingBound), options.waitingBound.max));
 
   app.addHook('onResponse', async (request, reply) => {
     options.logger.debug({ event: 'http_request', method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http_request');

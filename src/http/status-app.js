@@ -107,7 +107,9 @@ function render(data) {
   fillTable('queues', data.queues, (q) => [q.queue, q.pool, q.queued, q.running, q.failed, q.dead, q.completed, q.completedPerMin, q.failedPerMin], 'no queues');
   fillTable('recent-jobs', data.recentJobs, (j) => [time(j.at), j.id, j.queue, j.name, stateCell(j.status), j.attempt, j.durationMs, { text: j.error, wrap: true }], 'no job has run here yet');
   fillTable('failures', data.failures, (f) => [time(f.updatedAt), f.id, f.queue, f.name, stateCell(f.status), `${f.attempts}/${f.maxAttempts}`,
-    { text: f.error === null ? null : `${f.error.type}: ${f.error.message}`, wrap: true }], 'no failures');
+    { text: f.error === null ? null : f.error.message === null ? f.error.type : `${f.error.type}: ${f.error.message}`, wrap: true }], 'no failures');
+  // Without the token the server sends error types only (see read-access.ts); say why the texts are missing.
+  $('details-hidden').hidden = data.hidden === undefined;
   fillTable('supervisors', data.supervisors, (s) => [s.id === data.supervisor.id ? `${s.id} (this)` : s.id, s.host, s.pid, time(s.startedAt),
     ago(s.heartbeatAgeMs), s.running, stateCell(s.stopped ? 'stopped' : s.heartbeatAgeMs < data.heartbeatTtlMs ? 'alive' : 'silent')], 'no heartbeat recorded yet');
   fillTable('worker-events', data.workerEvents, (w) => [w.supervisor, w.pool, w.workerId, w.event.replace('pool.worker.', ''), w.count, { text: w.reasons, wrap: true }, time(w.lastAt)], 'no thread exits in the last hour');
@@ -236,7 +238,9 @@ $('level-form').addEventListener('submit', async (event) => {
 async function tick() {
   const live = $('live');
   try {
-    const response = await fetch('/status/data', { cache: 'no-store', headers: { accept: 'application/json' } });
+    const headers = { accept: 'application/json' };
+    if (token() !== '') headers.authorization = `Bearer ${token()}`;
+    const response = await fetch('/status/data', { cache: 'no-store', headers });
     if (!response.ok) throw new Error(`${response.status}`);
     const data = await response.json();
     render(data);

@@ -37,7 +37,7 @@ const html = `<!doctype html>
     <table id="recent-jobs"><thead><tr><th>finished</th><th>id</th><th>queue</th><th>name</th><th>status</th><th>attempt</th><th>ms</th><th>error</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
-    <h2>Recent failures <span class="muted">(fleet)</span></h2>
+    <h2>Recent failures <span class="muted">(fleet)</span> <span id="details-hidden" class="muted" hidden>· error texts need the control token</span></h2>
     <table id="failures"><thead><tr><th>when</th><th>id</th><th>queue</th><th>name</th><th>status</th><th>attempts</th><th>error</th></tr></thead><tbody></tbody></table>
   </section>
   <section>

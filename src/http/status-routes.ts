@@ -4,11 +4,13 @@
  * stylesheet — under a Content-Security-Policy that allows nothing else, so the page works on an
  * air-gapped host and injected markup could not run even if escaping failed somewhere.
  *
- * Reading is open like `/metrics` and `/queues`; changing rules goes through the guarded control
- * API with the bearer token the operator types into the page.
+ * Reading is open like `/metrics` and `/queues`, but error texts only reach a request with the
+ * token (read-access.ts; the page sends the token once the operator typed it); changing rules goes
+ * through the guarded control API with that token.
  */
 import type { FastifyInstance } from 'fastify';
 import { logCategories, logLevelNames } from '../log/levels.ts';
+import { redactUrl } from '../log/redact-url.ts';
 import type { StoreOverview } from '../jobs/store/overview.ts';
 import type { QueueStats } from '../jobs/types.ts';
 import { catalog } from '../telemetry/catalog.ts';
@@ -104,4 +106,4 @@ async function readFleet(sources: StatusSources): Promise<FleetRead> {
   };
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error)).slice(0, 300);
+const messageOf = (error: unknown): string => redactUrl(error instanceof Error ? error.message : String(error)).slice(0, 300);

@@ -14,10 +14,7 @@ export const redactPaths = [
   'headers.authorization', 'headers.cookie', 'databaseUrl', 'redisUrl', 'controlToken', '*.apiKey', 'apiKey',
 ];
 
-/** Replaces the password of a URL (`postgres://u:p@h/db`) for logging. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
-}
+export { redactUrl } from './redact-url.ts';
 
 export interface PitbossLoggerOptions {
   /** Runtime levels (default: a new table at LOG_LEVEL or info). */

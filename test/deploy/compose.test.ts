@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config.ts';
 import { repoRoot } from './grafana.ts';
 
 const envExample = join(repoRoot, 'supervisors/deploy/.env.example');
@@ -81,6 +82,44 @@ describe.skipIf(!hasDocker)('docker-compose.yml', () => {
     const file = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
     for (const secret of secrets) expect(file, secret).toMatch(new RegExp(`\\$\\{${secret}:\\?`));
     for (const line of readFileSync(envExample, 'utf8').split('\n').filter((l) => secrets.some((s) => l.startsWith(`${s}=`)))) expect(line).toMatch(/=change-me/);
+  });
+
+  it('publishes every port on 127.0.0.1 by default, and Prometheus without its lifecycle API', () => {
+    const { services: resolvedServices } = resolved();
+    for (const name of ['supervisor', 'prometheus', 'grafana']) {
+      const ports = (resolvedServices[name]!.ports ?? []) as ({ host_ip?: string } | string)[];
+      expect(ports.length, name).toBeGreaterThan(0);
+      // Compose v2 resolves to the long syntax (host_ip), Debian's docker-compose to "ip:host:container".
+      for (const port of ports) expect(typeof port === 'string' ? port.split(':')[0] : port.host_ip, name).toBe('127.0.0.1');
+    }
+    for (const name of ['postgres', 'redis']) expect(resolvedServices[name]!.ports, name).toBeUndefined();
+    expect(resolvedServices.prometheus!.command).not.toContain('--web.enable-lifecycle');
+  });
+
+  it('refuses the .env.example placeholder secrets at start: the supervisor in its config, Grafana in its entrypoint', () => {
+    const { services: resolvedServices } = resolved();
+    const supervisorEnv = resolvedServices.supervisor!.environment as Record<string, string>;
+    let refusal: unknown = null;
+    try { loadConfig(supervisorEnv); } catch (error) { refusal = error; }
+    expect(refusal).toMatchObject({ code: 'PITBOSS_INVALID_CONFIG' });
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'PITBOSS_CONTROL_TOKEN']) expect((refusal as Error).message).toMatch(new RegExp(`${key}: [^;]*placeholder`));
+    expect((refusal as Error).message).not.toContain('change-me-postgres-password');
+    const real: Record<string, string> = { ...supervisorEnv, PITBOSS_CONTROL_TOKEN: 'a-generated-token-0123456789' };
+    for (const key of ['DATABASE_URL', 'REDIS_URL'] as const) real[key] = real[key]!.replace(/change-me[\w-]*/, 'a-generated-password');
+    expect(loadConfig(real).controlToken).toBe('a-generated-token-0123456789');
+
+    // Grafana: run its entrypoint script as the container would ($$ is compose's escaped $).
+    const [shell, flag, script, ...args] = resolvedServices.grafana!.entrypoint as string[];
+    expect([shell, flag]).toEqual(['/bin/sh', '-c']);
+    const grafanaEnv = resolvedServices.grafana!.environment as Record<string, string>;
+    const run = (env: Record<string, string>) => spawnSync('/bin/sh', ['-c', script!.replaceAll('$$', '$'), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+    const placeholder = run(grafanaEnv);
+    expect(placeholder.status).toBe(1);
+    expect(placeholder.stderr).toMatch(/refusing to start: .*placeholder/);
+    const replaced = run({ ...grafanaEnv, GF_SECURITY_ADMIN_PASSWORD: 'generated-1', GRAFANA_DB_PASSWORD: 'generated-2' });
+    // Past the check it execs the image's /run.sh, which this machine does not have.
+    expect(replaced.stderr).not.toMatch(/refusing/);
+    expect(replaced.stderr).toMatch(/run\.sh/);
   });
 
   it('mounts files that exist', () => {

@@ -8,6 +8,7 @@
  * again would fail the same way.
  */
 import { JobError, PitbossError } from '../../errors.ts';
+import { redactUrl } from '../../log/redact-url.ts';
 
 export type FailureKind = 'connection' | 'transient' | 'storage' | 'fatal';
 
@@ -50,7 +51,8 @@ export function classifyFailure(error: unknown): FailureKind {
 /** The typed error a caller sees for a failed statement. */
 export function storeError(error: unknown, what: string): PitbossError {
   if (error instanceof PitbossError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
+  // Driver messages can quote the connection string (a malformed URL, a DNS failure on its host).
+  const detail = redactUrl(error instanceof Error ? error.message : String(error));
   if (codeOf(error) === '57014') return new JobError('PITBOSS_STORE_TIMEOUT', `${what}: ${detail}`, { cause: error });
   const kind = classifyFailure(error);
   if (kind === 'fatal') return new JobError('PITBOSS_STORE_QUERY_FAILED', `${what}: ${detail}`, { cause: error });
