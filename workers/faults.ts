@@ -48,7 +48,7 @@ export default defineWorker(async (input: FaultInput, ctx) => {
       return 'ok';
     case 'oom': {
       const hoard: unknown[] = [];
-      for (;;) hoard.push(new Array(100_000).fill({ leak: hoard.length }));
+      for (;;) hoard.push(new Array(1_000_000).fill(hoard.length)); // 8 MB a step: dies of its heap limit in ~0.1–0.3 s
     }
     case 'hang':
       for (;;) { /* a task that never yields: only terminating the thread stops it */ }
