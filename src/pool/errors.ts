@@ -73,8 +73,12 @@ export class PoolClosedError extends PoolError {
 
 /** The pool restarted threads more often than its intensity allows and stopped. */
 export class PoolFailedError extends PoolError {
-  /** `lastDeath`: how the thread that went past the limit died (reason and error), so the failure names its cause. */
-  constructor(pool: string, restarts: number, periodMs: number, why?: string, lastDeath?: string) {
-    super('PITBOSS_POOL_FAILED', `pool ${pool}: ${why ?? `${restarts} thread restarts within ${periodMs} ms exceeded its intensity`}${lastDeath === undefined ? '' : ` (the last: ${lastDeath})`}`);
+  /**
+   * `lastDeath`: how the thread that went past the limit died (reason and error), so the failure
+   * names its cause; `cause`: that thread's error (a worker module's load error, say).
+   */
+  constructor(pool: string, restarts: number, periodMs: number, why?: string, lastDeath?: string, cause?: unknown) {
+    super('PITBOSS_POOL_FAILED', `pool ${pool}: ${why ?? `${restarts} thread restarts within ${periodMs} ms exceeded its intensity`}${lastDeath === undefined ? '' : ` (the last: ${lastDeath})`}`,
+      cause === undefined ? undefined : { cause });
   }
 }
