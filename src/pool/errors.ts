@@ -66,8 +66,9 @@ export class TaskInterruptedError extends PoolError {
 
 /** The pool takes no more tasks. */
 export class PoolClosedError extends PoolError {
-  constructor(pool: string) {
-    super('PITBOSS_POOL_CLOSED', `pool ${pool} is closed`);
+  /** `why` replaces the plain "is closed" (a supervised pool that was not back in time, say). */
+  constructor(pool: string, why?: string) {
+    super('PITBOSS_POOL_CLOSED', `pool ${pool} ${why ?? 'is closed'}`);
   }
 }
 
