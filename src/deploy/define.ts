@@ -38,14 +38,23 @@ export function isDeployment(value: unknown): value is Deployment {
   return typeof value === 'object' && value !== null && (value as Deployment).kind === 'pitboss.deployment';
 }
 
+/** Worker module extensions, in the order tried: source first when running from source, the build first from dist/. */
+const fromSourceExtensions = ['.ts', '.mts', '.js', '.mjs'];
+const fromBuildExtensions = ['.js', '.mjs', '.ts', '.mts'];
+
 /**
  * A worker module next to a deployment file: `workerModule('../workers/hash', import.meta.url)`
- * resolves to the `.ts` source when running from source and the `.js` build when running from dist/.
+ * resolves to the `.ts` source when running from source and the `.js` build when running from dist/
+ * (`.mts`/`.mjs` too: an ES module package's worker is often `.mjs`). A path that names its
+ * extension is taken as it is.
  */
 export function workerModule(relative: string, from: string): URL {
-  for (const ext of from.endsWith('.ts') ? ['.ts', '.js'] : ['.js', '.ts']) {
+  const extensions = /\.(m|c)?ts$/.test(from) ? fromSourceExtensions : fromBuildExtensions;
+  const candidates = /\.(m|c)?(j|t)s$/.test(relative) ? [''] : extensions;
+  for (const ext of candidates) {
     const url = new URL(`${relative}${ext}`, from);
     if (existsSync(fileURLToPath(url))) return url;
   }
-  throw new PitbossError('PITBOSS_INVALID_CONFIG', `no worker module ${relative}(.ts|.js) next to ${from}`);
+  const tried = candidates.length === 1 ? relative : `${relative}(${extensions.join('|')})`;
+  throw new PitbossError('PITBOSS_INVALID_CONFIG', `workerModule: no worker module ${tried} next to ${from}`);
 }

@@ -16,6 +16,7 @@ import { PiscinaHost } from './piscina-host.ts';
 import { createControlBuffer, SharedSettings } from './shared-control.ts';
 import { errorMetadata, nsSince, ThreadRegistry, type PoolThread } from './threads.ts';
 import { SpawnLedger } from './spawns.ts';
+import { KeepAlive } from './keep-alive.ts';
 import { PoolTimers } from './timers.ts';
 import type { LogLevels } from '../log/levels.ts';
 
@@ -38,6 +39,10 @@ export class PoolCore {
   readonly #settings: SharedSettings;
   readonly #meta: { pool: string };
   readonly #host: PiscinaHost;
+  /** Held while tasks are pending or threads are starting (piscina unrefs its threads). */
+  readonly #keepAlive = new KeepAlive();
+  /** Pending start of threads again after one died while starting (see SpawnLedger.failedStartDelayMs). */
+  #spawnRetry: NodeJS.Timeout | null = null;
   /** Why the pool failed (set once, by #fail). */
   #failure: Error | null = null;
   #startedAt = 0;
@@ -60,7 +65,7 @@ export class PoolCore {
       exited: (thread, reason, planned) => this.#threadExited(thread, reason, planned),
     });
     this.#timers = new PoolTimers(this);
-    this.#spawns = new SpawnLedger(bus, opts.name, opts.intensity);
+    this.#spawns = new SpawnLedger(bus, opts.name, opts.intensity, this.#keepAlive);
     this.#settings = new SharedSettings(bus, levels, this.#control, this.slots, opts.name);
     this.#cancels = new CancelTable(cancelTableWords(opts.threads * opts.chunkMaxTasks));
     this.#boot = {
@@ -72,7 +77,7 @@ export class PoolCore {
     };
     this.#host = new PiscinaHost(opts.threads, opts.resourceLimits, this.#boot, (message) => this.onThreadMessage(message));
     this.#tasks = new TaskDispatcher({
-      opts, bus, threads: this.threads, inbox: this.#inbox, cancels: this.#cancels,
+      opts, bus, threads: this.threads, inbox: this.#inbox, cancels: this.#cancels, keepAlive: this.#keepAlive,
       piscina: () => this.#host.current,
       state: () => this.state,
       failure: () => this.#failure,
@@ -146,6 +151,8 @@ export class PoolCore {
     }
     if (thread === undefined) return;
     this.#spawns.arrived(thread);
+    // At full strength no slot waits for a thread, whichever slots the replacements claimed.
+    if (this.threads.readyCount >= this.opts.threads) this.#spawns.clear();
     if (this.state === 'starting' && this.threads.ready().length >= this.opts.threads) {
       this.state = 'running';
       this.bus.execute('pool.initialized', { duration: nsSince(this.#startedAt), workers: this.opts.threads }, this.#meta);
@@ -167,10 +174,11 @@ export class PoolCore {
     const stopping = this.state === 'closing' || this.state === 'closed' || this.state === 'failed';
     if (thread.slot < 0) {
       if (stopping) return;
+      const cause = errorMetadata(thread.error);
       this.bus.execute('pool.worker.spawn_failed', { duration: nsSince(thread.spawnStartedAt) }, {
-        pool: this.opts.name, worker_id: this.#spawns.likelySlot(), ...errorMetadata(thread.error),
+        pool: this.opts.name, worker_id: this.#spawns.likelySlot(), ...cause,
       });
-      if (this.#countRestart(`a thread died while starting: ${errorMetadata(thread.error).error}`)) this.#ensureThreads();
+      if (this.#countRestart(`a thread died while starting: ${cause.error_type}: ${cause.error}`, thread.error)) this.#retryThreadsLater();
       return;
     }
     const { slot } = thread;
@@ -196,10 +204,19 @@ export class PoolCore {
   }
 
   /** Records an unplanned restart; false (and the pool fails, naming `death`) when it exceeds the intensity. */
-  #countRestart(death: string): boolean {
+  #countRestart(death: string, cause: unknown = null): boolean {
     if (this.#spawns.countRestart()) return true;
-    this.#fail(new PoolFailedError(this.opts.name, this.#spawns.restarts, this.opts.intensity.periodMs, undefined, death));
+    this.#fail(new PoolFailedError(this.opts.name, this.#spawns.restarts, this.opts.intensity.periodMs, undefined, death, cause ?? undefined));
     return false;
+  }
+
+  /** Starts threads again after a backoff: a thread that died while starting will likely die again at once. */
+  #retryThreadsLater(): void {
+    if (this.#spawnRetry !== null) return;
+    this.#spawnRetry = setTimeout(() => {
+      this.#spawnRetry = null;
+      if (this.state === 'starting' || this.state === 'running') this.#ensureThreads();
+    }, this.#spawns.failedStartDelayMs());
   }
 
   /** Adopts replacements piscina made; rebuilds piscina when it stopped replacing threads. */
@@ -280,8 +297,12 @@ export class PoolCore {
 
   async #destroyAll(reason: string): Promise<void> {
     this.#settings.stop();
+    if (this.#spawnRetry !== null) clearTimeout(this.#spawnRetry);
+    this.#spawnRetry = null;
+    this.#spawns.clear();
     for (const thread of this.threads.all()) thread.plannedReason ??= reason;
     await this.#host.destroy();
+    this.#keepAlive.dispose();
   }
 }
 

@@ -12,6 +12,7 @@ import { Chunk, ChunkPolicy, drainAnswers } from './chunks.ts';
 import type { PoolState } from './core.ts';
 import { PoolClosedError, TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
 import type { ThreadInbox } from './inbox.ts';
+import type { KeepAlive } from './keep-alive.ts';
 import type { ResolvedPoolOptions } from './options.ts';
 import type { ChunkEnvelope, TaskResult } from './protocol.ts';
 import { PendingTask } from './task-queue.ts';
@@ -26,6 +27,8 @@ export interface DispatchContext {
   readonly inbox: ThreadInbox;
   /** Words of abortable tasks shared with the threads (cancel-table.ts). */
   readonly cancels: CancelTable;
+  /** Held by every task from run() until it settles, so pending work keeps the process alive. */
+  readonly keepAlive: KeepAlive;
   /** The piscina instance new tasks go to (null before start and once the threads are destroyed). */
   piscina(): Piscina | null;
   state(): PoolState;
@@ -44,6 +47,7 @@ export class TaskDispatcher {
   readonly #threads: ThreadRegistry;
   readonly #inbox: ThreadInbox;
   readonly #cancels: CancelTable;
+  readonly #keepAlive: KeepAlive;
   readonly #waiting: WaitingTasks;
   readonly #running = new Map<number, PendingTask>();
   /** Tasks a dying or killed thread was running, noted before the task's rejection arrives. */
@@ -62,6 +66,7 @@ export class TaskDispatcher {
     this.#threads = ctx.threads;
     this.#inbox = ctx.inbox;
     this.#cancels = ctx.cancels;
+    this.#keepAlive = ctx.keepAlive;
     this.#waiting = new WaitingTasks(ctx.opts, ctx.bus);
     this.#chunks = new ChunkPolicy(ctx.opts.chunkMaxTasks, ctx.opts.chunkMaxTaskMs);
   }
@@ -108,12 +113,12 @@ export class TaskDispatcher {
       if (refused !== null) return reject(refused);
       let pending: PendingTask;
       if (signal === null) {
-        pending = new PendingTask(input, task, context, metadata, null, resolve, reject);
+        pending = new PendingTask(input, task, context, metadata, null, resolve, reject, this.#keepAlive);
       } else {
         // The listener leaves with the task: a signal shared by many runs must not collect them.
         const onAbort = (): void => this.#aborted(pending);
         const settled = (): void => signal.removeEventListener('abort', onAbort);
-        pending = new PendingTask(input, task, context, metadata, signal, (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); });
+        pending = new PendingTask(input, task, context, metadata, signal, (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); }, this.#keepAlive);
         signal.addEventListener('abort', onAbort, { once: true });
       }
       if (now) return this.#dispatch(pending);

@@ -66,15 +66,20 @@ export class TaskInterruptedError extends PoolError {
 
 /** The pool takes no more tasks. */
 export class PoolClosedError extends PoolError {
-  constructor(pool: string) {
-    super('PITBOSS_POOL_CLOSED', `pool ${pool} is closed`);
+  /** `why` replaces the plain "is closed" (a supervised pool that was not back in time, say). */
+  constructor(pool: string, why?: string) {
+    super('PITBOSS_POOL_CLOSED', `pool ${pool} ${why ?? 'is closed'}`);
   }
 }
 
 /** The pool restarted threads more often than its intensity allows and stopped. */
 export class PoolFailedError extends PoolError {
-  /** `lastDeath`: how the thread that went past the limit died (reason and error), so the failure names its cause. */
-  constructor(pool: string, restarts: number, periodMs: number, why?: string, lastDeath?: string) {
-    super('PITBOSS_POOL_FAILED', `pool ${pool}: ${why ?? `${restarts} thread restarts within ${periodMs} ms exceeded its intensity`}${lastDeath === undefined ? '' : ` (the last: ${lastDeath})`}`);
+  /**
+   * `lastDeath`: how the thread that went past the limit died (reason and error), so the failure
+   * names its cause; `cause`: that thread's error (a worker module's load error, say).
+   */
+  constructor(pool: string, restarts: number, periodMs: number, why?: string, lastDeath?: string, cause?: unknown) {
+    super('PITBOSS_POOL_FAILED', `pool ${pool}: ${why ?? `${restarts} thread restarts within ${periodMs} ms exceeded its intensity`}${lastDeath === undefined ? '' : ` (the last: ${lastDeath})`}`,
+      cause === undefined ? undefined : { cause });
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import { nextSpanId } from '../telemetry/span.ts';
+import type { KeepAlive } from './keep-alive.ts';
 import type { TaskEnvelope } from './protocol.ts';
 
 /** A task from `run()` until it settles. Fields initialised up front (fixed shape on the hot path). */
@@ -13,9 +14,12 @@ export class PendingTask {
   readonly task: string;
   readonly correlation: readonly [string, string] | null;
   readonly metadata: Readonly<Record<string, string | number>> | null;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
+  readonly onResolve: (value: unknown) => void;
+  readonly onReject: (error: unknown) => void;
   readonly signal: AbortSignal | null;
+  /** The pool's keep-alive, held from creation until the task settles (see keep-alive.ts). */
+  readonly keepAlive: KeepAlive | null;
+  settled = false;
   enqueuedAt = 0;
   dispatchedAt = 0;
   id = 0;
@@ -34,15 +38,31 @@ export class PendingTask {
 
   constructor(
     input: unknown, task: string, correlation: readonly [string, string] | null, metadata: Readonly<Record<string, string | number>> | null,
-    signal: AbortSignal | null, resolve: (value: unknown) => void, reject: (error: unknown) => void,
+    signal: AbortSignal | null, resolve: (value: unknown) => void, reject: (error: unknown) => void, keepAlive: KeepAlive | null = null,
   ) {
     this.input = input;
     this.task = task;
     this.correlation = correlation;
     this.metadata = metadata;
     this.signal = signal;
-    this.resolve = resolve;
-    this.reject = reject;
+    this.onResolve = resolve;
+    this.onReject = reject;
+    this.keepAlive = keepAlive;
+    keepAlive?.hold();
+  }
+
+  resolve(value: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.keepAlive?.release();
+    this.onResolve(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.keepAlive?.release();
+    this.onReject(error);
   }
 
   /** What its thread receives, under dispatch id `id` (see TaskEnvelope: trailing entries only when set). */

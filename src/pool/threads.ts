@@ -188,6 +188,17 @@ export class ThreadRegistry {
     return undefined;
   }
 
+  /**
+   * A thread claims its slot before it loads the worker module and says hello; one that died in
+   * between (the module failed to load) still holds it. Left claimed, two such deaths used up the
+   * spare slots and every later thread died of "no free worker slot", hiding the load error.
+   */
+  #freeUnannouncedSlot(threadId: number): void {
+    for (let at = 0; at < this.#slots.length; at += slotFieldCount) {
+      if (Atomics.load(this.#slots, at + SlotField.threadId) === threadId) Atomics.compareExchange(this.#slots, at + SlotField.state, 1, 0);
+    }
+  }
+
   #exit(thread: PoolThread, code: number): void {
     this.#noteInterrupted(thread);
     thread.exited = true;
@@ -196,6 +207,8 @@ export class ThreadRegistry {
       this.retire(thread);
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.currentTask, 0);
       Atomics.store(this.#slots, thread.slot * slotFieldCount + SlotField.state, 0);
+    } else {
+      this.#freeUnannouncedSlot(thread.threadId);
     }
     const reason = thread.plannedReason ?? thread.killReason ?? classifyExit(thread.error, code, thread.diedAnswering);
     // A caller's abort is the caller's decision, not a fault: it does not count against intensity.
