@@ -74,7 +74,7 @@ export class BatchEncoder {
    */
   encode(
     event: string, measurements: Readonly<Record<string, unknown>>, metadata: Readonly<Record<string, unknown>>,
-    extra: Readonly<Record<string, unknown>> | null = null,
+    extra: Readonly<Record<string, unknown>> | null = null, sampledOut = false,
   ): boolean {
     const index = wireEventIndex.get(event);
     if (index === undefined) return this.#reject('unknown_event');
@@ -92,7 +92,8 @@ export class BatchEncoder {
       f[at++] = value;
       count++;
     }
-    f[start] = index;
+    // A sampled-out event (shipped for record handlers only) travels as -(index + 1): no extra double per event.
+    f[start] = sampledOut ? -index - 1 : index;
     f[start + 1] = count;
     const metaCountAt = at++;
     count = 0;
@@ -181,8 +182,11 @@ export class BatchEncoder {
   }
 }
 
-/** Receives each decoded event; `metadata` already holds the origin keys given to `decodeBatch`. */
-export type DecodedEventSink = (event: string, measurements: Record<string, number>, metadata: Record<string, unknown>) => void;
+/**
+ * Receives each decoded event; `metadata` already holds the origin keys given to `decodeBatch`;
+ * `sampledOut` is true for an event the thread's rules dropped, shipped for record handlers only.
+ */
+export type DecodedEventSink = (event: string, measurements: Record<string, number>, metadata: Record<string, unknown>, sampledOut: boolean) => void;
 
 /**
  * Supervisor side: decodes the records in `f[start, end)` (a batch: its drop-count header, then its
@@ -195,8 +199,11 @@ export function decodeBatch(
 ): number {
   let at = start + batchHeaderDoubles;
   while (at < end) {
-    const event = wireEvents[f[at]!];
-    const keys = event === undefined ? undefined : wireMeasurements[f[at]!];
+    const raw = f[at]!;
+    const sampledOut = raw < 0;
+    const index = sampledOut ? -raw - 1 : raw;
+    const event = wireEvents[index];
+    const keys = event === undefined ? undefined : wireMeasurements[index];
     if (event === undefined || keys === undefined) return 1;
     const measurementCount = f[at + 1]!;
     at += 2;
@@ -210,7 +217,7 @@ export function decodeBatch(
       const raw = f[at + 2]!;
       metadata[key] = type === ValueType.Number ? raw : type === ValueType.String ? strings[raw] : type === ValueType.Boolean ? raw === 1 : null;
     }
-    sink(event, measurements, metadata);
+    sink(event, measurements, metadata, sampledOut);
   }
   return 0;
 }
