@@ -21,7 +21,7 @@ type Loose = Readonly<Record<string, unknown>>;
 
 /** What the engine needs of a telemetry bus (any event table). */
 export interface FoldBus {
-  attach(id: string, pattern: string, handler: (event: string, m: Values, md: Loose, plan: EventPlan) => void, config: EventPlan): void;
+  attach(id: string, pattern: string, handler: (event: string, m: Values, md: Loose, plan: EventPlan, weight: number) => void, config: EventPlan): void;
   detach(id: string): boolean;
   events(): EventTable;
 }

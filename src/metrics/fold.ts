@@ -51,7 +51,7 @@ class Step {
     this.#report = report;
   }
 
-  fold(measurements: Values, metadata: Loose): void {
+  fold(measurements: Values, metadata: Loose, weight: number): void {
     const folds = this.folds;
     let series: Series;
     try {
@@ -68,7 +68,7 @@ class Step {
           this.#report(f.metric.name, 'invalid_measurement', `value ${String(value)}`);
           continue;
         }
-        (series.cells[f.slot] ?? series.open(f.slot, f.metric)).add(value);
+        (series.cells[f.slot] ?? series.open(f.slot, f.metric)).add(value, weight);
       } catch (error) {
         this.#report(f.metric.name, 'error', describe(error));
       }
@@ -85,15 +85,18 @@ export class EventPlan {
     this.event = event;
   }
 
-  fold(measurements: Values, metadata: Loose): void {
+  fold(measurements: Values, metadata: Loose, weight: number): void {
     const steps = this.steps;
-    for (let i = 0; i < steps.length; i++) steps[i]!.fold(measurements, metadata);
+    for (let i = 0; i < steps.length; i++) steps[i]!.fold(measurements, metadata, weight);
   }
 }
 
-/** The bus handler: the plan arrives as the attach config. Shared by every event, never throws. */
-export function foldEvent(_event: string, measurements: Values, metadata: Loose, plan: EventPlan): void {
-  plan.fold(measurements, metadata);
+/**
+ * The bus handler: the plan arrives as the attach config, the weight is 1/rate of the sampling rule
+ * that kept the event (1 without sampling). Shared by every event, never throws.
+ */
+export function foldEvent(_event: string, measurements: Values, metadata: Loose, plan: EventPlan, weight: number): void {
+  plan.fold(measurements, metadata, weight);
 }
 
 /** The compiled fold of a set of definitions. */
