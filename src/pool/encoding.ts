@@ -87,11 +87,13 @@ export class BatchEncoder {
     for (const key in measurements) {
       const value = measurements[key];
       const k = keys.get(key);
-      if (k === undefined || typeof value !== 'number' || !Number.isFinite(value) || count === 8) return this.#reject('invalid_measurement');
+      if (k === undefined || typeof value !== 'number' || !Number.isFinite(value) || count === 8) return this.#invalid(event);
       f[at++] = k;
       f[at++] = value;
       count++;
     }
+    // An event that measures something and carries nothing would fold as zeros or not at all.
+    if (count === 0 && keys.size > 0) return this.#invalid(event);
     // A sampled-out event (shipped for record handlers only) travels as -(index + 1): no extra double per event.
     f[start] = sampledOut ? -index - 1 : index;
     f[start + 1] = count;
@@ -99,7 +101,7 @@ export class BatchEncoder {
     count = 0;
     for (const key in metadata) {
       at = this.#encodeMetadata(at, key, metadata[key]);
-      if (at < 0) return this.#reject('invalid_measurement');
+      if (at < 0) return this.#invalid(event);
       if (metadata[key] !== undefined) count++;
     }
     // Task metadata (e.g. queue/job_id of the job a task runs) joins every event of that task,
@@ -108,7 +110,7 @@ export class BatchEncoder {
       for (const key in extra) {
         if (metadata[key] !== undefined || extra[key] === undefined) continue;
         at = this.#encodeMetadata(at, key, extra[key]);
-        if (at < 0) return this.#reject('invalid_measurement');
+        if (at < 0) return this.#invalid(event);
         count++;
       }
     }
@@ -158,6 +160,16 @@ export class BatchEncoder {
       return -1;
     }
     return at;
+  }
+
+  /**
+   * Rejects a malformed event of a known name as a `telemetry.events.dropped` record naming it (the
+   * header counts only say how many), written here rather than emitted on the thread's bus so that
+   * sampling rules for `telemetry.*` cannot lose the count. The supervisor counts it like header drops.
+   */
+  #invalid(event: string): false {
+    this.encode('telemetry.events.dropped', { count: 1 }, { reason: 'invalid_measurement', source: 'thread', event });
+    return false;
   }
 
   #reject(reason: 'invalid_measurement' | 'unknown_event'): false {
