@@ -169,6 +169,27 @@ export {
 } from './config.ts';
 export type { PitbossConfig } from './config.ts';
 
+/**
+ * Structured logs for library users (what `startDeployment` wires): a pino logger by category with
+ * runtime levels, catalog events as named lines, and worker code's `ctx.log` through a pool's `logger`.
+ * `const logger = new PitbossLogger({ levels: new LogLevels('info') }); const detach = attachEventLogs(telemetry, logger);
+ * new Pool({ …, logger })`, then `logger.levels.set({ categories: { job: 'debug' }, workers: { 'cpu/0': 'debug' } })` at runtime.
+ */
+export {
+  /** pino JSON logs by category (`pool`, `worker`, `job`, …), levels from its `LogLevels`, secrets redacted. */
+  PitbossLogger,
+} from './log/logger.ts';
+export type { PitbossLoggerOptions } from './log/logger.ts';
+export {
+  /** Runtime log levels: a default, one per category, one per worker (`<pool>/<worker_id>`); `set()` applies a change everywhere, threads included. */
+  LogLevels,
+} from './log/levels.ts';
+export type { LogCategory, LogLevel, LogLevelsChange, LogLevelsSnapshot } from './log/levels.ts';
+export {
+  /** Writes catalog events as log lines with stable names (`job_completed`, `worker_crashed`, …) at the logger's current levels; returns a detach. */
+  attachEventLogs,
+} from './log/event-logs.ts';
+
 /** Typed errors with stable codes, and the table of codes. */
 export {
   /** Base class of every deliberate pitboss error; switch on `code`. */

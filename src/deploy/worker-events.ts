@@ -27,7 +27,7 @@ export function recordWorkerLifecycle(bus: Telemetry, store: WorkerEventSink, su
     store.recordWorkerEvents([{
       supervisor, pool: String(md.pool), workerId: String(md.worker_id), event, reason: reason === null ? null : String(reason), at: new Date(),
     }]);
-  });
+  }, undefined, { record: true }); // the history is the record: sampling rules never thin it
   return () => {
     bus.detach(id);
   };

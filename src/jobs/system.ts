@@ -94,6 +94,8 @@ export class JobSystem {
       this.#consumers.push(consumer);
     }
     const id = `pitboss.jobs.${this.supervisorId}`;
+    // A record handler: job_actions stay complete whatever the sampling rules say (threads ship these
+    // two events even when sampled out; see recordedThreadEvents).
     this.#bus.attachMany(`${id}.actions`, ['action.stop', 'action.exception'], (event, measurements, metadata) => {
       const jobId = metadata.job_id;
       const attempt = typeof jobId === 'string' ? this.#inFlight.get(jobId)?.attempt : undefined;
@@ -102,7 +104,7 @@ export class JobSystem {
         jobId: jobId as string, attempt, action: metadata.action, status: event === 'action.stop' ? 'ok' : 'error',
         duration: measurements.duration ?? 0, error: typeof metadata.error === 'string' ? metadata.error : null,
       }]);
-    });
+    }, undefined, { record: true });
     // Redis came back (maybe empty): reconcile now rather than at the next period.
     this.#bus.attach(`${id}.reconnect`, 'dispatch.connection.reconnected', () => { void this.#reconciler.reconcile().catch(() => {}); });
     this.#reconciler.start();

@@ -2,6 +2,10 @@
  * Accumulators of the fold: one cell per metric per label set, updated in place on every event and
  * read only when a reader collects. A cell is a few numbers in a fixed-shape object (STYLE §10), so
  * folding an event is a couple of additions — no attribute hashing, no allocation.
+ *
+ * Every event counts `weight` times: 1/rate of the sampling rule that kept it (a Horvitz–Thompson
+ * estimate), so counters, sums and histogram counts stay unbiased under sampling and exact at rate 1.
+ * Last values, minima and maxima are observations, not totals, and ignore the weight.
  */
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
 import {
@@ -13,7 +17,8 @@ import type { MetricDefinition, MetricKind } from './definitions.ts';
 export interface Cell {
   readonly attributes: Attributes;
   readonly startTime: HrTime;
-  add(value: number): void;
+  /** Folds one event's value; `weight` is how many events it stands for (1/rate). */
+  add(value: number, weight: number): void;
 }
 
 /** Counters and sums. */
@@ -27,8 +32,8 @@ export class SumCell implements Cell {
     this.startTime = startTime;
   }
 
-  add(value: number): void {
-    this.value += value;
+  add(value: number, weight: number): void {
+    this.value += value * weight;
   }
 }
 
@@ -67,7 +72,7 @@ export class HistogramCell implements Cell {
     this.counts = new Float64Array(boundaries.length + 1);
   }
 
-  add(value: number): void {
+  add(value: number, weight: number): void {
     // Upper bounds are inclusive, as in OTel's binarySearchUB: the first boundary ≥ value.
     const b = this.boundaries;
     let low = 0;
@@ -77,9 +82,9 @@ export class HistogramCell implements Cell {
       if (b[mid]! < value) low = mid + 1;
       else high = mid;
     }
-    this.counts[low]! += 1;
-    this.count += 1;
-    this.sum += value;
+    this.counts[low]! += weight;
+    this.count += weight;
+    this.sum += value * weight;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
   }

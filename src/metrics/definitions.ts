@@ -10,7 +10,7 @@
 import { PitbossError } from '../errors.ts';
 import { catalog, type Catalog } from '../telemetry/catalog.ts';
 import type { EventName, EventTable, Measurements, Metadata } from '../telemetry/types.ts';
-import { checkBuckets, defaultBuckets, resolveUnit, type MetricUnit } from './units.ts';
+import { checkBuckets, defaultBuckets, nanosecondMeasurements, resolveUnit, type MetricUnit } from './units.ts';
 
 /** A metric definition is malformed or does not fit the event table; the message names the metric and the key. */
 export class MetricsError extends PitbossError {}
@@ -127,7 +127,7 @@ export function defineMetric(table: EventTable, kind: MetricKind, options: Loose
 
   const reads = kind === 'counter' ? null : (measurement as string | MeasurementFn);
   if (kind === 'counter' && unit !== undefined && typeof unit !== 'string') fail('a counter counts events: its unit cannot convert');
-  const resolved = resolveUnit(unit as MetricUnit | undefined);
+  const resolved = resolveUnit(distributionUnit(kind, measurementKey, unit as MetricUnit | undefined, buckets, fail));
   if (typeof resolved === 'string') fail(resolved);
   const { unit: exported, multiply, divide } = resolved as Exclude<typeof resolved, string>;
   if (typeof description !== 'string') fail('description must be a string');
@@ -148,6 +148,21 @@ export function defineMetric(table: EventTable, kind: MetricKind, options: Loose
   });
   made.add(definition);
   return definition;
+}
+
+/**
+ * A distribution of a nanosecond measurement with default buckets: without a unit it is converted to
+ * seconds (the default buckets are seconds); left in nanoseconds it is refused, because OTel's default
+ * buckets (0…10 000) would put every sample in `+Inf`.
+ */
+function distributionUnit(kind: MetricKind, key: string | null, unit: MetricUnit | undefined, buckets: unknown, fail: (why: string) => never): MetricUnit | undefined {
+  if (kind !== 'distribution' || key === null || buckets !== undefined || !nanosecondMeasurements.has(key)) return unit;
+  if (unit === undefined) return { from: 'ns', to: 's' };
+  if (typeof unit === 'string' || (typeof unit === 'object' && unit !== null && unit.to === 'ns')) {
+    fail(`measurement ${JSON.stringify(key)} is in nanoseconds and the default buckets (0…10000) would put every sample in +Inf: `
+      + `convert it with unit: { from: 'ns', to: 's' } (or omit unit) or give buckets in nanoseconds`);
+  }
+  return unit;
 }
 
 /** True when `value` came from `counter()`, `sum()`, `lastValue()`, `summary()` or `distribution()`. */

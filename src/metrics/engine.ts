@@ -21,7 +21,7 @@ type Loose = Readonly<Record<string, unknown>>;
 
 /** What the engine needs of a telemetry bus (any event table). */
 export interface FoldBus {
-  attach(id: string, pattern: string, handler: (event: string, m: Values, md: Loose, plan: EventPlan) => void, config: EventPlan): void;
+  attach(id: string, pattern: string, handler: (event: string, m: Values, md: Loose, plan: EventPlan, weight: number) => void, config: EventPlan): void;
   detach(id: string): boolean;
   events(): EventTable;
 }
@@ -74,7 +74,7 @@ export class MetricsEngine {
     const reserved = new Set([...selfMetricNames, ...(o.stats === null ? [] : queueGaugeNames)]);
     const taken = o.definitions.find((d) => reserved.has(d.name));
     if (taken !== undefined) throw new MetricsError('PITBOSS_INVALID_CONFIG', `metric ${JSON.stringify(taken.name)}: the name is reserved by pitboss`);
-    const fold = new MetricFold(o.definitions, { cardinalityLimit: o.cardinalityLimit, report: (metric, reason, detail) => this.#foldDropped(metric, reason, detail) });
+    const fold = new MetricFold(o.definitions, { cardinalityLimit: o.cardinalityLimit, report: (metric, event, reason, detail) => this.#foldDropped(metric, event, reason, detail) });
 
     const resource = resourceOf(o.resource);
     const producer = new FoldProducer(fold.metrics, { name: 'pitboss' }, resource);
@@ -130,10 +130,12 @@ export class MetricsEngine {
     }
   }
 
-  #foldDropped(metric: string, reason: FoldDropReason, detail: string): void {
+  #foldDropped(metric: string, event: string, reason: FoldDropReason, detail: string): void {
     try {
       this.#dropped?.add(1, { metric, reason });
-      this.#warnOnce(`${metric}\u0000${reason}`, `pitboss metrics: ${metric} dropped an event (${reason}: ${detail}); later drops are counted in pitboss.metrics.dropped without a warning`);
+      // Once per metric, event and reason: all three are bounded (definitions × catalog).
+      this.#warnOnce(`${metric}\u0000${event}\u0000${reason}`,
+        `pitboss metrics: ${metric} dropped a ${event} event (${reason}: ${detail}); later drops are counted in pitboss.metrics.dropped without a warning`);
     } catch {
       // The report path must not throw into the fold either.
     }

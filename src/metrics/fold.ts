@@ -21,8 +21,8 @@ type Reader = (measurements: Values, metadata: Loose) => number;
 /** Why an event was not folded into a metric. */
 export type FoldDropReason = 'invalid_measurement' | 'error';
 
-/** Told about every dropped fold; must not throw. */
-export type FoldReporter = (metric: string, reason: FoldDropReason, detail: string) => void;
+/** Told about every dropped fold, with the event that caused it (a metric may be fed by several); must not throw. */
+export type FoldReporter = (metric: string, event: string, reason: FoldDropReason, detail: string) => void;
 
 /** One metric fed by one step: where its cell sits in the series, and how to read the value. */
 class Fold {
@@ -45,19 +45,22 @@ class Step {
   readonly index: SeriesIndex;
   readonly folds: Fold[] = [];
   readonly #report: FoldReporter;
+  /** The event of the plan this step belongs to, for drop reports. */
+  readonly #event: string;
 
-  constructor(index: SeriesIndex, report: FoldReporter) {
+  constructor(index: SeriesIndex, event: string, report: FoldReporter) {
     this.index = index;
+    this.#event = event;
     this.#report = report;
   }
 
-  fold(measurements: Values, metadata: Loose): void {
+  fold(measurements: Values, metadata: Loose, weight: number): void {
     const folds = this.folds;
     let series: Series;
     try {
       series = this.index.lookup(metadata);
     } catch (error) {
-      for (const f of folds) this.#report(f.metric.name, 'error', describe(error));
+      for (const f of folds) this.#report(f.metric.name, this.#event, 'error', describe(error));
       return;
     }
     for (let i = 0; i < folds.length; i++) {
@@ -65,12 +68,12 @@ class Step {
       try {
         const value = f.read(measurements, metadata);
         if (!Number.isFinite(value) || value < f.min) {
-          this.#report(f.metric.name, 'invalid_measurement', `value ${String(value)}`);
+          this.#report(f.metric.name, this.#event, 'invalid_measurement', `value ${String(value)}`);
           continue;
         }
-        (series.cells[f.slot] ?? series.open(f.slot, f.metric)).add(value);
+        (series.cells[f.slot] ?? series.open(f.slot, f.metric)).add(value, weight);
       } catch (error) {
-        this.#report(f.metric.name, 'error', describe(error));
+        this.#report(f.metric.name, this.#event, 'error', describe(error));
       }
     }
   }
@@ -85,15 +88,18 @@ export class EventPlan {
     this.event = event;
   }
 
-  fold(measurements: Values, metadata: Loose): void {
+  fold(measurements: Values, metadata: Loose, weight: number): void {
     const steps = this.steps;
-    for (let i = 0; i < steps.length; i++) steps[i]!.fold(measurements, metadata);
+    for (let i = 0; i < steps.length; i++) steps[i]!.fold(measurements, metadata, weight);
   }
 }
 
-/** The bus handler: the plan arrives as the attach config. Shared by every event, never throws. */
-export function foldEvent(_event: string, measurements: Values, metadata: Loose, plan: EventPlan): void {
-  plan.fold(measurements, metadata);
+/**
+ * The bus handler: the plan arrives as the attach config, the weight is 1/rate of the sampling rule
+ * that kept the event (1 without sampling). Shared by every event, never throws.
+ */
+export function foldEvent(_event: string, measurements: Values, metadata: Loose, plan: EventPlan, weight: number): void {
+  plan.fold(measurements, metadata, weight);
 }
 
 /** The compiled fold of a set of definitions. */
@@ -132,7 +138,7 @@ export class MetricFold {
         let plan = plans.get(event);
         if (plan === undefined) plans.set(event, (plan = new EventPlan(event)));
         let step = plan.steps.find((s) => s.index === index);
-        if (step === undefined) plan.steps.push((step = new Step(index, options.report)));
+        if (step === undefined) plan.steps.push((step = new Step(index, event, options.report)));
         step.folds.push(new Fold(metric, slot, definition));
       }
     }

@@ -4,6 +4,9 @@
  * default histogram buckets for each.
  */
 
+/** Catalog measurements in nanoseconds (see the catalog's header); host events follow the same names. */
+export const nanosecondMeasurements: ReadonlySet<string> = new Set(['duration', 'wait', 'lifetime', 'downtime', 'queue_time']);
+
 /** Time units a measurement can be converted between. */
 export type TimeUnit = 'ns' | 'us' | 'ms' | 's';
 

@@ -74,7 +74,7 @@ export class BatchEncoder {
    */
   encode(
     event: string, measurements: Readonly<Record<string, unknown>>, metadata: Readonly<Record<string, unknown>>,
-    extra: Readonly<Record<string, unknown>> | null = null,
+    extra: Readonly<Record<string, unknown>> | null = null, sampledOut = false,
   ): boolean {
     const index = wireEventIndex.get(event);
     if (index === undefined) return this.#reject('unknown_event');
@@ -87,18 +87,21 @@ export class BatchEncoder {
     for (const key in measurements) {
       const value = measurements[key];
       const k = keys.get(key);
-      if (k === undefined || typeof value !== 'number' || !Number.isFinite(value) || count === 8) return this.#reject('invalid_measurement');
+      if (k === undefined || typeof value !== 'number' || !Number.isFinite(value) || count === 8) return this.#invalid(event);
       f[at++] = k;
       f[at++] = value;
       count++;
     }
-    f[start] = index;
+    // An event that measures something and carries nothing would fold as zeros or not at all.
+    if (count === 0 && keys.size > 0) return this.#invalid(event);
+    // A sampled-out event (shipped for record handlers only) travels as -(index + 1): no extra double per event.
+    f[start] = sampledOut ? -index - 1 : index;
     f[start + 1] = count;
     const metaCountAt = at++;
     count = 0;
     for (const key in metadata) {
       at = this.#encodeMetadata(at, key, metadata[key]);
-      if (at < 0) return this.#reject('invalid_measurement');
+      if (at < 0) return this.#invalid(event);
       if (metadata[key] !== undefined) count++;
     }
     // Task metadata (e.g. queue/job_id of the job a task runs) joins every event of that task,
@@ -107,7 +110,7 @@ export class BatchEncoder {
       for (const key in extra) {
         if (metadata[key] !== undefined || extra[key] === undefined) continue;
         at = this.#encodeMetadata(at, key, extra[key]);
-        if (at < 0) return this.#reject('invalid_measurement');
+        if (at < 0) return this.#invalid(event);
         count++;
       }
     }
@@ -159,6 +162,16 @@ export class BatchEncoder {
     return at;
   }
 
+  /**
+   * Rejects a malformed event of a known name as a `telemetry.events.dropped` record naming it (the
+   * header counts only say how many), written here rather than emitted on the thread's bus so that
+   * sampling rules for `telemetry.*` cannot lose the count. The supervisor counts it like header drops.
+   */
+  #invalid(event: string): false {
+    this.encode('telemetry.events.dropped', { count: 1 }, { reason: 'invalid_measurement', source: 'thread', event });
+    return false;
+  }
+
   #reject(reason: 'invalid_measurement' | 'unknown_event'): false {
     this.countDrop(reason);
     return false;
@@ -181,8 +194,11 @@ export class BatchEncoder {
   }
 }
 
-/** Receives each decoded event; `metadata` already holds the origin keys given to `decodeBatch`. */
-export type DecodedEventSink = (event: string, measurements: Record<string, number>, metadata: Record<string, unknown>) => void;
+/**
+ * Receives each decoded event; `metadata` already holds the origin keys given to `decodeBatch`;
+ * `sampledOut` is true for an event the thread's rules dropped, shipped for record handlers only.
+ */
+export type DecodedEventSink = (event: string, measurements: Record<string, number>, metadata: Record<string, unknown>, sampledOut: boolean) => void;
 
 /**
  * Supervisor side: decodes the records in `f[start, end)` (a batch: its drop-count header, then its
@@ -195,8 +211,11 @@ export function decodeBatch(
 ): number {
   let at = start + batchHeaderDoubles;
   while (at < end) {
-    const event = wireEvents[f[at]!];
-    const keys = event === undefined ? undefined : wireMeasurements[f[at]!];
+    const raw = f[at]!;
+    const sampledOut = raw < 0;
+    const index = sampledOut ? -raw - 1 : raw;
+    const event = wireEvents[index];
+    const keys = event === undefined ? undefined : wireMeasurements[index];
     if (event === undefined || keys === undefined) return 1;
     const measurementCount = f[at + 1]!;
     at += 2;
@@ -210,7 +229,7 @@ export function decodeBatch(
       const raw = f[at + 2]!;
       metadata[key] = type === ValueType.Number ? raw : type === ValueType.String ? strings[raw] : type === ValueType.Boolean ? raw === 1 : null;
     }
-    sink(event, measurements, metadata);
+    sink(event, measurements, metadata, sampledOut);
   }
   return 0;
 }

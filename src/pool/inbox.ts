@@ -38,10 +38,10 @@ export class ThreadInbox {
     const inRing = typeof records === 'number';
     const f = inRing ? this.#rings[workerId]! : records;
     const start = inRing ? records : 0;
-    decodeBatch(f, start, start + length, strings, this.#pool, workerId, (event, measurements, metadata) => {
+    decodeBatch(f, start, start + length, strings, this.#pool, workerId, (event, measurements, metadata, sampledOut) => {
       // A thread's own drop reports feed the supervisor's counters, not just its handlers.
       if (event === 'telemetry.events.dropped') bus.drop(dropReason(metadata.reason), measurements.count ?? 0, Object.assign(metadata, { source: 'thread' }));
-      else bus.ingest(event, measurements, metadata);
+      else bus.ingest(event, measurements, metadata, undefined, sampledOut);
     });
     for (const reason of dropReasons) {
       const count = f[start + BatchHeader[reason]]!;

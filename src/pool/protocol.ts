@@ -117,6 +117,12 @@ export interface SerializedError {
  */
 export type EventBatch = readonly [records: number | Float64Array, length: number, strings: readonly string[], logs?: readonly ThreadLogRecord[]];
 
+/**
+ * Thread events the supervisor writes to the record (job_actions): a thread ships them even when its
+ * sampling rules drop them, flagged for record handlers only (DESIGN §8).
+ */
+export const recordedThreadEvents = ['action.stop', 'action.exception'] as const;
+
 /** Doubles at the start of `records`: events the thread dropped since its previous batch, by reason. */
 export const BatchHeader = { buffer_full: 0, invalid_measurement: 1, unknown_event: 2 } as const;
 export const batchHeaderDoubles = 3;

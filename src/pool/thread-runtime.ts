@@ -13,7 +13,7 @@ import { finishArmed, startArmed } from './cancel-table.ts';
 import { BatchEncoder } from './encoding.ts';
 import { RingWriter } from './event-ring.ts';
 import {
-  SlotField, slotFieldCount, type ChunkAnswer, type ChunkEnvelope, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult,
+  recordedThreadEvents, SlotField, slotFieldCount, type ChunkAnswer, type ChunkEnvelope, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult,
   type ThreadBootData, type ThreadLogRecord,
 } from './protocol.ts';
 import { RulesReader } from './shared-control.ts';
@@ -37,12 +37,23 @@ let taskMetadata: Readonly<Record<string, unknown>> | null = null;
 
 // Every event of this thread's bus goes to the encoder; the supervisor re-executes them.
 bus.attach('pitboss.transport', '*', (event, measurements, metadata) => {
+  ship(event, measurements, metadata, false);
+}, undefined, { correlation: true }); // thread events carry the task's correlation to the supervisor
+
+// The events the supervisor writes to the record (job_actions) cross even when this thread's rules
+// sample them out, marked so the supervisor hands them to record handlers only. Sampling stays the
+// first check for everything else; at rate 1 this handler returns at once (weight 1).
+bus.attachMany('pitboss.transport.record', recordedThreadEvents, (event, measurements, metadata, _config, weight) => {
+  if (weight === 0) ship(event, measurements, metadata, true);
+}, undefined, { record: true });
+
+function ship(event: string, measurements: object, metadata: object, sampledOut: boolean): void {
   if (encoder.full && !flush()) {
     encoder.countDrop('buffer_full');
     return;
   }
-  encoder.encode(event, measurements as Readonly<Record<string, unknown>>, metadata as Readonly<Record<string, unknown>>, taskMetadata);
-}, undefined, { correlation: true }); // thread events carry the task's correlation to the supervisor
+  encoder.encode(event, measurements as Readonly<Record<string, unknown>>, metadata as Readonly<Record<string, unknown>>, taskMetadata, sampledOut);
+}
 
 // No top-level await: piscina first require()s this file, and under tsx a module with top-level
 // await then fails to load at all ("Unknown file extension .ts", measured on Node 20).

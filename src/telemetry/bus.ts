@@ -26,6 +26,13 @@ export interface AttachOptions {
    * `currentCorrelation()` works too, and events nobody asked to stamp skip the lookup).
    */
   correlation?: boolean;
+  /**
+   * For handlers that write the record (job actions, worker history), not for observers: the handler
+   * receives every event of its patterns whatever the sampling rules say, with weight 0 when the
+   * rules thinned the event out for everyone else (DESIGN §8: sampling is for observers). In worker
+   * threads this covers `action.stop` / `action.exception`, which threads ship even when sampled out.
+   */
+  record?: boolean;
 }
 
 /** A handle on one event (`bus.event(name)`): `execute` without the name lookup. */
@@ -95,17 +102,24 @@ export class Telemetry<C extends EventTable = Catalog> {
     if (entry === undefined) return this.#drop('unknown_event', 1, { event: String(event).slice(0, 200), source: 'local' });
     const md: Loose = metadata ?? noMetadata;
     const rate = entry.scoped ? entry.rateFor(this.#rules.list(), md.pool, md.worker_id) : entry.rate;
-    if (rate !== 1 && (rate === 0 || Math.random() >= rate)) return;
+    if (rate !== 1 && (rate === 0 || Math.random() >= rate)) {
+      // Only a sampled-out event pays for the record path: at rate 1 recorders sit in `handlers`.
+      if (entry.recorders.length !== 0) this.#deliver(entry, entry.recorders, measurements as Readonly<Record<string, number>>, md, 0);
+      return;
+    }
     if (entry.handlers.length === 0) return;
-    this.#deliver(entry, measurements as Readonly<Record<string, number>>, md);
+    this.#deliver(entry, entry.handlers, measurements as Readonly<Record<string, number>>, md, 1 / rate);
   }
 
   /**
    * Executes an event that arrived from outside the type system (a worker thread, a socket): checks
-   * the name and that every measurement is a cataloged key with a finite number, counting rejects by
-   * reason. Sampling is skipped because the sender already applied the rules. Returns false on reject.
+   * the name and that every measurement is a cataloged key with a finite number (and that an event
+   * with measurement keys carries at least one), counting rejects by reason and event. Sampling is
+   * not applied again because the sender already applied the rules (the same table: threads copy
+   * it), but handlers get the weight 1/rate it implies. `sampledOut` marks an event the sender's rules
+   * dropped and shipped only for record handlers. Returns false on reject.
    */
-  ingest(event: string, measurements: unknown, metadata: unknown, origin?: Loose): boolean {
+  ingest(event: string, measurements: unknown, metadata: unknown, origin?: Loose, sampledOut = false): boolean {
     const entry = this.#entries.get(event);
     if (entry === undefined) {
       this.#drop('unknown_event', 1, { ...origin, event: String(event).slice(0, 200) });
@@ -117,7 +131,13 @@ export class Telemetry<C extends EventTable = Catalog> {
     }
     if (entry.handlers.length === 0) return true;
     const md = origin === undefined ? ((metadata as Loose | undefined) ?? noMetadata) : { ...(metadata as Loose | undefined), ...origin };
-    this.#deliver(entry, measurements, md);
+    const rate = entry.scoped ? entry.rateFor(this.#rules.list(), md.pool, md.worker_id) : entry.rate;
+    // rate 0 here: the rules changed to "drop" while the event was in flight; observers no longer want it.
+    if (sampledOut || rate === 0) {
+      if (entry.recorders.length !== 0) this.#deliver(entry, entry.recorders, measurements, md, 0);
+      return true;
+    }
+    this.#deliver(entry, entry.handlers, measurements, md, 1 / rate);
     return true;
   }
 
@@ -151,7 +171,9 @@ export class Telemetry<C extends EventTable = Catalog> {
     if (typeof handler !== 'function') throw new TelemetryError('PITBOSS_UNKNOWN_EVENT', `handler ${JSON.stringify(id)} is not a function`);
     if (!Array.isArray(patterns) || patterns.length === 0) throw new TelemetryError('PITBOSS_UNKNOWN_EVENT', `handler ${JSON.stringify(id)} names no events`);
     for (const pattern of patterns) eventsForPattern(pattern, this.#entries);
-    this.#attachments.set(id, { id, patterns: [...patterns], fn: handler as unknown as StoredHandler, config, correlation: options.correlation === true });
+    this.#attachments.set(id, {
+      id, patterns: [...patterns], fn: handler as unknown as StoredHandler, config, correlation: options.correlation === true, record: options.record === true,
+    });
     this.#compile();
   }
 
@@ -216,18 +238,18 @@ export class Telemetry<C extends EventTable = Catalog> {
     return entry.handle as unknown as EventHandle<C, E>;
   }
 
-  #deliver(entry: EventEntry, measurements: Readonly<Record<string, number>>, metadata: Loose): void {
+  /** Calls `handlers` (the entry's, or only its recorders) with `weight`: 1/rate, 0 for a sampled-out event. */
+  #deliver(entry: EventEntry, handlers: readonly Attachment[], measurements: Readonly<Record<string, number>>, metadata: Loose, weight: number): void {
     // Reading the async context costs ~20 ns on Node 24 (bench/telemetry-overhead), so only events
     // with a handler that asked for correlation pay it. Keys first: see span().
     if (entry.stampCorrelation && metadata.correlation_id === undefined) {
       const correlation = currentCorrelation();
       if (correlation !== undefined) metadata = { correlation_id: correlation.correlationId, traceparent: correlation.traceparent, ...metadata };
     }
-    const handlers = entry.handlers;
     for (let i = 0; i < handlers.length; i++) {
       const h = handlers[i]!;
       try {
-        h.fn(entry.name, measurements, metadata, h.config);
+        h.fn(entry.name, measurements, metadata, h.config, weight);
       } catch (error) {
         this.#handlerFailed(h, entry.name, error);
       }
@@ -262,8 +284,11 @@ export class Telemetry<C extends EventTable = Catalog> {
   /** The delivery path of event handles: the rate check, then the handlers. */
   readonly #live = (entry: EventEntry, measurements: Readonly<Record<string, number>>, metadata: Loose): void => {
     const rate = entry.scoped ? entry.rateFor(this.#rules.list(), metadata.pool, metadata.worker_id) : entry.rate;
-    if (rate !== 1 && (rate === 0 || Math.random() >= rate)) return;
-    this.#deliver(entry, measurements, metadata);
+    if (rate !== 1 && (rate === 0 || Math.random() >= rate)) {
+      if (entry.recorders.length !== 0) this.#deliver(entry, entry.recorders, measurements, metadata, 0);
+      return;
+    }
+    this.#deliver(entry, entry.handlers, measurements, metadata, 1 / rate);
   };
 
   #compile(): void {
@@ -286,9 +311,12 @@ function isPlainObject(value: unknown): value is Loose {
 
 function isValidMeasurements(value: unknown, allowed: ReadonlySet<string>): value is Readonly<Record<string, number>> {
   if (!isPlainObject(value)) return false;
+  let count = 0;
   for (const key in value) {
     const n = value[key];
     if (!allowed.has(key) || typeof n !== 'number' || !Number.isFinite(n)) return false;
+    count++;
   }
-  return true;
+  // An event that measures something and arrives with nothing would fold as zeros or not at all.
+  return count > 0 || allowed.size === 0;
 }

@@ -13,6 +13,7 @@ export type StoredHandler = (
   measurements: Readonly<Record<string, number>>,
   metadata: Readonly<Record<string, unknown>>,
   config: unknown,
+  weight: number,
 ) => void;
 
 /** One attach call: an id, the patterns it asked for, the function and its config. */
@@ -23,6 +24,8 @@ export interface Attachment {
   readonly config: unknown;
   /** The handler asked for correlation_id/traceparent on its metadata. */
   readonly correlation: boolean;
+  /** The handler writes the record: it receives events the rules sampled out too (with weight 0). */
+  readonly record: boolean;
 }
 
 type Loose = Record<string, unknown>;
@@ -46,6 +49,11 @@ export class EventEntry {
   readonly spec: EventSpec;
   readonly measurementKeys: ReadonlySet<string>;
   handlers: readonly Attachment[] = [];
+  /**
+   * The record handlers among `handlers`: what an event the rules sampled out is still delivered to
+   * (Postgres is the truth, sampling is for observers). Read only on the sampled-out path.
+   */
+  recorders: readonly Attachment[] = [];
   /** Keep-rate for emitters without a pool/worker scope. */
   rate = 1;
   /** True when a scoped rule could apply, so the rate depends on metadata.pool/worker_id. */
@@ -68,11 +76,12 @@ export class EventEntry {
     const handlers: Attachment[] = [];
     for (const a of attachments) if (a.patterns.some((p) => patternMatches(p, this.name))) handlers.push(a);
     this.handlers = handlers;
+    this.recorders = handlers.filter((h) => h.record);
     this.rate = resolveRate(rules, this.name, scope?.pool ?? null, scope?.worker ?? null);
     this.scoped = scope === null && hasScopedRule(rules, this.name);
     this.scopedRates = new Map();
     this.stampCorrelation = handlers.some((h) => h.correlation);
-    const silent = handlers.length === 0 || (this.rate === 0 && !this.scoped);
+    const silent = handlers.length === 0 || (this.rate === 0 && !this.scoped && this.recorders.length === 0);
     this.handle.execute = silent ? noop : (measurements, metadata) => live(this, measurements, metadata ?? noMetadata);
   }
 

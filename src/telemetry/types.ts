@@ -82,12 +82,17 @@ export type SpanPrefix<C extends EventTable> = {
     : never;
 }[EventName<C>];
 
-/** A handler: receives the event name, its measurements, metadata, and the config given at attach. */
+/**
+ * A handler: receives the event name, its measurements, metadata, the config given at attach, and
+ * the event's weight: 1/rate of the sampling rule that let it through (1 without sampling; 0 only for
+ * `record` handlers, for an event the rules sampled out). Folding with the weight keeps counts unbiased.
+ */
 export type Handler<C extends EventTable, E extends EventName<C>, Config = unknown> = (
   event: E,
   measurements: Measurements<C, E>,
   metadata: Metadata<C, E>,
   config: Config,
+  weight: number,
 ) => void;
 
 /** What `listHandlers` reports for each attached handler. */

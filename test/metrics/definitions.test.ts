@@ -58,6 +58,19 @@ describe('metric definitions', () => {
     expect(error.message).toContain('unit conversion {"from":"ns","to":"h"} is not supported');
   });
 
+  it('never lets a nanosecond distribution fall into +Inf: converts to seconds by default, refuses it left in ns with default buckets', () => {
+    expect(distribution({ name: 'pitboss.test.d', event: 'pool.queue.dequeued', measurement: 'wait' }))
+      .toMatchObject({ unit: 's', divide: 1e9, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] });
+    for (const unit of ['ns', { from: 'ns', to: 'ns' }] as const) {
+      const error = errorOf(() => distribution({ name: 'pitboss.test.d', event: 'job.stop', measurement: 'duration', unit }));
+      expect(error.code).toBe('PITBOSS_INVALID_CONFIG');
+      expect(error.message).toContain('metric "pitboss.test.d": measurement "duration" is in nanoseconds and the default buckets (0…10000) would put every sample in +Inf');
+    }
+    // Explicit buckets say the author chose nanoseconds; other measurements keep OTel's buckets.
+    expect(distribution({ name: 'pitboss.test.d', event: 'job.stop', measurement: 'duration', buckets: [1e6, 1e9] })).toMatchObject({ unit: '', buckets: [1e6, 1e9] });
+    expect(distribution({ name: 'pitboss.test.d', event: 'pool.saturated', measurement: 'queue_size' })).toMatchObject({ unit: '', buckets: [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000] });
+  });
+
   it('checks names, buckets, constant tags and counters', () => {
     expect(errorOf(() => counter({ name: 'pitboss jobs', event: 'job.stop' })).message).toContain('name must start with a letter');
     expect(errorOf(() => distribution({ name: 'pitboss.d', event: 'job.stop', measurement: 'duration', buckets: [1, 1, 2] })).message)

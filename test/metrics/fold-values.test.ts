@@ -135,19 +135,25 @@ describe('the fold never throws into the bus', () => {
     expect(valueOf(e, 'app_jobs_total', { queue: 'q' })).toBe(3);
     expect(valueOf(e, 'pitboss_metrics_dropped_total', { metric: 'app.broken', reason: 'error' })).toBe(3);
     expect(samplesOf(e, 'app_broken_count')).toEqual([]);
-    expect(warnings).toEqual([expect.stringContaining('app.broken dropped an event (error: Error: measurement bug)')]);
+    expect(warnings).toEqual([expect.stringContaining('app.broken dropped a job.stop event (error: Error: measurement bug)')]);
   });
 
-  it('drops non-finite and missing measurements, and negative values of monotonic sums', async () => {
+  it('drops non-finite and missing measurements, and negative values of monotonic sums, naming the event', async () => {
     const { bus, scrape, warnings } = setup();
     bus.execute('job.stop', { queue_time: 1, attempt: 1 }, { queue: 'q', job_name: 'a', status: 'completed' });
     bus.execute('job.stop', { duration: Number.NaN, queue_time: 1, attempt: 1 }, { queue: 'q', job_name: 'a', status: 'completed' });
+    // pitboss.job.duration is fed by job.stop and job.exception: the warning says which one was bad.
+    bus.execute('job.exception', { attempt: 1 }, { queue: 'q', job_name: 'a', status: 'failed', error_type: 'Error' });
     bus.execute('telemetry.events.dropped', { count: -1 }, { reason: 'buffer_full', source: 'thread' });
     const e = await scrape();
-    expect(valueOf(e, 'pitboss_metrics_dropped_total', { metric: 'pitboss.job.duration', reason: 'invalid_measurement' })).toBe(2);
+    expect(valueOf(e, 'pitboss_metrics_dropped_total', { metric: 'pitboss.job.duration', reason: 'invalid_measurement' })).toBe(3);
     expect(valueOf(e, 'pitboss_metrics_dropped_total', { metric: 'pitboss.telemetry.events.dropped', reason: 'invalid_measurement' })).toBe(1);
     expect(valueOf(e, 'pitboss_jobs_total', { queue: 'q', job_name: 'a', status: 'completed' })).toBe(2);
-    expect(warnings).toHaveLength(2);
+    expect(warnings).toEqual([
+      expect.stringContaining('pitboss.job.duration dropped a job.stop event (invalid_measurement: value NaN)'),
+      expect.stringContaining('pitboss.job.duration dropped a job.exception event (invalid_measurement: value NaN)'),
+      expect.stringContaining('pitboss.telemetry.events.dropped dropped a telemetry.events.dropped event (invalid_measurement: value -1)'),
+    ]);
   });
 
   it('detaches on shutdown and then refuses to scrape with a typed rejection', async () => {

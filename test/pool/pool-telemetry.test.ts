@@ -42,7 +42,7 @@ describe('pool: telemetry from threads', () => {
     expect([...fromSlots]).toEqual([1]);
   });
 
-  it('drops and counts malformed events from worker code without hurting the task', async () => {
+  it('drops and counts malformed events from worker code without hurting the task, naming each invalid event', async () => {
     const { pool, bus, events } = await startPool({ threads: 1 });
     const result = await pool.run({
       kind: 'emit',
@@ -51,17 +51,23 @@ describe('pool: telemetry from threads', () => {
         { name: 'action.stop', measurements: { duration: 'fast' } },
         { name: 'action.stop', measurements: { duration: 1 }, metadata: { secret_key: 'x' } },
         { name: 'action.stop', measurements: { duration: 2 }, metadata: { action: { nested: true } } },
+        { name: 'worker.memory.sampled', measurements: {} },
         { name: 'action.stop', measurements: { duration: 3 }, metadata: { action: 'fine' } },
       ],
     });
     expect(result).toBe('emitted');
     expect(events.of('action.stop').map((e) => e.measurements.duration)).toEqual([3]);
-    expect(bus.dropped()).toMatchObject({ unknown_event: 1, invalid_measurement: 3 });
+    expect(events.of('worker.memory.sampled')).toEqual([]);
+    expect(bus.dropped()).toMatchObject({ unknown_event: 1, invalid_measurement: 4 });
     const dropped = events.of('telemetry.events.dropped');
     expect(dropped.map((e) => e.metadata)).toEqual(expect.arrayContaining([
       expect.objectContaining({ reason: 'unknown_event', source: 'thread', pool: 'test', worker_id: 0 }),
-      expect.objectContaining({ reason: 'invalid_measurement', source: 'thread', pool: 'test', worker_id: 0 }),
     ]));
+    const invalid = dropped.filter((e) => e.metadata.reason === 'invalid_measurement');
+    expect(invalid.map((e) => [e.metadata.event, e.metadata.source, e.metadata.pool, e.metadata.worker_id, e.measurements.count])).toEqual([
+      ['action.stop', 'thread', 'test', 0, 1], ['action.stop', 'thread', 'test', 0, 1], ['action.stop', 'thread', 'test', 0, 1],
+      ['worker.memory.sampled', 'thread', 'test', 0, 1],
+    ]);
   });
 
   it('bounds memory: with the buffer full, events are dropped and counted, never blocking the task', async () => {

@@ -164,7 +164,10 @@ describe('events from outside the type system', () => {
     expect(bus.ingest('worker.call.stop', { bogus: 1 }, {}, origin)).toBe(false);
     expect(bus.ingest('worker.call.stop', null, {}, origin)).toBe(false);
     expect(bus.ingest('worker.call.stop', { duration: 1 }, 'meta', origin)).toBe(false);
-    expect(bus.dropped()).toEqual({ unknown_event: 1, invalid_measurement: 5, buffer_full: 0 });
+    // An event with measurement keys that carries none; an event without any may come empty.
+    expect(bus.ingest('worker.call.stop', {}, {}, origin)).toBe(false);
+    expect(bus.ingest('worker.call.start', {}, { task: 't' }, origin)).toBe(true);
+    expect(bus.dropped()).toEqual({ unknown_event: 1, invalid_measurement: 6, buffer_full: 0 });
     expect(calls.events).toEqual([
       { event: 'worker.call.stop', measurements: { duration: 10 }, metadata: { task: 't', source: 'thread', pool: 'cpu', worker_id: 2 } },
     ]);
@@ -176,6 +179,27 @@ describe('events from outside the type system', () => {
     bus.drop('buffer_full', 7, { source: 'thread', pool: 'cpu', worker_id: 1 });
     expect(bus.dropped().buffer_full).toBe(7);
     expect(dropped.events[0]).toMatchObject({ measurements: { count: 7 }, metadata: { reason: 'buffer_full', pool: 'cpu' } });
+  });
+});
+
+describe('record handlers', () => {
+  it('receive what sampling thins out (weight 0), through execute, handles and ingest; observers do not', () => {
+    const bus = createTelemetry();
+    bus.control.setRule({ pattern: 'pool.worker.*', rate: 0 });
+    const seen: [string, string, number][] = [];
+    bus.attach('observer', 'pool.worker.*', (event, _m, _md, _c, weight) => { seen.push(['observer', event, weight]); });
+    bus.attach('record', 'pool.worker.*', (event, _m, _md, _c, weight) => { seen.push(['record', event, weight]); }, undefined, { record: true });
+    bus.execute('pool.worker.terminated', { lifetime: 1, tasks: 2 }, { pool: 'p', worker_id: 0 });
+    bus.event('pool.worker.recycled').execute({ lifetime: 1, tasks: 2, heap_bytes: 3 }, { pool: 'p', worker_id: 0 });
+    bus.ingest('pool.worker.spawned', { duration: 1 }, { pool: 'p', worker_id: 0 }, undefined, true);
+    expect(seen).toEqual([['record', 'pool.worker.terminated', 0], ['record', 'pool.worker.recycled', 0], ['record', 'pool.worker.spawned', 0]]);
+    // At rate 0.5 both see a kept event once, weighing 2.
+    bus.control.setRule({ pattern: 'pool.worker.*', rate: 0.5 });
+    seen.length = 0;
+    for (let i = 0; i < 200 && !seen.some(([who]) => who === 'observer'); i++) bus.execute('pool.worker.spawned', { duration: 1 }, { pool: 'p', worker_id: 0 });
+    const kept = seen.filter(([, , weight]) => weight !== 0);
+    expect(kept).toEqual([['observer', 'pool.worker.spawned', 2], ['record', 'pool.worker.spawned', 2]]);
+    expect(seen.filter(([who, , weight]) => who === 'record' && weight === 0).length).toBe(seen.length - 2);
   });
 });
 
