@@ -15,6 +15,11 @@ export interface DeploymentSpec {
   readonly pools: readonly DeploymentPool[];
   /** Queue name → the pool that runs its jobs and how many at once. */
   readonly queues: Readonly<Record<string, { readonly pool: string; readonly concurrency?: number }>>;
+  /**
+   * Queues `POST /jobs` takes without a consumer in the fleet (default none; `'*'` any): jobs for
+   * a consumer deployed elsewhere or later. Others are refused with PITBOSS_UNKNOWN_QUEUE.
+   */
+  readonly acceptQueues?: readonly string[] | '*';
 }
 
 export interface Deployment extends DeploymentSpec {
