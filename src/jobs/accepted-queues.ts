@@ -53,7 +53,11 @@ export class AcceptedQueues {
     let first = this.#firstUnknown(inputs);
     if (first === -1) return;
     if (performance.now() - this.#readAt >= REFRESH_MS) {
-      this.#fleet = new Set(await this.#store.consumedQueues({ withinMs: FLEET_MEMORY_MS }));
+      // Refusing needs to know nobody consumes the queue. A store that cannot answer now (an
+      // outage) leaves the enqueue to the store, whose write rides the outage out as it always did.
+      const fleet = await this.#store.consumedQueues({ withinMs: FLEET_MEMORY_MS }).catch(() => null);
+      if (fleet === null) return;
+      this.#fleet = new Set(fleet);
       this.#readAt = performance.now();
       first = this.#firstUnknown(inputs);
       if (first === -1) return;
