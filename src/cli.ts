@@ -13,6 +13,7 @@ import { startDeployment } from './deploy/run.ts';
 import { PitbossError } from './errors.ts';
 import { JobStore } from './jobs/store/index.ts';
 import { ApiClient } from './cli-api.ts';
+import { startupBanner } from './cli-banner.ts';
 
 const program = new Command('pitboss').description('supervised worker runtime: pools, jobs, telemetry').showHelpAfterError();
 const here = import.meta.url;
@@ -50,18 +51,10 @@ program.command('start').description('run a deployment (default: supervisors/mai
       console.error(`pitboss: supervision gave up: ${exit.error.message}`);
       process.exit(1);
     });
-    const queue = Object.keys(deployment.queues)[0] ?? 'default';
-    const auth = `-H 'authorization: Bearer ${generated ? config.controlToken! : '$PITBOSS_CONTROL_TOKEN'}'`;
-    console.error([
-      '',
-      `pitboss supervisor ${running.supervisorId} is running (store: ${running.store.backend}, dispatch: ${running.dispatcher.backend})`,
-      `  status     ${running.url}/status   queues ${running.url}/queues   health ${running.url}/readyz`,
-      `  metrics    ${running.url}/metrics`,
-      generated ? `  token      ${config.controlToken!}  (generated for this run; set PITBOSS_CONTROL_TOKEN to choose one)` : '  token      from PITBOSS_CONTROL_TOKEN',
-      `  try        curl -s -X POST ${running.url}/jobs ${auth} -H 'content-type: application/json' -d '{"queue":"${queue}","name":"demo","data":{"seed":1}}'`,
-      '  stop       Ctrl-C (drains running jobs first)',
-      '',
-    ].join('\n'));
+    console.error(startupBanner({
+      supervisorId: running.supervisorId, url: running.url, storeBackend: running.store.backend, dispatchBackend: running.dispatcher.backend,
+      queue: Object.keys(deployment.queues)[0] ?? 'default', host: config.host, token: config.controlToken, generated, allowLocalControl: config.allowLocalControl,
+    }));
   });
 
 withApi(program.command('enqueue').description('submit a job').argument('<queue>').argument('<name>')

@@ -8,10 +8,23 @@ import { z } from 'zod';
 import { PitbossError } from './errors.ts';
 import { logLevelNames, type LogLevel } from './log/levels.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+/**
+ * A whole number from the environment. Not z.coerce.number(): that turns "abc" into NaN and answers
+ * "expected number, received NaN", which names neither the rule nor what the user typed.
+ */
+const wholeNumber = (min: number, max: number) => z.string().transform((raw, ctx) => {
+  const value = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    ctx.addIssue({ code: 'custom', message: `must be a whole number ${range}, got ${JSON.stringify(raw)}` });
+    return z.NEVER;
+  }
+  return value;
+});
+const port = wholeNumber(0, 65535);
+const positiveInt = (max = Number.MAX_SAFE_INTEGER) => wholeNumber(1, max);
 /** Whole days, 0 meaning "keep for ever". */
-const days = z.coerce.number().int().min(0).max(36_500);
+const days = wholeNumber(0, 36_500);
 // supervisors/deploy/.env.example ships every secret as `change-me-…`; a deployment started with
 // one of them unchanged runs on a password anyone can read in this repository.
 const placeholder = /change-me/i;
@@ -27,15 +40,15 @@ const envSchema = z.object({
   PITBOSS_CONTROL_TOKEN: notPlaceholder(z.string().min(16, 'must be at least 16 characters'), 'is').optional(),
   PITBOSS_ALLOW_LOCAL_CONTROL: bool.default(false),
   PITBOSS_PUBLIC_READS: bool.default(false),
-  PITBOSS_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
-  PITBOSS_HTTP_MAX_CONNECTIONS: positiveInt.default(1000),
-  PITBOSS_MAX_WAITING_JOBS: positiveInt.default(100_000),
+  PITBOSS_HTTP_REQUEST_TIMEOUT_MS: positiveInt().default(30_000),
+  PITBOSS_HTTP_MAX_CONNECTIONS: positiveInt().default(1000),
+  PITBOSS_MAX_WAITING_JOBS: positiveInt().default(100_000),
   PITBOSS_DATA_DIR: z.string().min(1).default('.data/pglite'),
   PITBOSS_SUPERVISOR_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.:-]').optional(),
-  PITBOSS_THREADS: positiveInt.max(256).optional(),
-  PITBOSS_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
-  PITBOSS_HEARTBEAT_TTL_MS: positiveInt.default(15_000),
-  PITBOSS_RECONCILE_INTERVAL_MS: positiveInt.default(2000),
+  PITBOSS_THREADS: positiveInt(256).optional(),
+  PITBOSS_SHUTDOWN_TIMEOUT_MS: positiveInt().default(10_000),
+  PITBOSS_HEARTBEAT_TTL_MS: positiveInt().default(15_000),
+  PITBOSS_RECONCILE_INTERVAL_MS: positiveInt().default(2000),
   PITBOSS_RETENTION_DAYS: days.default(14),
   PITBOSS_RETENTION_DEAD_DAYS: days.default(30),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),

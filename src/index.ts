@@ -116,6 +116,8 @@ export {
 } from './jobs/system.ts';
 export type { JobSystemOptions } from './jobs/system.ts';
 export type { JobPool } from './jobs/consumer.ts';
+/** Queues a JobSystem takes jobs for without consuming them (`acceptQueues`): names, or `'*'` for any. */
+export type { AcceptQueues } from './jobs/accepted-queues.ts';
 export type { RetentionOptions } from './jobs/pruner.ts';
 export type {
   BackoffPolicy, ClaimedJob, DispatchJob, Dispatcher, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, JobStatus, PruneCounts, QueueStats,

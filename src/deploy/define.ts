@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PoolOptions } from '../pool/options.ts';
 import { PitbossError } from '../errors.ts';
+import { isQueueName } from '../jobs/store/validate.ts';
 
 /** One pool of the deployment (telemetry and logger are supplied by the runtime). */
 export type DeploymentPool = Omit<PoolOptions, 'telemetry' | 'logger' | 'onLog'>;
@@ -15,6 +16,11 @@ export interface DeploymentSpec {
   readonly pools: readonly DeploymentPool[];
   /** Queue name → the pool that runs its jobs and how many at once. */
   readonly queues: Readonly<Record<string, { readonly pool: string; readonly concurrency?: number }>>;
+  /**
+   * Queues `POST /jobs` takes without a consumer in the fleet (default none; `'*'` any): jobs for
+   * a consumer deployed elsewhere or later. Others are refused with PITBOSS_UNKNOWN_QUEUE.
+   */
+  readonly acceptQueues?: readonly string[] | '*';
 }
 
 export interface Deployment extends DeploymentSpec {
@@ -30,6 +36,13 @@ export function defineDeployment(spec: DeploymentSpec): Deployment {
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
       throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.queues.${queue}.concurrency must be a positive integer`);
     }
+  }
+  const accept = spec.acceptQueues;
+  if (accept !== undefined && accept !== '*') {
+    if (!Array.isArray(accept)) throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.acceptQueues must be an array of queue names or '*'`);
+    accept.forEach((queue, i) => {
+      if (!isQueueName(queue)) throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.acceptQueues[${i}] must be 1..128 characters of [A-Za-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(queue)}`);
+    });
   }
   return { kind: 'pitboss.deployment', ...spec };
 }

@@ -85,7 +85,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const poolByName = new Map(pools.map((p) => [p.name, p]));
   const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4 }]));
   const jobs = new JobSystem({
-    store, dispatcher, queues, telemetry: bus, supervisorId,
+    store, dispatcher, queues, telemetry: bus, supervisorId, ...(deployment.acceptQueues === undefined ? {} : { acceptQueues: deployment.acceptQueues }),
     reconcile: {
       heartbeatTtlMs: config.heartbeatTtlMs, intervalMs: config.reconcileIntervalMs,
       onSupervisorIdNotice: (notice) => {

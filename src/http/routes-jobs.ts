@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteGuard } from './auth.ts';
 import type { EnqueueInput } from '../jobs/types.ts';
+import { parseTraceparent, withCorrelation } from '../telemetry/correlation.ts';
 import { enqueueBody, jobIdParams } from './schemas.ts';
 import type { HttpServerOptions } from './server.ts';
 
@@ -10,7 +11,7 @@ export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptio
 
   app.post<{ Body: EnqueueInput }>('/jobs', { schema: { body: enqueueBody }, onRequest: guard }, async (request, reply) => {
     if (options.readiness().draining) return reply.code(503).header('retry-after', '5').send({ error: 'draining', reason: 'this supervisor is shutting down; submit elsewhere' });
-    const [job] = await jobs.enqueue([request.body]);
+    const [job] = await withCorrelation({ traceparent: incomingTraceparent(request.headers.traceparent) }, () => jobs.enqueue([request.body]));
     return reply.code(job!.created ? 202 : 200).header('location', `/jobs/${job!.id}`).send(job);
   });
 
@@ -27,4 +28,13 @@ export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptio
   });
 
   app.get('/queues', async () => ({ queues: await jobs.queues({ timeoutMs: 2000 }) }));
+}
+
+/**
+ * The caller's W3C trace context: the job becomes a child span of it (same trace id, new span id).
+ * A malformed or repeated header is ignored and the job starts a new trace, as W3C Trace Context
+ * asks of a receiver (§3.2: restart the trace rather than fail the request).
+ */
+function incomingTraceparent(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' && parseTraceparent(header) !== null ? header.trim().toLowerCase() : undefined;
 }

@@ -19,6 +19,8 @@ export interface JobStorePort {
   countClaimable(queue: string): Promise<number>;
   heartbeat(supervisor: SupervisorBeat): Promise<SupervisorHolder | null>;
   supervisor(id: string): Promise<SupervisorRecord | null>;
+  /** Queues consumed by supervisors heard from within `withinMs` (see JobStore.consumedQueues). */
+  consumedQueues(options?: { withinMs?: number }): Promise<string[]>;
   supervisorStopped(supervisor: { id: string; instance: string }): Promise<void>;
   requeueOrphans(ttlMs: number, options?: { previousLifeOf?: string; abandoned?: AbandonedClaims }): Promise<{ requeued: JobRecord[]; dead: JobRecord[] }>;
   /** Deletes one bounded batch of expired rows per kind (see RetentionPolicy). */

@@ -21,6 +21,8 @@ export interface ReconcilerOptions {
   readonly bus: Telemetry;
   readonly supervisorId: string;
   readonly queues: () => readonly string[];
+  /** The queues this supervisor consumes, recorded with its heartbeat (default none). */
+  readonly consumes?: readonly string[];
   /** Ids of the jobs this supervisor is running now (default: none known, so none of its claims are swept). */
   readonly running?: (() => readonly string[]) | null;
   /**
@@ -49,11 +51,11 @@ export class Reconciler {
 
   constructor(options: ReconcilerOptions) {
     this.#o = {
-      intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, running: null, abandonAfterMs: 60_000, onSupervisorIdNotice: null, ...options,
+      intervalMs: 2000, heartbeatTtlMs: 15_000, graceMs: 1000, batch: 5000, running: null, abandonAfterMs: 60_000, onSupervisorIdNotice: null, consumes: [], ...options,
     };
     this.#periodic = new PeriodicPass(() => this.#pass(), this.#o.intervalMs);
-    const { store, supervisorId, heartbeatTtlMs, onSupervisorIdNotice } = this.#o;
-    this.#life = new SupervisorLife({ store, supervisorId, heartbeatTtlMs, ...(onSupervisorIdNotice === null ? {} : { onNotice: onSupervisorIdNotice }) });
+    const { store, supervisorId, heartbeatTtlMs, onSupervisorIdNotice, consumes } = this.#o;
+    this.#life = new SupervisorLife({ store, supervisorId, heartbeatTtlMs, queues: consumes, ...(onSupervisorIdNotice === null ? {} : { onNotice: onSupervisorIdNotice }) });
   }
 
   start(): void {

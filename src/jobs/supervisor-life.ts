@@ -34,6 +34,8 @@ export interface SupervisorLifeOptions {
   readonly supervisorId: string;
   /** A supervisor silent this long is dead (the reconciler's heartbeat TTL). */
   readonly heartbeatTtlMs: number;
+  /** The queues this process consumes, recorded with each beat (the fleet's known queues are the union). */
+  readonly queues?: readonly string[];
   /** How often a holder's row is read while waiting (default 250 ms). */
   readonly pollMs?: number;
   readonly onNotice?: (notice: SupervisorIdNotice) => void;
@@ -75,8 +77,8 @@ export class SupervisorLife {
 
   /** Beats under the id; resolves true when another process wrote the row since this life's last beat. */
   async beat(): Promise<boolean> {
-    const { store, supervisorId } = this.#o;
-    const previous = await store.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid, instance: this.instance });
+    const { store, supervisorId, queues = [] } = this.#o;
+    const previous = await store.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid, instance: this.instance, queues });
     const shared = this.#beaten && previous !== null && previous.instance !== this.instance;
     this.#beaten = true;
     if (shared) this.#o.onNotice?.({ kind: 'shared', supervisorId, holder: previous });

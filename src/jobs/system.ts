@@ -9,6 +9,7 @@ import { PitbossError } from '../errors.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { currentCorrelation, newCorrelationId, childTraceparent } from '../telemetry/correlation.ts';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
+import { AcceptedQueues, type AcceptQueues } from './accepted-queues.ts';
 import { QueueConsumer, type JobPool } from './consumer.ts';
 import type { JobStorePort } from './ports.ts';
 import { Pruner, type RetentionOptions } from './pruner.ts';
@@ -20,6 +21,12 @@ export interface JobSystemOptions {
   readonly dispatcher: Dispatcher;
   /** Queues this supervisor consumes, each with its pool and concurrency (default: 2 per pool thread is up to you; 4). */
   readonly queues: Readonly<Record<string, { pool: JobPool; concurrency?: number }>>;
+  /**
+   * Queues this system takes jobs for without consuming them, besides those the fleet's supervisors
+   * consume (see accepted-queues.ts); `'*'` takes any queue. An enqueue for any other queue is
+   * refused with PITBOSS_UNKNOWN_QUEUE: nobody would ever run it.
+   */
+  readonly acceptQueues?: AcceptQueues;
   readonly telemetry?: Telemetry;
   /** Names this supervisor in `claimed_by` and heartbeats (default `<host>:<pid>:<random>`). */
   readonly supervisorId?: string;
@@ -62,6 +69,7 @@ export class JobSystem {
   readonly #reconciler: Reconciler;
   readonly #pruner: Pruner | null;
   readonly #knownQueues = new Set<string>();
+  readonly #accepted: AcceptedQueues;
   #state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
 
   constructor(options: JobSystemOptions) {
@@ -70,9 +78,10 @@ export class JobSystem {
     this.#bus = options.telemetry ?? sharedTelemetry;
     this.supervisorId = options.supervisorId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     for (const queue of Object.keys(options.queues)) this.#knownQueues.add(queue);
+    this.#accepted = new AcceptedQueues(options.store, Object.keys(options.queues), options.acceptQueues);
     this.#reconciler = new Reconciler({
       store: options.store, dispatcher: options.dispatcher, bus: this.#bus, supervisorId: this.supervisorId,
-      queues: () => [...this.#knownQueues], running: () => [...this.#inFlight.keys()], ...options.reconcile,
+      queues: () => [...this.#knownQueues], consumes: Object.keys(options.queues), running: () => [...this.#inFlight.keys()], ...options.reconcile,
     });
     this.#pruner = options.retention === false ? null : new Pruner(options.store, options.retention ?? {});
   }
@@ -115,8 +124,10 @@ export class JobSystem {
   /**
    * Commits the jobs' rows, then dispatches them. A dispatch failure does not fail the enqueue: the
    * rows exist, and the reconciler dispatches them. Jobs carry the caller's correlation (or a new one).
+   * A job for a queue nobody consumes or accepts rejects the whole call with PITBOSS_UNKNOWN_QUEUE.
    */
   async enqueue(inputs: readonly EnqueueInput[]): Promise<EnqueuedJob[]> {
+    await this.#accepted.check(inputs);
     const current = currentCorrelation();
     const context = { correlationId: current?.correlationId ?? newCorrelationId(), traceparent: current?.traceparent ?? childTraceparent() };
     const jobs = await this.#o.store.enqueue(inputs, context);

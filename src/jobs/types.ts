@@ -67,6 +67,8 @@ export interface SupervisorBeat {
   readonly host: string;
   readonly pid: number;
   readonly instance?: string;
+  /** The queues this supervisor consumes (default none): the fleet's consumed queues are the union. */
+  readonly queues?: readonly string[];
 }
 
 /** Who beat under a supervisor id: the row as it stood before a beat, or as `supervisor(id)` reads it. */

@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 import { createTelemetry, describeError } from '../telemetry/bus.ts';
 import { isPromiseLike } from '../telemetry/span.ts';
-import { restoreCorrelation } from '../telemetry/correlation.ts';
+import { currentCorrelation, restoreCorrelation } from '../telemetry/correlation.ts';
 import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
 import { finishArmed, startArmed } from './cancel-table.ts';
 import { BatchEncoder } from './encoding.ts';
@@ -212,7 +212,12 @@ const logAt = (level: ThreadLogRecord['level']) => {
   return (msg: string, fields?: Record<string, unknown>): void => {
     // The supervisor keeps this slot's level in shared memory: a disabled level costs one load here.
     if (value < Atomics.load(slots, base + SlotField.logLevel)) return;
-    encoder.addLog({ level, msg: String(msg), fields: fields === undefined ? null : safeFields(fields), time: Date.now() });
+    const own = fields === undefined ? null : safeFields(fields);
+    // The task's correlation (a job's, or a traced caller's): the supervisor turns the traceparent
+    // into the line's trace_id, so a worker's lines join its job's trace without the worker passing it.
+    const correlation = currentCorrelation();
+    const stamped = correlation === undefined ? own : { correlation_id: correlation.correlationId, traceparent: correlation.traceparent, ...own };
+    encoder.addLog({ level, msg: String(msg), fields: stamped, time: Date.now() });
   };
 };
 const log: WorkerLogger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };

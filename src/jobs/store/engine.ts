@@ -137,12 +137,16 @@ export class StoreEngine {
     return this.health.once('countClaimable', async () => Number((await this.client.query(jobSql.countClaimable, [queue]))[0]?.n ?? 0));
   }
 
-  heartbeat(id: string, host: string, pid: number, instance: string | null): Promise<SupervisorHolder | null> {
+  heartbeat(id: string, host: string, pid: number, instance: string | null, queues: readonly string[]): Promise<SupervisorHolder | null> {
     return this.health.retry('heartbeat', async () => {
-      const [row] = await this.client.query(jobSql.heartbeat, [id, host, pid, instance]);
+      const [row] = await this.client.query(jobSql.heartbeat, [id, host, pid, instance, queues]);
       if (row?.previous_host === null || row?.previous_host === undefined) return null;
       return { host: String(row.previous_host), pid: Number(row.previous_pid), instance: row.previous_instance === null ? null : String(row.previous_instance) };
     });
+  }
+
+  consumedQueues(withinMs: number): Promise<string[]> {
+    return this.health.once('consumedQueues', async () => (await this.client.query(jobSql.consumedQueues, [withinMs])).map((row) => String(row.queue)));
   }
 
   supervisor(id: string): Promise<SupervisorRecord | null> {

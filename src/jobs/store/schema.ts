@@ -110,6 +110,14 @@ CREATE INDEX jobs_failures ON jobs (updated_at DESC, id DESC) WHERE status IN ('
 ALTER TABLE supervisors ADD COLUMN instance text, ADD COLUMN stopped_at timestamptz;
 `,
   },
+  {
+    version: 4,
+    name: 'supervisors: the queues each one consumes',
+    // What a fleet consumes, so an enqueue for a queue nobody consumes is refused instead of waiting for ever.
+    sql: `
+ALTER TABLE supervisors ADD COLUMN queues text[] NOT NULL DEFAULT '{}';
+`,
+  },
 ];
 
 export const migrationSql = {

@@ -28,7 +28,7 @@ import { checkRetention } from './retention.ts';
 import type { StoreOverview } from './overview.ts';
 import type { ControlInput, ControlState, JobStoreOptions, SqlBackend, StoreDrops, WorkerEventRecord } from './types.ts';
 import {
-  checkAbandoned, checkCount, checkSupervisorId, clean, errorJson, invalidJob, isJobId, prepareJobs, serialise, type EnqueueContext,
+  checkAbandoned, checkCount, checkQueueName, checkSupervisorId, clean, errorJson, invalidJob, isJobId, prepareJobs, serialise, type EnqueueContext,
 } from './validate.ts';
 import { ActionRow, ClaimRequest, FinishRequest, WorkerEventRow } from './writers.ts';
 
@@ -252,9 +252,23 @@ export class JobStore implements JobStorePort {
   heartbeat(supervisor: SupervisorBeat): Promise<SupervisorHolder | null> {
     return settle(() => {
       this.#open('heartbeat');
-      const { id, host, pid, instance } = supervisor ?? {};
+      const { id, host, pid, instance, queues = [] } = supervisor ?? {};
       if (instance !== undefined && (typeof instance !== 'string' || instance === '')) throw invalidJob('supervisor.instance', 'must be a non-empty string');
-      return this.#engine.heartbeat(checkSupervisorId(id), clean(String(host), 255), checkCount('supervisor.pid', pid, 0), instance === undefined ? null : clean(instance, 100));
+      if (!Array.isArray(queues)) throw invalidJob('supervisor.queues', `must be an array of queue names, got ${String(queues)}`);
+      const names = queues.map((queue, i) => checkQueueName(`supervisor.queues[${i}]`, queue));
+      return this.#engine.heartbeat(checkSupervisorId(id), clean(String(host), 255), checkCount('supervisor.pid', pid, 0), instance === undefined ? null : clean(instance, 100), names);
+    });
+  }
+
+  /**
+   * The queues supervisors of the fleet consume, as their heartbeats say: every supervisor heard
+   * from within `withinMs` (default 1 hour), stopped ones included, so a queue is still known while
+   * its consumers restart.
+   */
+  consumedQueues(options?: { withinMs?: number }): Promise<string[]> {
+    return settle(() => {
+      this.#open('consumedQueues');
+      return this.#engine.consumedQueues(checkCount('withinMs', options?.withinMs ?? 3_600_000, 1));
     });
   }
 

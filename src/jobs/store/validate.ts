@@ -47,6 +47,12 @@ const show = (value: unknown): string => {
   return typeof value === 'function' ? 'a function' : String(value);
 };
 
+/** A queue name as the store takes it, or PITBOSS_INVALID_JOB naming `field`. */
+export const checkQueueName = (field: string, value: unknown): string => checkName(field, value, queueShape);
+
+/** True when `value` is a queue name the store would take. */
+export const isQueueName = (value: unknown): value is string => typeof value === 'string' && queueShape.test(value);
+
 function checkName(field: string, value: unknown, shape: RegExp): string {
   if (typeof value !== 'string' || !shape.test(value)) {
     const chars = shape === queueShape ? '[A-Za-z0-9_.-]' : '[A-Za-z0-9_.:/-]';

@@ -49,7 +49,8 @@ export async function fleetDatabase(url: string, prefix: string): Promise<FleetD
       const store = await JobStore.open({ url, schema, poolSize: 2, telemetry: bus, migrate: false });
       const dispatcher = new BullmqDispatcher({ url: redisUrl, telemetry: bus });
       try {
-        const producer = new JobSystem({ store, dispatcher, queues: {}, telemetry: bus });
+        // Tests fill the queues before starting the supervisors that consume them: declare them.
+        const producer = new JobSystem({ store, dispatcher, queues: {}, acceptQueues: [...new Set(inputs.map((input) => input.queue))], telemetry: bus });
         const jobs: EnqueuedJob[] = [];
         for (let i = 0; i < inputs.length; i += 1000) jobs.push(...await producer.enqueue(inputs.slice(i, i + 1000)));
         return jobs;

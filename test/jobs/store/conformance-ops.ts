@@ -118,6 +118,27 @@ export function storeOperationsConformance(harness: () => StoreHarness): void {
       await expect(store.heartbeat({ id: 'a/b', host: 'h', pid: 1 })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'supervisor.id' });
     });
 
+    it('records the queues each supervisor consumes; the fleet\'s are those of supervisors heard from lately, stopped ones included', async () => {
+      const h = harness();
+      const store = await h.open();
+      const [a, b, gone] = [uniqueQueue(), uniqueQueue(), uniqueQueue()];
+      await store.heartbeat({ id: `sup-q-${a}`, host: 'h', pid: 1, instance: 'life-1', queues: [a, b] });
+      await store.heartbeat({ id: `sup-q-${gone}`, host: 'h', pid: 2, instance: 'life-2', queues: [gone] });
+      await store.heartbeat({ id: `sup-q-none-${a}`, host: 'h', pid: 3 });
+      await store.supervisorStopped({ id: `sup-q-${a}`, instance: 'life-1' });
+      expect(await store.consumedQueues()).toEqual(expect.arrayContaining([a, b, gone]));
+      // Silent longer than the window: no longer the fleet's. A new beat replaces the list.
+      await h.sql("UPDATE supervisors SET heartbeat_at = now() - interval '2 hours' WHERE id = $1", [`sup-q-${gone}`]);
+      await store.heartbeat({ id: `sup-q-${a}`, host: 'h', pid: 1, instance: 'life-1', queues: [a] });
+      const fleet = await store.consumedQueues();
+      expect(fleet).toContain(a);
+      expect(fleet).not.toContain(b);
+      expect(fleet).not.toContain(gone);
+      expect(await store.consumedQueues({ withinMs: 3 * 3_600_000 })).toContain(gone);
+      await expect(store.heartbeat({ id: 'sup-q-bad', host: 'h', pid: 1, queues: ['no spaces'] })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'supervisor.queues[0]' });
+      await expect(store.consumedQueues({ withinMs: 0 })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'withinMs' });
+    });
+
     it('tells each beat who beat before, reads an id\'s holder, and marks a life stopped until it beats again', async () => {
       const h = harness();
       const store = await h.open();

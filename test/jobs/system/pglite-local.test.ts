@@ -21,7 +21,8 @@ describe('the embedded default across a restart', () => {
       // First life: jobs are committed, but the supervisor stops before running them.
       let store = await JobStore.open({ dataDir, telemetry: createTelemetry() });
       let dispatcher = new LocalDispatcher();
-      const producer = new JobSystem({ store, dispatcher, queues: {} });
+      // No consumer has run on this store yet: the producer declares the queue it fills.
+      const producer = new JobSystem({ store, dispatcher, queues: {}, acceptQueues: ['embedded'] });
       const jobs = await producer.enqueue(Array.from({ length: 5 }, (_, i) => ({ queue: 'embedded', name: 'left', data: { kind: 'ok', value: i } })));
       await producer.stop();
       await dispatcher.close();

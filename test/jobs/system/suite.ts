@@ -81,6 +81,8 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       system = new JobSystem({
         store: recorded.store, dispatcher: backend.dispatcher, telemetry: bus, supervisorId: `suite-${label.replace(/\W+/g, '-')}`,
         queues: { [QUEUE]: { pool, concurrency: 4 } },
+        // Queues nobody consumes, declared so the idempotency and validation cases can write to them.
+        acceptQueues: ['unconsumed', 'rejected'],
         reconcile: { intervalMs: 200, heartbeatTtlMs: HEARTBEAT_TTL_MS, graceMs: 300 },
       });
       await system.start();
