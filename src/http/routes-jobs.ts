@@ -1,8 +1,9 @@
 /** The job API: submit, inspect, cancel, queue counts. Submitting is refused while draining. */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { RouteGuard } from './auth.ts';
 import type { EnqueueInput } from '../jobs/types.ts';
-import { parseTraceparent, withCorrelation } from '../telemetry/correlation.ts';
+import { checkTracestate, parseTraceparent, withCorrelation } from '../telemetry/correlation.ts';
 import { enqueueBody, jobIdParams } from './schemas.ts';
 import type { HttpServerOptions } from './server.ts';
 
@@ -11,7 +12,7 @@ export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptio
 
   app.post<{ Body: EnqueueInput }>('/jobs', { schema: { body: enqueueBody }, onRequest: guard }, async (request, reply) => {
     if (options.readiness().draining) return reply.code(503).header('retry-after', '5').send({ error: 'draining', reason: 'this supervisor is shutting down; submit elsewhere' });
-    const [job] = await withCorrelation({ traceparent: incomingTraceparent(request.headers.traceparent) }, () => jobs.enqueue([request.body]));
+    const [job] = await withCorrelation(incomingTraceContext(request.headers), () => jobs.enqueue([request.body]));
     return reply.code(job!.created ? 202 : 200).header('location', `/jobs/${job!.id}`).send(job);
   });
 
@@ -32,9 +33,13 @@ export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptio
 
 /**
  * The caller's W3C trace context: the job becomes a child span of it (same trace id, new span id).
- * A malformed or repeated header is ignored and the job starts a new trace, as W3C Trace Context
- * asks of a receiver (§3.2: restart the trace rather than fail the request).
+ * A malformed or repeated traceparent is ignored and the job starts a new trace, as W3C Trace Context
+ * asks of a receiver (§3.2: restart the trace rather than fail the request). The tracestate goes on
+ * with a valid traceparent, unchanged; it is dropped when malformed and ignored without a parent (§3.3).
  */
-function incomingTraceparent(header: string | string[] | undefined): string | undefined {
-  return typeof header === 'string' && parseTraceparent(header) !== null ? header.trim().toLowerCase() : undefined;
+function incomingTraceContext(headers: IncomingHttpHeaders): { traceparent?: string; tracestate?: string } {
+  const { traceparent, tracestate } = headers;
+  if (typeof traceparent !== 'string' || parseTraceparent(traceparent) === null) return {};
+  const state = typeof tracestate === 'string' ? checkTracestate(tracestate) : null;
+  return state === null ? { traceparent: traceparent.trim().toLowerCase() } : { traceparent: traceparent.trim().toLowerCase(), tracestate: state };
 }

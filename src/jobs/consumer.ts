@@ -94,8 +94,9 @@ export class QueueConsumer {
     // if it still wants the job run later, the reconciler dispatches it again.
     if (claimed === null) return done;
     const run = (): Promise<DispatchOutcome> => this.#run(claimed);
-    if (claimed.correlationId === null || claimed.traceparent === null) return run();
-    return restoreCorrelation({ correlationId: claimed.correlationId, traceparent: claimed.traceparent }, run);
+    const { correlationId, traceparent, tracestate } = claimed;
+    if (correlationId === null || traceparent === null) return run();
+    return restoreCorrelation(tracestate === null ? { correlationId, traceparent } : { correlationId, traceparent, tracestate }, run);
   }
 
   async #run(job: ClaimedJob): Promise<DispatchOutcome> {

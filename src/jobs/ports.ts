@@ -8,7 +8,7 @@ import type {
 } from './types.ts';
 
 export interface JobStorePort {
-  enqueue(inputs: readonly EnqueueInput[], context?: { correlationId: string | null; traceparent: string | null }): Promise<EnqueuedJob[]>;
+  enqueue(inputs: readonly EnqueueInput[], context?: { correlationId: string | null; traceparent: string | null; tracestate?: string | null }): Promise<EnqueuedJob[]>;
   claim(id: string, claimedBy: string): Promise<ClaimedJob | null>;
   finish(input: FinishInput): Promise<boolean>;
   recordActions(actions: readonly ActionRecord[]): void;

@@ -129,7 +129,10 @@ export class JobSystem {
   async enqueue(inputs: readonly EnqueueInput[]): Promise<EnqueuedJob[]> {
     await this.#accepted.check(inputs);
     const current = currentCorrelation();
-    const context = { correlationId: current?.correlationId ?? newCorrelationId(), traceparent: current?.traceparent ?? childTraceparent() };
+    // A new trace (no current context) has no tracestate: one belongs to the trace it came with.
+    const context = current === undefined
+      ? { correlationId: newCorrelationId(), traceparent: childTraceparent(), tracestate: null }
+      : { correlationId: current.correlationId, traceparent: current.traceparent, tracestate: current.tracestate ?? null };
     const jobs = await this.#o.store.enqueue(inputs, context);
     const created = jobs.filter((job) => job.created);
     for (const job of jobs) this.#knownQueues.add(job.queue);

@@ -104,6 +104,8 @@ export interface JobRecord {
   readonly idempotencyKey: string | null;
   readonly correlationId: string | null;
   readonly traceparent: string | null;
+  /** W3C tracestate the enqueuing caller sent with its traceparent, unchanged; null when none. */
+  readonly tracestate: string | null;
   readonly createdAt: Date;
   readonly startedAt: Date | null;
   readonly finishedAt: Date | null;
@@ -138,6 +140,7 @@ export interface ClaimedJob {
   readonly backoff: BackoffPolicy;
   readonly correlationId: string | null;
   readonly traceparent: string | null;
+  readonly tracestate: string | null;
   readonly createdAt: Date;
   readonly runAt: Date;
 }

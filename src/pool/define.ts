@@ -30,6 +30,8 @@ export interface WorkerContext {
   readonly correlationId: string | null;
   /** W3C traceparent of the calling context, if any. */
   readonly traceparent: string | null;
+  /** W3C tracestate that came with that traceparent (e.g. a job's `POST /jobs` caller's), unchanged; null when none. */
+  readonly tracestate: string | null;
   /**
    * Emits a cataloged event. It is sampled by the pool's current rules, batched, and re-executed on
    * the supervisor's bus with `pool` and `worker_id`. Malformed events are dropped and counted.

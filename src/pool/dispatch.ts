@@ -14,7 +14,7 @@ import { PoolClosedError, TaskFailedError, TaskInterruptedError, TaskTimeoutErro
 import type { ThreadInbox } from './inbox.ts';
 import type { KeepAlive } from './keep-alive.ts';
 import type { ResolvedPoolOptions } from './options.ts';
-import type { ChunkEnvelope, TaskResult } from './protocol.ts';
+import type { ChunkEnvelope, TaskCorrelation, TaskResult } from './protocol.ts';
 import { PendingTask } from './task-queue.ts';
 import { classifyExit, errorMetadata, type PoolThread, type ThreadRegistry } from './threads.ts';
 import { WaitingTasks } from './waiting.ts';
@@ -107,7 +107,9 @@ export class TaskDispatcher {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const correlation = currentCorrelation();
     return new Promise((resolve, reject) => {
-      const context = correlation === undefined ? null : [correlation.correlationId, correlation.traceparent] as const;
+      const context: TaskCorrelation | null = correlation === undefined ? null
+        : correlation.tracestate === undefined ? [correlation.correlationId, correlation.traceparent]
+          : [correlation.correlationId, correlation.traceparent, correlation.tracestate];
       const now = this.#busyThreads < this.#capacity() && this.#waiting.size === 0 && this.#ctx.state() === 'running';
       const refused = now ? null : this.#waiting.refusal();
       if (refused !== null) return reject(refused);

@@ -78,12 +78,18 @@ export interface ThreadBootData {
  * object on both sides, and a no-op task's whole round trip is a few microseconds (measured: a
  * 3-key object costs ~0.5 µs more to post and receive than the same values in an array).
  */
+/**
+ * The caller's correlation as a task carries it: `[correlationId, traceparent, tracestate?]`, the
+ * tracestate left off when the trace has none (most tasks), so their envelope does not grow.
+ */
+export type TaskCorrelation = readonly [correlationId: string, traceparent: string, tracestate?: string];
+
 export type TaskEnvelope = readonly [
   id: number,
   task: string,
   input: unknown,
-  /** `[correlationId, traceparent]` of the caller's async context, null when it had none. */
-  correlation?: readonly [string, string] | null,
+  /** The caller's async context (see TaskCorrelation), null when it had none. */
+  correlation?: TaskCorrelation | null,
   /** Catalog metadata added to every event of this task (e.g. queue, job_name, job_id). */
   metadata?: Readonly<Record<string, string | number>> | null,
   /** 1: the task can be called off until it starts (cancel-table.ts); the thread claims its word first. */

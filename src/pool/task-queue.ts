@@ -6,13 +6,13 @@
 
 import { nextSpanId } from '../telemetry/span.ts';
 import type { KeepAlive } from './keep-alive.ts';
-import type { TaskEnvelope } from './protocol.ts';
+import type { TaskCorrelation, TaskEnvelope } from './protocol.ts';
 
 /** A task from `run()` until it settles. Fields initialised up front (fixed shape on the hot path). */
 export class PendingTask {
   readonly input: unknown;
   readonly task: string;
-  readonly correlation: readonly [string, string] | null;
+  readonly correlation: TaskCorrelation | null;
   readonly metadata: Readonly<Record<string, string | number>> | null;
   readonly onResolve: (value: unknown) => void;
   readonly onReject: (error: unknown) => void;
@@ -37,7 +37,7 @@ export class PendingTask {
   armed = false;
 
   constructor(
-    input: unknown, task: string, correlation: readonly [string, string] | null, metadata: Readonly<Record<string, string | number>> | null,
+    input: unknown, task: string, correlation: TaskCorrelation | null, metadata: Readonly<Record<string, string | number>> | null,
     signal: AbortSignal | null, resolve: (value: unknown) => void, reject: (error: unknown) => void, keepAlive: KeepAlive | null = null,
   ) {
     this.input = input;

@@ -124,7 +124,8 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
   taskMetadata = metadata ?? null;
   const correlationId = correlation?.[0] ?? null;
   const traceparent = correlation?.[1] ?? null;
-  const ctx = new TaskContext(task, correlationId, traceparent);
+  const tracestate = correlation?.[2];
+  const ctx = new TaskContext(task, correlationId, traceparent, tracestate ?? null);
   const deadline = boot.taskTimeoutMs === null ? null : setTimeout(() => ctx.abort(new Error('task deadline (taskTimeoutMs) reached')), boot.taskTimeoutMs);
   // worker.call.start/stop/exception are emitted by the supervisor from this result: a task that emits
   // nothing itself then sends no event batch, whose transfer and decode cost more than a no-op
@@ -134,7 +135,8 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
   let error: SerializedError | null = null;
   const started = performance.now();
   try {
-    const returned = correlationId === null || traceparent === null ? call() : restoreCorrelation({ correlationId, traceparent }, call);
+    const returned = correlationId === null || traceparent === null ? call()
+      : restoreCorrelation(tracestate === undefined ? { correlationId, traceparent } : { correlationId, traceparent, tracestate }, call);
     value = isPromiseLike(returned) ? await returned : returned;
   } catch (thrown) {
     error = serializeError(thrown);
@@ -176,13 +178,15 @@ class TaskContext implements WorkerContext {
   readonly task: string;
   readonly correlationId: string | null;
   readonly traceparent: string | null;
+  readonly tracestate: string | null;
   readonly log = log;
   #controller: AbortController | null = null;
 
-  constructor(task: string, correlationId: string | null, traceparent: string | null) {
+  constructor(task: string, correlationId: string | null, traceparent: string | null, tracestate: string | null) {
     this.task = task;
     this.correlationId = correlationId;
     this.traceparent = traceparent;
+    this.tracestate = tracestate;
   }
 
   get signal(): AbortSignal {

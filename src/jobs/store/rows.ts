@@ -39,6 +39,7 @@ export function toJobRecord(row: SqlRow): JobRecord {
     idempotencyKey: asText(row.idempotency_key),
     correlationId: asText(row.correlation_id),
     traceparent: asText(row.traceparent),
+    tracestate: asText(row.tracestate),
     createdAt: asDate(row.created_at),
     startedAt: asDateOrNull(row.started_at),
     finishedAt: asDateOrNull(row.finished_at),
@@ -87,6 +88,7 @@ export function toClaimed(row: SqlRow): ClaimedJob {
     backoff: backoffOf(row),
     correlationId: asText(row.correlation_id),
     traceparent: asText(row.traceparent),
+    tracestate: asText(row.tracestate),
     createdAt: asDate(row.created_at),
     runAt: asDate(row.run_at),
   };

@@ -118,6 +118,14 @@ ALTER TABLE supervisors ADD COLUMN instance text, ADD COLUMN stopped_at timestam
 ALTER TABLE supervisors ADD COLUMN queues text[] NOT NULL DEFAULT '{}';
 `,
   },
+  {
+    version: 5,
+    name: 'jobs: the W3C tracestate that came with the traceparent',
+    // Nullable and without a default: adding it rewrites no row, and older rows simply have none.
+    sql: `
+ALTER TABLE jobs ADD COLUMN tracestate text;
+`,
+  },
 ];
 
 export const migrationSql = {

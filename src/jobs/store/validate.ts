@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { JobError } from '../../errors.ts';
-import { parseTraceparent } from '../../telemetry/correlation.ts';
+import { checkTracestate, parseTraceparent } from '../../telemetry/correlation.ts';
 import type { AbandonedClaims, BackoffPolicy, EnqueueInput } from '../types.ts';
 
 /** A validated job, ready for the insert (the id is taken at flush time; fixed shape). */
@@ -22,6 +22,7 @@ export class PreparedJob {
     readonly idempotencyKey: string | null,
     readonly correlationId: string | null,
     readonly traceparent: string | null,
+    readonly tracestate: string | null,
   ) {}
 }
 
@@ -135,22 +136,31 @@ function checkBackoff(field: string, value: unknown): BackoffPolicy {
 export interface EnqueueContext {
   readonly correlationId: string | null;
   readonly traceparent: string | null;
+  /** W3C tracestate that came with `traceparent` (kept only with one). */
+  readonly tracestate?: string | null;
 }
 
-function checkContext(context: EnqueueContext | undefined): EnqueueContext {
-  if (context === undefined || context === null) return { correlationId: null, traceparent: null };
+function checkContext(context: EnqueueContext | undefined): Required<EnqueueContext> {
+  if (context === undefined || context === null) return { correlationId: null, traceparent: null, tracestate: null };
   const correlationId = context.correlationId == null ? null : checkText('context.correlationId', context.correlationId, 128);
   const { traceparent } = context;
   if (traceparent != null && (typeof traceparent !== 'string' || parseTraceparent(traceparent) === null)) {
     throw invalidJob('context.traceparent', `must be a W3C traceparent header, got ${show(traceparent)}`);
   }
-  return { correlationId, traceparent: traceparent ?? null };
+  const { tracestate } = context;
+  if (tracestate != null) {
+    if (typeof tracestate !== 'string' || checkTracestate(tracestate) === null) {
+      throw invalidJob('context.tracestate', `must be a W3C tracestate header (≤ 512 characters, ≤ 32 key=value members), got ${show(tracestate)}`);
+    }
+    if (traceparent == null) throw invalidJob('context.tracestate', 'is only kept with a context.traceparent, which is missing');
+  }
+  return { correlationId, traceparent: traceparent ?? null, tracestate: tracestate ?? null };
 }
 
 /** Validates a whole enqueue call; throws `PITBOSS_INVALID_JOB` for the first bad field. */
 export function prepareJobs(inputs: readonly EnqueueInput[], context: EnqueueContext | undefined, maxPayloadBytes: number): PreparedJob[] {
   if (!Array.isArray(inputs)) throw invalidJob('jobs', 'must be an array of jobs');
-  const { correlationId, traceparent } = checkContext(context);
+  const { correlationId, traceparent, tracestate } = checkContext(context);
   return inputs.map((input, i) => {
     const at = `jobs[${i}]`;
     if (typeof input !== 'object' || input === null) throw invalidJob(at, `must be an object, got ${show(input)}`);
@@ -169,6 +179,7 @@ export function prepareJobs(inputs: readonly EnqueueInput[], context: EnqueueCon
       input.idempotencyKey === undefined || input.idempotencyKey === null ? null : checkText(`${at}.idempotencyKey`, input.idempotencyKey, 256),
       correlationId,
       traceparent,
+      tracestate,
     );
   });
 }
