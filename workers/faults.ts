@@ -83,6 +83,6 @@ export default defineWorker(async (input: FaultInput, ctx) => {
       // A function cannot cross the thread boundary: structured clone refuses it.
       return () => 'no';
     case 'context':
-      return { correlationId: ctx.correlationId, traceparent: ctx.traceparent, pool: ctx.pool, workerId: ctx.workerId, task: ctx.task };
+      return { correlationId: ctx.correlationId, traceparent: ctx.traceparent, tracestate: ctx.tracestate, pool: ctx.pool, workerId: ctx.workerId, task: ctx.task };
   }
 });

@@ -2,7 +2,7 @@
  * W3C trace context on `POST /jobs`, over a real HTTP connection: the job becomes a child span of
  * the caller's `traceparent` (same trace id, its own span id), and the row, the thread, the job's
  * events and its log lines carry that trace. A malformed header starts a new trace (W3C: restart,
- * don't fail the request).
+ * don't fail the request). The caller's `tracestate` goes on with a valid traceparent, unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureEvents, parseTraceparent } from '../../src/index.ts';
@@ -70,6 +70,47 @@ describe('POST /jobs with a W3C traceparent', () => {
       const fresh = parseTraceparent((await finished(job.id)).traceparent);
       expect(fresh, bad).not.toBeNull();
       expect(fresh!.traceId, bad).not.toBe(traceId);
+    }
+  }, 30_000);
+});
+
+describe('POST /jobs with a W3C tracestate', () => {
+  const traceparent = `00-${traceId}-${callerSpan}-01`;
+
+  async function shown(id: string): Promise<{ traceparent: string | null; tracestate: string | null; result: { traceparent: string; tracestate: string | null } }> {
+    await finished(id);
+    const response = await fetch(`${d.running.url}/jobs/${id}`, { headers: { authorization: `Bearer ${testToken}` } });
+    expect(response.status).toBe(200);
+    return await response.json() as Awaited<ReturnType<typeof shown>>;
+  }
+
+  it('keeps the caller\'s tracestate with its traceparent, unchanged: the row (GET /jobs/:id) and the worker\'s ctx.tracestate', async () => {
+    const tracestate = 'congo=t61rcWkgMzE, tenant@vendor=opaque value!,rojo=00f067aa0ba902b7';
+    const job = await post({ queue: 'work', name: 'traced-state', data: { kind: 'context' } }, { traceparent, tracestate });
+    const row = await shown(job.id);
+    expect(row.tracestate).toBe(tracestate);
+    expect(parseTraceparent(row.traceparent!)).toMatchObject({ traceId });
+    expect(row.result).toMatchObject({ traceparent: row.traceparent, tracestate });
+  }, 30_000);
+
+  it('drops a malformed tracestate (the job is still accepted and still a child of the traceparent)', async () => {
+    const tooMany = Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(',');
+    for (const bad of ['no spaces in keys=1', 'UPPER=1', 'rojo=1,rojo=2', `k=${'v'.repeat(520)}`, tooMany, 'novalue=', ',,']) {
+      const job = await post({ queue: 'work', name: 'bad-state', data: { kind: 'context' } }, { traceparent, tracestate: bad });
+      const row = await shown(job.id);
+      expect({ bad, tracestate: row.tracestate, seen: row.result.tracestate }).toEqual({ bad, tracestate: null, seen: null });
+      expect(parseTraceparent(row.traceparent!), bad).toMatchObject({ traceId });
+    }
+  }, 30_000);
+
+  it('ignores a tracestate that comes without a valid traceparent', async () => {
+    const tracestate = 'rojo=00f067aa0ba902b7';
+    const cases: Record<string, string>[] = [{ tracestate }, { tracestate, traceparent: 'not-a-traceparent' }];
+    for (const headers of cases) {
+      const job = await post({ queue: 'work', name: 'orphan-state', data: { kind: 'context' } }, headers);
+      const row = await shown(job.id);
+      expect({ headers, tracestate: row.tracestate, seen: row.result.tracestate }).toEqual({ headers, tracestate: null, seen: null });
+      expect(parseTraceparent(row.traceparent!)!.traceId).not.toBe(traceId);
     }
   }, 30_000);
 });

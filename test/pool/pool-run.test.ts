@@ -42,6 +42,22 @@ describe('pool: running tasks on real threads', () => {
     const stop = events.of('worker.call.stop').at(-1)!;
     expect(stop.metadata.correlation_id).toBe('order-7');
     expect(traceIdOf(String(stop.metadata.traceparent))).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(seen).toMatchObject({ tracestate: null });
+  });
+
+  it('carries the caller\'s tracestate into the thread context unchanged, and none into a new trace', async () => {
+    const { pool } = await startPool();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const tracestate = 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7';
+    type Seen = { traceparent: string; tracestate: string | null };
+    const seen = await withCorrelation({ traceparent, tracestate }, () => pool.run<Seen>({ kind: 'context' }));
+    expect(seen.tracestate).toBe(tracestate);
+    expect(traceIdOf(seen.traceparent)).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    // A child context of it keeps it; a new trace started inside it does not (it belongs to the caller's trace).
+    const child = await withCorrelation({ traceparent, tracestate }, () => withCorrelation({ correlationId: 'child' }, () => pool.run<Seen>({ kind: 'context' })));
+    expect(child.tracestate).toBe(tracestate);
+    const other = await withCorrelation({ traceparent, tracestate }, () => withCorrelation({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, () => pool.run<Seen>({ kind: 'context' })));
+    expect(other.tracestate).toBeNull();
   });
 
   it('joins run metadata to every event the task emits in its thread', async () => {

@@ -77,6 +77,7 @@ export function jobLifecycleConformance(harness: () => StoreHarness): void {
         correlationId: 'corr-1', traceparent, claimedBy: null, startedAt: null, finishedAt: null, result: null, error: null, actions: [],
       });
       expect(stored!.createdAt).toBeInstanceOf(Date);
+      expect(stored!.tracestate).toBeNull();
       expect(await store.get('999999999999')).toBeNull();
       expect(await store.get('not-an-id')).toBeNull();
     });
@@ -113,8 +114,23 @@ export function jobLifecycleConformance(harness: () => StoreHarness): void {
       await expectCode(store.enqueue([{ queue: 'q', name: 'n', data: cyclic }]), 'PITBOSS_INVALID_JOB', 'jobs[0].data.self');
       await expectCode(store.enqueue([{ queue: 'q', name: 'n', data: 'é'.repeat(600) }]), 'PITBOSS_INVALID_JOB', 'jobs[0].data');
       await expectCode(store.enqueue([{ queue: 'q', name: 'n' }], { correlationId: null, traceparent: 'nope' }), 'PITBOSS_INVALID_JOB', 'context.traceparent');
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      for (const tracestate of ['no spaces=1', 'a=1,a=2', `k=${'v'.repeat(600)}`, Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','), 42]) {
+        await expectCode(store.enqueue([{ queue: 'q', name: 'n' }], { correlationId: null, traceparent, tracestate: tracestate as string }), 'PITBOSS_INVALID_JOB', 'context.tracestate');
+      }
+      await expectCode(store.enqueue([{ queue: 'q', name: 'n' }], { correlationId: null, traceparent: null, tracestate: 'rojo=1' }), 'PITBOSS_INVALID_JOB', 'context.tracestate');
       await expectCode(store.enqueue('nope' as never), 'PITBOSS_INVALID_JOB', 'jobs');
       expect(await store.enqueue([])).toEqual([]);
+    });
+
+    it('keeps the W3C tracestate that came with the traceparent, unchanged, through get and claim', async () => {
+      const store = await harness().open();
+      const queue = uniqueQueue();
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const tracestate = 'congo=t61rcWkgMzE,tenant@vendor=opaque value!,rojo=00f067aa0ba902b7';
+      const [job] = await store.enqueue([{ queue, name: 'traced' }], { correlationId: 'corr-ts', traceparent, tracestate });
+      expect(await store.get(job!.id)).toMatchObject({ traceparent, tracestate });
+      expect(await store.claim(job!.id, 'sup/pool')).toMatchObject({ correlationId: 'corr-ts', traceparent, tracestate });
     });
 
     it('returns the existing job for a repeated idempotency key, per queue, also within one batch and across stores', async () => {

@@ -323,7 +323,7 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       const traceparent = row!.traceparent!;
 
       const done = await waitStatus(traced!.id, 'completed');
-      expect(done.result).toEqual({ correlationId, traceparent });
+      expect(done.result).toEqual({ correlationId, traceparent, tracestate: null });
       await waitStatus(failing!.id, 'dead');
       // Cancelled later, from outside any correlation: the event still belongs to the job's.
       await system.cancel(waiting!.id);
@@ -341,7 +341,16 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       const freshRow = await waitStatus(fresh!.id, 'completed');
       expect(freshRow.correlationId).toMatch(/^[0-9a-f-]{36}$/);
       expect(parseTraceparent(freshRow.traceparent!)).not.toBeNull();
-      expect(freshRow.result).toEqual({ correlationId: freshRow.correlationId, traceparent: freshRow.traceparent });
+      expect(freshRow.result).toEqual({ correlationId: freshRow.correlationId, traceparent: freshRow.traceparent, tracestate: null });
+    });
+
+    it('keeps the enqueueing context\'s W3C tracestate with the job: the row and the thread carry it unchanged', async () => {
+      const parent = formatTraceparent({ traceId: newTraceId(), spanId: newSpanId() });
+      const tracestate = 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE';
+      const [traced] = await withCorrelation({ traceparent: parent, tracestate }, () => system.enqueue([job('traced-state', { kind: 'context' })]));
+      const done = await waitStatus(traced!.id, 'completed');
+      expect(done.tracestate).toBe(tracestate);
+      expect(done.result).toEqual({ correlationId: done.correlationId, traceparent: done.traceparent, tracestate });
     });
 
     it('carries a job\'s correlation into job.stalled when its claimer is lost', async () => {
