@@ -4,6 +4,7 @@ import {
   captureEvents, childTraceparent, createTelemetry, currentCorrelation, formatTraceparent, parseTraceparent, restoreCorrelation,
   traceIdOf, withCorrelation,
 } from '../../src/index.ts';
+import { checkTracestate } from '../../src/telemetry/correlation.ts';
 
 const sample = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -98,5 +99,27 @@ describe('correlation context', () => {
     expect(traceIdOf(start!.metadata.traceparent!)).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(stop!.metadata.correlation_id).toBe('explicit');
     expect(outside!.metadata.correlation_id).toBeUndefined();
+  });
+});
+
+describe('tracestate', () => {
+  it('accepts what W3C Trace Context allows, up to its limits, and refuses the rest', () => {
+    const members = (n: number): string => Array.from({ length: n }, (_, i) => `k${i}=v`).join(',');
+    for (const good of ['rojo=00f067aa0ba902b7', ' congo=t61rcWkgMzE , rojo=1 ', 'a=1,,b=2', 'tenant@sys=x', '0t@s=x', 'k*/_-=a b!', members(32), `k=${'v'.repeat(256)}`, `a=${'v'.repeat(254)},b=${'v'.repeat(253)}`]) {
+      expect(checkTracestate(good), good).toBe(good.trim());
+    }
+    for (const bad of ['', ',', 'Upper=1', 'k=', 'k=tab\tinside', 'k=a,b', 'k=x=y', '9digit=1', 'a@9sys=1', 'a=1,a=2', members(33), `k=${'v'.repeat(257)}`, `a=${'v'.repeat(254)},b=${'v'.repeat(254)}`]) {
+      expect(checkTracestate(bad), bad).toBeNull();
+    }
+  });
+
+  it('travels with its traceparent: kept by a child context, dropped for a new parent or a new trace', () => {
+    const tracestate = 'rojo=00f067aa0ba902b7';
+    withCorrelation({ traceparent: sample, tracestate }, () => {
+      expect(currentCorrelation()).toMatchObject({ tracestate });
+      withCorrelation({ correlationId: 'inner' }, () => expect(currentCorrelation()!.tracestate).toBe(tracestate));
+      withCorrelation({ traceparent: childTraceparent() }, () => expect(currentCorrelation()!.tracestate).toBeUndefined());
+    });
+    withCorrelation({ tracestate }, () => expect(currentCorrelation()!.tracestate).toBeUndefined());
   });
 });
