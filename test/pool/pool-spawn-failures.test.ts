@@ -20,18 +20,15 @@ describe('pool: a worker module that fails to load', () => {
     const bus = createTelemetry();
     const events = captureEvents(bus, 'pool.worker.spawn_failed');
     const pool = new Pool({ name: 'broken', worker: brokenWorker, threads: 2, telemetry: bus, statusIntervalMs: null, sampleIntervalMs: null, intensity: { maxRestarts: 5, periodMs: 60_000 } });
-    const startedAt = performance.now();
     const error = await pool.start().then(() => null, (e: unknown) => e as Error & { code: string });
-    const elapsedMs = performance.now() - startedAt;
     await pool.close();
     expect(error).toMatchObject({ code: 'PITBOSS_POOL_FAILED', message: expect.stringContaining('config file missing: /etc/worker.json') });
     expect(String((error!.cause as Error | undefined)?.message)).toContain('config file missing');
     const failures = events.of('pool.worker.spawn_failed');
     expect(failures.length).toBe(6);
     for (const failure of failures) expect(failure.metadata).toMatchObject({ pool: 'broken', error: 'config file missing: /etc/worker.json' });
-    // Retries wait 50, 100, 200, 400 ms (the first two threads die together, one retry for both):
-    // at least 750 ms before the sixth death, where no backoff took about 0.3 s.
-    expect(elapsedMs).toBeGreaterThan(700);
+    // The delays themselves are pinned by the unit test below: with two slots dying on their own
+    // schedules the waits overlap, so the wall time of the whole start is no measure of them.
     expect(pool.threadCount).toBe(0);
   }, 30_000);
 
