@@ -302,6 +302,12 @@ export class PoolCore {
     this.#spawns.clear();
     for (const thread of this.threads.all()) thread.plannedReason ??= reason;
     await this.#host.destroy();
+    // piscina waits only for the threads it still holds; one it dropped at its 'error' (it died
+    // while starting) may not have exited yet. No thread outlives close.
+    await Promise.all(this.threads.all().map((thread) => (thread.exited ? undefined : new Promise<void>((resolve) => {
+      thread.worker.once('exit', () => resolve());
+      void thread.worker.terminate();
+    }))));
     this.#keepAlive.dispose();
   }
 }
