@@ -13,7 +13,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { JobError } from '../../errors.ts';
 import { DataDirLock } from './data-dir-lock.ts';
 import { DEFAULT_MIN_FREE_BYTES, DiskGuard } from './disk-guard.ts';
-import { writeFailed } from './failures.ts';
+import { classifyFailure, writeFailed } from './failures.ts';
 import { quoteIdent } from './pg-client.ts';
 import type { NotificationListener, SqlClient, SqlQueryable, SqlRow } from './types.ts';
 
@@ -134,7 +134,13 @@ export class PgliteClient implements SqlClient {
       return await work();
     } catch (error) {
       if (this.#broken === null && breaksInstance(error)) this.#breakDown(error);
-      throw this.#broken ?? error;
+      if (this.#broken !== null) throw this.#broken;
+      // A disk that filled between two guard checks fails the statement itself ("could not extend
+      // file …"): say which directory, as the guard's own refusal does.
+      if (classifyFailure(error) === 'storage') {
+        throw writeFailed(`the embedded store in ${this.#dataDir} cannot write (${error instanceof Error ? error.message : String(error)})`, error);
+      }
+      throw error;
     }
   }
 
