@@ -110,6 +110,12 @@ export class PoolError extends PitbossError {}
 /** Supervision failures: bad specs, unknown children, failed starts, restart intensity exceeded. */
 export class SupervisorError extends PitbossError {}
 
+/** A child's exit or failed restart, as an intensity failure reports it (`error`: `crash: <message>`, `start failed: <message>`, `normal` or `shutdown`). */
+export interface ChildFailure {
+  readonly child: string;
+  readonly error: string;
+}
+
 /**
  * A supervisor gave up: more than maxRestarts restarts within periodMs. Names the child whose exit
  * (or failed restart) went past the limit and the latest failures, newest last; `cause` is the last
@@ -118,10 +124,10 @@ export class SupervisorError extends PitbossError {}
 export class IntensityExceededError extends SupervisorError {
   readonly supervisor: string;
   readonly child: string;
-  readonly failures: readonly { readonly child: string; readonly error: string }[];
+  readonly failures: readonly ChildFailure[];
 
   constructor(supervisor: string, restarts: number, periodMs: number, maxRestarts: number, child: string,
-    failures: readonly { readonly child: string; readonly error: string }[], cause: unknown) {
+    failures: readonly ChildFailure[], cause: unknown) {
     const latest = failures.map((f) => `${f.child}: ${f.error}`).join('; ');
     super('PITBOSS_INTENSITY_EXCEEDED', `supervisor ${JSON.stringify(supervisor)} exceeded its restart intensity: ${restarts} restarts within `
       + `${periodMs} ms (maxRestarts ${maxRestarts}), the last by child ${JSON.stringify(child)}; latest failures: ${latest}`, { cause });

@@ -170,6 +170,8 @@ export {
   loadConfig,
 } from './config.ts';
 export type { PitbossConfig } from './config.ts';
+/** One of the latest failures an `IntensityExceededError` reports. */
+export type { ChildFailure } from './errors.ts';
 
 /**
  * Structured logs for library users (what `startDeployment` wires): a pino logger by category with

@@ -155,11 +155,16 @@ export class TaskDispatcher {
 
   /** Stops the thread running `pending`; the task settles from the thread's death (see #rejected). */
   #terminate(pending: PendingTask, thread: PoolThread, reason: 'timeout' | 'aborted'): void {
+    this.#markKilled(pending, thread, reason);
+    void thread.worker.terminate();
+  }
+
+  /** Notes that `thread` dies over `pending` (its deadline: the task's fault; an abort: nobody's) and takes it out of the ready threads. */
+  #markKilled(pending: PendingTask, thread: PoolThread, reason: 'timeout' | 'aborted'): void {
     thread.killReason = reason;
     if (reason === 'timeout') thread.faultTask = pending.task;
-    this.#threads.retire(thread);
     this.#interrupted.set(pending.id, thread);
-    void thread.worker.terminate();
+    this.#threads.retire(thread);
   }
 
   /** Hands queued tasks to free threads, several at once to a thread while tasks are short (chunks.ts). */
@@ -247,12 +252,7 @@ export class TaskDispatcher {
    */
   #kill(pending: PendingTask, abort: AbortController): void {
     const thread = this.#threads.running(pending.id);
-    if (thread !== undefined) {
-      thread.killReason = 'timeout';
-      thread.faultTask = pending.task;
-      this.#interrupted.set(pending.id, thread);
-      this.#threads.retire(thread);
-    }
+    if (thread !== undefined) this.#markKilled(pending, thread, 'timeout');
     abort.abort();
   }
 

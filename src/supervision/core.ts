@@ -4,12 +4,12 @@
  * a `restartChild` and a `stop` never interleave halfway; only waits (backoff, see restart.ts) happen
  * outside it.
  */
-import { IntensityExceededError, SupervisorError } from '../errors.ts';
+import { IntensityExceededError, SupervisorError, type ChildFailure } from '../errors.ts';
 import { Mailbox } from './async.ts';
 import { ChildRecord, type ChildContext, type ChildRun } from './child.ts';
 import { SupervisorEvents } from './events.ts';
 import { shouldRestart } from './policy.ts';
-import { Restarter, type ChildFailure } from './restart.ts';
+import { Restarter } from './restart.ts';
 import type { NormalizedOptions } from './spec.ts';
 import type { ChildExit, ChildInfo, Strategy, SupervisorState } from './types.ts';
 

@@ -19,6 +19,7 @@
  * stops again the children the failed attempt started; under rest_for_one the children before the
  * failed one stay up. The new episode waits the failed child's next backoff delay.
  */
+import type { ChildFailure } from '../errors.ts';
 import { sleep, type Mailbox } from './async.ts';
 import type { ChildRecord, ChildRun } from './child.ts';
 import type { RestartReason, SupervisorEvents } from './events.ts';
@@ -39,13 +40,6 @@ export interface RestartHost {
   giveUp(restarts: number, cause: unknown, child: string, failures: readonly ChildFailure[]): Promise<void>;
   /** A bug in supervision itself; fails the supervisor rather than leaving a rejection unhandled. */
   crashed(error: unknown): void;
-}
-
-/** A child's exit or failed restart, as an intensity failure reports it. */
-export interface ChildFailure {
-  readonly child: string;
-  /** `crash: <message>`, `start failed: <message>`, `normal` or `shutdown`. */
-  readonly error: string;
 }
 
 /** Failures kept for the report of an intensity failure. */
