@@ -115,7 +115,8 @@ export class ThreadRegistry {
   hello(threadId: number, slot: number, results: MessagePort | null): PoolThread | undefined {
     const thread = this.#byThreadId.get(threadId);
     if (thread === undefined) return undefined;
-    if (thread.slot < 0) this.#ready++;
+    // A thread retired before its hello was read (killed, or reported an error) is never ready.
+    if (thread.slot < 0 && !thread.retired) this.#ready++;
     thread.slot = slot;
     thread.results ??= results;
     thread.readyAt = performance.now();
@@ -152,9 +153,9 @@ export class ThreadRegistry {
    * boot, unseen, its kill timer running (healthy tasks timed out that way under a poison mix).
    */
   retire(thread: PoolThread): void {
-    if (thread.retired || thread.slot < 0) return;
+    if (thread.retired) return;
     thread.retired = true;
-    this.#ready--;
+    if (thread.slot >= 0) this.#ready--;
   }
 
   all(): PoolThread[] {
@@ -166,11 +167,26 @@ export class ThreadRegistry {
     return Atomics.load(this.#slots, slot * slotFieldCount + field);
   }
 
+  /**
+   * The slot a thread holds: from its hello, or, before the hello arrived, from the slot table. The
+   * hello and piscina's own ready message travel on different ports, so piscina may hand a thread a
+   * task before its hello is read; a thread dying over that task must still be found running it (it
+   * was taken for one that never started the task, which then ran twice).
+   */
+  #slotOf(thread: PoolThread): number {
+    if (thread.slot >= 0) return thread.slot;
+    for (let slot = 0; slot * slotFieldCount < this.#slots.length; slot++) {
+      if (this.field(slot, SlotField.state) === 1 && this.field(slot, SlotField.threadId) === thread.threadId) return slot;
+    }
+    return -1;
+  }
+
   #noteInterrupted(thread: PoolThread): void {
-    if (thread.slot < 0 || thread.interruptedTask !== 0) return;
+    const slot = this.#slotOf(thread);
+    if (slot < 0 || thread.interruptedTask !== 0) return;
     // Not running a task: it may have died handing its last answer over (see SlotField.answering).
-    const running = this.field(thread.slot, SlotField.currentTask);
-    thread.interruptedTask = running || this.field(thread.slot, SlotField.answering);
+    const running = this.field(slot, SlotField.currentTask);
+    thread.interruptedTask = running || this.field(slot, SlotField.answering);
     if (thread.interruptedTask === 0) return;
     const awaited = this.#events.interrupted(thread, thread.interruptedTask);
     // Its last task finished and still awaits the answer: the thread died posting it. Had the answer
@@ -183,7 +199,8 @@ export class ThreadRegistry {
   /** The thread currently running `taskId`, read from the slot table. */
   running(taskId: number): PoolThread | undefined {
     for (const thread of this.#byThreadId.values()) {
-      if (thread.slot >= 0 && this.field(thread.slot, SlotField.currentTask) === taskId) return thread;
+      const slot = this.#slotOf(thread);
+      if (slot >= 0 && this.field(slot, SlotField.currentTask) === taskId) return thread;
     }
     return undefined;
   }

@@ -111,6 +111,7 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       expect(done.startedAt!.getTime() - done.createdAt.getTime()).toBeGreaterThanOrEqual(300 - SLACK_MS);
       expect(done.finishedAt!.getTime() - done.startedAt!.getTime()).toBeGreaterThanOrEqual(600 - SLACK_MS);
 
+      await timeline.waitFor(id, 'job.stop'); // emitted once the finish committed: the row can be seen first
       expect(timeline.names(id, 'job.')).toEqual(['job.enqueued', 'job.start', 'job.stop']);
       const [stop] = timeline.of(id, 'job.stop');
       expect(stop!.metadata).toMatchObject({ queue: QUEUE, job_name: 'lifecycle', job_id: id, status: 'completed' });
@@ -134,6 +135,8 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
 
       const done = await waitStatus(id, 'completed');
       expect(done).toMatchObject({ attempts: 3, result: { execution: 3 }, error: null });
+      // job.stop follows the row's write (it is emitted once the finish committed): the row can be seen first.
+      await timeline.waitFor(id, 'job.stop');
 
       const starts = timeline.of(id, 'job.start');
       const exceptions = timeline.of(id, 'job.exception');
