@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createTelemetry, captureEvents } from '../../src/index.ts';
 import { Pool } from '../../src/pool/pool.ts';
@@ -87,6 +91,20 @@ describe('pool: every crash kind', () => {
     await eventually(() => events.of('pool.worker.restarted').length === 8, 10_000, 'eight replacements');
     expect(events.of('pool.worker.restarted').every((e) => e.metadata.fault === 'task' && e.measurements.restarts === 0)).toBe(true);
     expect(pool.threads()).toHaveLength(2);
+  });
+
+  it('a task that kills its thread at once is never run twice, even on a replacement whose hello is not read yet', async () => {
+    // piscina may hand a fresh thread a task before the thread's hello (another port) is read: a
+    // thread dying over it at once was taken for one that never started the task, which ran again.
+    const marks = join(mkdtempSync(join(tmpdir(), 'pitboss-exit-storm-')), 'marks');
+    const { pool, events } = await startPool({ threads: 2, worker: fileURLToPath(new URL('../fixtures/poison-worker.ts', import.meta.url)) });
+    const inputs = Array.from({ length: 60 }, (_, index) => ({ kind: index % 3 === 0 ? 'ok' : 'exit', file: marks, index }) as const);
+    const settled = await Promise.allSettled(inputs.map((input) => pool.run(input)));
+    settled.forEach((s, i) => expect(s.status, `task ${i}`).toBe(inputs[i]!.kind === 'ok' ? 'fulfilled' : 'rejected'));
+    const runs = readFileSync(marks, 'utf8').trim().split('\n').sort();
+    expect(runs).toEqual(inputs.map((input) => (input.kind === 'ok' ? String(input.index) : `p${input.index}`)).sort());
+    expect(events.of('worker.call.crashed')).toHaveLength(40);
+    expect(pool.state).toBe('running');
   });
 
   it('out of memory under resourceLimits kills the thread (reason oom) and it is replaced', async () => {
