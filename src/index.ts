@@ -145,7 +145,7 @@ export {
   distribution,
   /** Metric constructors typed for a host-extended event table. */
   definitionsFor,
-  /** The default inventory (DESIGN.md). */
+  /** The default inventory (docs/metrics.md lists it). */
   defaultMetrics,
   /** A bad metric definition or option. */
   MetricsError,

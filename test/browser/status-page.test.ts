@@ -21,7 +21,7 @@ import { isolatedSchema, type IsolatedSchema } from '../helpers/schema.ts';
 const chromiumPath = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const artifacts = join(root, 'test/artifacts');
-/** The README's copy; refreshed only on request (PITBOSS_UPDATE_SCREENSHOT=1), so test runs leave the tree clean. */
+/** The copy shown in docs/deploy.md; refreshed only on request (PITBOSS_UPDATE_SCREENSHOT=1), so test runs leave the tree clean. */
 const readmeScreenshot = join(root, 'supervisors/deploy/status-page.png');
 
 const deployment = defineDeployment({

@@ -178,7 +178,7 @@ describe('intensity', () => {
   });
 });
 
-describe('deliberate differences from OTP (README table)', () => {
+describe('deliberate differences from OTP (docs/supervision.md table)', () => {
   it('an exit during the backoff before a failed restart\'s retry is handled after the retry', async () => {
     const backoff = { initialMs: 10, maxMs: 1_000, factor: 10, resetAfterMs: 60_000 };
     const { fleet, capture, supervisor, restarted } = setup('rest_for_one', [['a'], ['b', { backoff, failStarts: (n) => n === 2 }], ['c']]);

@@ -1,5 +1,5 @@
 // What the store asks of the connection in front of Postgres, checked on real servers: a stock
-// PgBouncer in session mode (README, Jobs) and connection URLs that carry settings of their own.
+// PgBouncer in session mode (docs/jobs.md) and connection URLs that carry settings of their own.
 // The store's session settings — schema, statement_timeout, planner settings — are SET on each new
 // connection, so none of them travels as a startup parameter that a pooler refuses or a URL
 // overrides.
