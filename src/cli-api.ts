@@ -1,5 +1,5 @@
 /** A tiny client for a running supervisor's HTTP API (used by the CLI). */
-import { PitbossError } from './errors.ts';
+import { PitbossError } from './errors/classes.ts';
 
 export class ApiClient {
   readonly #base: string;

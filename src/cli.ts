@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from './config.ts';
 import { isDeployment } from './deploy/define.ts';
 import { startDeployment } from './deploy/run.ts';
-import { PitbossError } from './errors.ts';
+import { PitbossError } from './errors/classes.ts';
 import { JobStore } from './jobs/store/index.ts';
 import { ApiClient } from './cli-api.ts';
 import { startupBanner } from './cli-banner.ts';

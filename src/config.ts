@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { PitbossError } from './errors.ts';
+import { PitbossError } from './errors/classes.ts';
 import { logLevelNames, type LogLevel } from './log/levels.ts';
 
 /**

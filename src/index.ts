@@ -16,8 +16,6 @@ export {
   Telemetry,
   /** Creates a bus over the built-in catalog, isolated from the shared `telemetry`. */
   createTelemetry,
-  /** `error_type` and `error` metadata for an exception event. */
-  describeError,
   /** The built-in event catalog: the one source of truth for every event pitboss emits. */
   catalog,
   /** Captures events from a bus for assertions in tests. */
@@ -147,8 +145,6 @@ export {
   definitionsFor,
   /** The default inventory (docs/metrics.md lists it). */
   defaultMetrics,
-  /** A bad metric definition or option. */
-  MetricsError,
 } from './metrics/index.ts';
 export type { MetricDefinition, MetricKind, MetricsOptions, OtlpOptions, PrometheusScrape } from './metrics/index.ts';
 
@@ -170,8 +166,6 @@ export {
   loadConfig,
 } from './config.ts';
 export type { PitbossConfig } from './config.ts';
-/** One of the latest failures an `IntensityExceededError` reports. */
-export type { ChildFailure } from './errors.ts';
 
 /**
  * Structured logs for library users (what `startDeployment` wires): a pino logger by category with
@@ -194,19 +188,37 @@ export {
   attachEventLogs,
 } from './log/event-logs.ts';
 
-/** Typed errors with stable codes, and the table of codes. */
+/**
+ * Typed errors with stable codes, and the one table of codes (HTTP status, raising classes, meaning;
+ * docs/errors.md is generated from it). The pool's task failures are exported with the pool above.
+ */
 export {
-  /** Base class of every deliberate pitboss error; switch on `code`. */
+  /** Base class of every deliberate pitboss error; switch on `code` (an `ErrorCode`), not on the message. */
   PitbossError,
-  /** Misuse of the telemetry API. */
+  /** Misuse of the telemetry API: unknown events, duplicate handler ids, bad rules, event specs or traceparents. */
   TelemetryError,
-  /** Supervisor misuse, failed child starts and exceeded intensity. */
+  /** Supervisor misuse, failed child starts, a stopped or wrongly-stated supervisor. */
   SupervisorError,
   /** A supervisor gave up (PITBOSS_INTENSITY_EXCEEDED): which child went past the limit, and the latest failures. */
   IntensityExceededError,
-  /** Pool misconfiguration and task failures. */
+  /** Pool misconfiguration; the base class of the pool's task failures. */
   PoolError,
-  /** Every stable error code with its meaning. */
+  /** Job store failures: malformed jobs, an unreachable, full, closed or busy store, rejected statements, control conflicts; `field` names the offending field. */
+  JobError,
+  /** Dispatch misuse (bad jobs, bad options, use after close) and an unreachable dispatch backend (Redis). */
+  DispatchError,
+  /** A bad metric definition or option; the message names the metric and the key. */
+  MetricsError,
+} from './errors/classes.ts';
+/** One of the latest failures an `IntensityExceededError` reports. */
+export type { ChildFailure } from './errors/classes.ts';
+export {
+  /** Every stable error code: `{ status, classes, meaning }` (the HTTP status the API answers with, the classes that raise it, its meaning). */
   errorCodes,
-} from './errors.ts';
-export type { ErrorCode } from './errors.ts';
+} from './errors/table.ts';
+/** A stable error code, an HTTP status of the table, and one row of it. */
+export type { ErrorCode, ErrorEntry, ErrorStatus } from './errors/table.ts';
+export {
+  /** `error_type` (class name) and `error` (message) of any thrown value, as exception events and logs carry them. */
+  describeError,
+} from './errors/describe.ts';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PoolOptions } from '../pool/options.ts';
-import { PitbossError } from '../errors.ts';
+import { PitbossError } from '../errors/classes.ts';
 import { isQueueName } from '../jobs/store/validate.ts';
 
 /** One pool of the deployment (telemetry and logger are supplied by the runtime). */

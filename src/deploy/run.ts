@@ -23,7 +23,7 @@ import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { SupervisedPool } from '../pool/supervised.ts';
 import { Supervisor } from '../supervision/supervisor.ts';
 import type { ChildSpec } from '../supervision/types.ts';
-import type { IntensityExceededError } from '../errors.ts';
+import type { IntensityExceededError } from '../errors/classes.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import type { Deployment } from './define.ts';

@@ -4,7 +4,7 @@ import type { RouteGuard } from './auth.ts';
 import type { LogLevelsChange } from '../log/levels.ts';
 import type { ControlRuleInput } from '../telemetry/control.ts';
 import { logLevelsBody, telemetryRulesBody } from './schemas.ts';
-import type { HttpServerOptions } from './server.ts';
+import type { HttpServerOptions } from './options.ts';
 
 export function registerControlRoutes(app: FastifyInstance, options: HttpServerOptions, guard: RouteGuard): void {
   const { control } = options;

@@ -5,7 +5,7 @@ import type { RouteGuard } from './auth.ts';
 import type { EnqueueInput } from '../jobs/types.ts';
 import { checkTracestate, parseTraceparent, withCorrelation } from '../telemetry/correlation.ts';
 import { enqueueBody, jobIdParams } from './schemas.ts';
-import type { HttpServerOptions } from './server.ts';
+import type { HttpServerOptions } from './options.ts';
 
 export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptions, guard: RouteGuard): void {
   const { jobs } = options;

@@ -4,52 +4,17 @@
  * errors are 4xx with a reason, never a stack.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import { errorStatus, PitbossError } from '../errors.ts';
-import type { FleetControl } from '../control/fleet.ts';
-import type { JobSystem } from '../jobs/system.ts';
+import { PitbossError } from '../errors/classes.ts';
+import { errorCodes, type ErrorStatus } from '../errors/table.ts';
 import { requireToken, tokenCheck } from './auth.ts';
 import { WaitingBound, waitingBoundHook } from './backpressure.ts';
+import type { HttpServerOptions } from './options.ts';
 import { readAccessHook } from './read-access.ts';
 import { registerControlRoutes } from './routes-control.ts';
 import { registerJobRoutes } from './routes-jobs.ts';
 
-/** What the server serves; the deployment wires these. */
-export interface HttpServerOptions {
-  readonly host: string;
-  readonly port: number;
-  /** Bearer token for control and mutating routes (`PITBOSS_CONTROL_TOKEN`), or null. */
-  readonly token: string | null;
-  /** With no token: allow those routes when bound to loopback (off unless set). */
-  readonly allowUnauthenticatedLoopback: boolean;
-  /** Show job payloads, results and error texts without the token (`PITBOSS_PUBLIC_READS`; default false). */
-  readonly publicReads?: boolean;
-  /** Largest accepted body (default 1 MiB). */
-  readonly bodyLimit?: number;
-  /** Longest a client may take to send a whole request, headers and body (default 30 000). */
-  readonly requestTimeoutMs?: number;
-  /** Most open connections; more are closed on accept (default 1000). */
-  readonly maxConnections?: number;
-  readonly jobs: JobSystem;
-  /** Bound on waiting jobs per queue: `POST /jobs` answers 429 at `max` (absent: unbounded). */
-  readonly waitingBound?: { readonly max: number; readonly count: (queue: string) => Promise<number>; readonly refreshMs?: number };
-  readonly control: FleetControl;
-  readonly scrape: () => Promise<{ contentType: string; body: string }>;
-  /** What readiness depends on; `storeProblem` says why the store is not ready (null when it is). */
-  readonly readiness: () => Readiness;
-  readonly logger: Logger;
-  /** Extra routes (the status page). */
-  readonly extend?: (app: FastifyInstance, guard: ReturnType<typeof requireToken>) => void;
-}
-
-/** What `/readyz` reports (plus `ready`). */
-export interface Readiness {
-  readonly store: boolean;
-  /** Why the store is down ("only 3 MiB free on …", "connect ECONNREFUSED …"), or null. */
-  readonly storeProblem: string | null;
-  readonly dispatch: boolean;
-  readonly draining: boolean;
-}
+/** The `error` word of the JSON body for each status of the error table. */
+const statusWords: Readonly<Record<ErrorStatus, string>> = { 400: 'bad_request', 409: 'conflict', 500: 'internal', 503: 'unavailable' };
 
 /** Builds the app (not listening yet; `app.listen` or `app.inject` in tests). */
 export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
@@ -85,12 +50,14 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: 'bad_request', reason: error.message });
     }
-    const status = error instanceof PitbossError ? errorStatus[error.code] : 500;
-    if (status === 400) return reply.code(400).send({ error: 'bad_request', code: (error as PitbossError).code, reason: error.message });
-    if (status === 409) return reply.code(409).send({ error: 'conflict', code: (error as PitbossError).code, reason: error.message });
-    // A store or dispatch that cannot take work now: the reason is the operator's answer (a full
-    // disk, an unreachable server), and the client's cue to retry later or elsewhere.
-    if (status === 503) return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', code: (error as PitbossError).code, reason: error.message });
+    const status = error instanceof PitbossError ? errorCodes[error.code].status : 500;
+    if (status !== 500) {
+      // 503: a store or dispatch that cannot take work now; the reason is the operator's answer (a
+      // full disk, an unreachable server), and the client's cue to retry later or elsewhere.
+      if (status === 503) void reply.header('retry-after', '5');
+      return reply.code(status).send({ error: statusWords[status], code: (error as PitbossError).code, reason: error.message });
+    }
+    // A bug or a failed job: the details go to the log, not to the client.
     options.logger.error({ event: 'http_error', err: error }, 'http_error');
     return reply.code(500).send({ error: 'internal', reason: 'see the supervisor log' });
   });

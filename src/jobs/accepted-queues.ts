@@ -8,7 +8,7 @@
  *     the consumers does not turn producers away.
  * A producer-only JobSystem (`queues: {}`) thus enqueues to whatever the fleet consumes.
  */
-import { JobError } from '../errors.ts';
+import { JobError } from '../errors/classes.ts';
 import type { JobStorePort } from './ports.ts';
 import { isQueueName } from './store/validate.ts';
 import type { EnqueueInput } from './types.ts';

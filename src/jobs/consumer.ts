@@ -4,7 +4,7 @@
  * — completed, failed (retried after its backoff), or dead — emitting the `job.*` events.
  */
 import type { Telemetry } from '../telemetry/bus.ts';
-import { describeError } from '../telemetry/span.ts';
+import { describeError } from '../errors/describe.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import type { RunOptions } from '../pool/pool.ts';
 import { TaskFailedError } from '../pool/errors.ts';

@@ -5,7 +5,7 @@
  * days, dead ones 30 (the ones someone investigates), thread history and silent supervisors 14.
  * Every supervisor of a fleet prunes; their deletes skip each other's rows (see store/retention.ts).
  */
-import { PitbossError } from '../errors.ts';
+import { PitbossError } from '../errors/classes.ts';
 import { PeriodicPass } from './periodic.ts';
 import { checkRetention } from './store/retention.ts';
 import type { JobStorePort } from './ports.ts';

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JobError } from '../errors.ts';
+import { JobError } from '../errors/classes.ts';
 import type { JobStorePort } from './ports.ts';
 import { processRunning } from './store/data-dir-lock.ts';
 import type { SupervisorHolder, SupervisorRecord } from './types.ts';

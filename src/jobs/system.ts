@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PitbossError } from '../errors.ts';
+import { PitbossError } from '../errors/classes.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { currentCorrelation, newCorrelationId, childTraceparent } from '../telemetry/correlation.ts';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';

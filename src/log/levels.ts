@@ -4,7 +4,7 @@
  * Plain data with a version, so it can be persisted, sent between supervisors and copied into
  * worker threads like the telemetry rule table.
  */
-import { PitbossError } from '../errors.ts';
+import { PitbossError } from '../errors/classes.ts';
 
 export const logCategories = ['pool', 'worker', 'job', 'supervisor', 'telemetry', 'store', 'dispatch', 'http'] as const;
 export type LogCategory = (typeof logCategories)[number];

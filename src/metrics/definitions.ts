@@ -7,13 +7,10 @@
  * a measurement the event does not carry, or a tag that is not one of the event's label-safe keys
  * (`job_id`, `error`: unbounded, so never a label) is a `MetricsError` naming the offender.
  */
-import { PitbossError } from '../errors.ts';
+import { MetricsError } from '../errors/classes.ts';
 import { catalog, type Catalog } from '../telemetry/catalog.ts';
 import type { EventName, EventTable, Measurements, Metadata } from '../telemetry/types.ts';
 import { checkBuckets, defaultBuckets, nanosecondMeasurements, resolveUnit, type MetricUnit } from './units.ts';
-
-/** A metric definition is malformed or does not fit the event table; the message names the metric and the key. */
-export class MetricsError extends PitbossError {}
 
 /** How events are folded: count them, add a measurement, keep the last, or bucket it. */
 export type MetricKind = 'counter' | 'sum' | 'lastValue' | 'summary' | 'distribution';

@@ -10,7 +10,8 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes, 
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { QueueStats } from '../jobs/types.ts';
 import type { EventTable } from '../telemetry/types.ts';
-import { MetricsError, checkDefinitionFits, type MetricDefinition } from './definitions.ts';
+import { MetricsError } from '../errors/classes.ts';
+import { checkDefinitionFits, type MetricDefinition } from './definitions.ts';
 import { foldEvent, MetricFold, type EventPlan, type FoldDropReason } from './fold.ts';
 import { queueGaugeNames, selfMetricNames } from './inventory.ts';
 import { FoldProducer } from './producer.ts';

@@ -11,7 +11,8 @@
  * is caught, dropped and reported through `report`, which counts it and warns once.
  */
 import { FoldedMetric } from './cells.ts';
-import { MetricsError, type MeasurementFn, type MetricDefinition } from './definitions.ts';
+import { MetricsError } from '../errors/classes.ts';
+import type { MeasurementFn, MetricDefinition } from './definitions.ts';
 import { SeriesIndex, type Series } from './series-index.ts';
 
 type Loose = Readonly<Record<string, unknown>>;

@@ -1,6 +1,6 @@
 /** Metrics: declarative definitions folded from telemetry events, exported through OpenTelemetry. */
 export {
-  MetricsError, counter, definitionsFor, distribution, isMetricDefinition, lastValue, summary, sum,
+  counter, definitionsFor, distribution, isMetricDefinition, lastValue, summary, sum,
   type BaseOptions, type MeasurementFn, type MetricConstructors, type MetricDefinition, type MetricKind, type SharedLabel, type SharedMeasurement, type ValueOptions,
 } from './definitions.ts';
 export { defaultMetrics } from './inventory.ts';

@@ -2,8 +2,8 @@
  * Errors a pool's `run` rejects with. Each is a `PoolError` with a stable code, so callers can tell
  * "try later" (saturated, queue timeout) from "the work failed" (task failed, timed out, crashed).
  */
-import { PoolError } from '../errors.ts';
-import { describeError } from '../telemetry/span.ts';
+import { PoolError } from '../errors/classes.ts';
+import { describeError } from '../errors/describe.ts';
 import type { SerializedError } from './protocol.ts';
 
 export { PoolError };

@@ -5,7 +5,8 @@
  */
 import v8 from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
-import { createTelemetry, describeError } from '../telemetry/bus.ts';
+import { createTelemetry } from '../telemetry/bus.ts';
+import { describeError } from '../errors/describe.ts';
 import { isPromiseLike } from '../telemetry/span.ts';
 import { currentCorrelation, restoreCorrelation } from '../telemetry/correlation.ts';
 import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';

@@ -6,7 +6,7 @@
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { describeError } from '../telemetry/bus.ts';
+import { describeError } from '../errors/describe.ts';
 import { SlotField, slotFieldCount } from './protocol.ts';
 
 /** One thread as the pool sees it. */

@@ -4,7 +4,7 @@
  * protocol: ask (`stop`), wait `shutdownMs`, then force (`kill`); a child without `kill`, or one that
  * ignores it, is abandoned and reported as `killed` so one stuck child cannot hang its supervisor.
  */
-import { SupervisorError } from '../errors.ts';
+import { SupervisorError } from '../errors/classes.ts';
 import { TIMED_OUT, within } from './async.ts';
 import type { SupervisorEvents, TerminationReason } from './events.ts';
 import { BackoffStreak } from './policy.ts';

@@ -4,7 +4,7 @@
  * a `restartChild` and a `stop` never interleave halfway; only waits (backoff, see restart.ts) happen
  * outside it.
  */
-import { IntensityExceededError, SupervisorError, type ChildFailure } from '../errors.ts';
+import { IntensityExceededError, SupervisorError, type ChildFailure } from '../errors/classes.ts';
 import { Mailbox } from './async.ts';
 import { ChildRecord, type ChildContext, type ChildRun } from './child.ts';
 import { SupervisorEvents } from './events.ts';

@@ -19,7 +19,7 @@
  * stops again the children the failed attempt started; under rest_for_one the children before the
  * failed one stay up. The new episode waits the failed child's next backoff delay.
  */
-import type { ChildFailure } from '../errors.ts';
+import type { ChildFailure } from '../errors/classes.ts';
 import { sleep, type Mailbox } from './async.ts';
 import type { ChildRecord, ChildRun } from './child.ts';
 import type { RestartReason, SupervisorEvents } from './events.ts';

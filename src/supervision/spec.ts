@@ -3,7 +3,7 @@
  * so a typo (`'one-for-one'`, a negative timeout, a duplicate id) fails at startup with a message
  * naming the key instead of surfacing at the first crash, hours later.
  */
-import { SupervisorError } from '../errors.ts';
+import { SupervisorError } from '../errors/classes.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import type { ChildHandle, RestartType, StartContext, Strategy, SupervisorOptions } from './types.ts';

@@ -5,7 +5,7 @@
  * every (re)start, and a supervisor that gives up resolves `exited` with a crash, which its parent
  * handles like any other crash — restart, and escalate in turn if that keeps happening.
  */
-import { SupervisorError } from '../errors.ts';
+import { SupervisorError } from '../errors/classes.ts';
 import { SupervisorCore } from './core.ts';
 import { normalizeOptions } from './spec.ts';
 import type {

@@ -4,11 +4,12 @@
  * sampling check, an index loop over a handler array compiled at attach time — so an event nobody
  * listens to costs a lookup and a return (see bench/telemetry-overhead).
  */
-import { TelemetryError } from '../errors.ts';
+import { describeError } from '../errors/describe.ts';
+import { TelemetryError } from '../errors/classes.ts';
 import { catalog, type Catalog } from './catalog.ts';
 import { RuleTable, type ControlRule, type ControlRuleInput, type RuleSnapshot } from './control.ts';
 import { currentCorrelation } from './correlation.ts';
-import { describeError, nextSpanId, runSpan } from './span.ts';
+import { nextSpanId, runSpan } from './span.ts';
 import { EventEntry, eventsForPattern, validateEventTable, type Attachment, type StoredHandler } from './registry.ts';
 import type {
   DropReason, EventName, EventPattern, EventTable, Handler, HandlerInfo, Matching, Measurements, Metadata, SpanPrefix,
@@ -299,8 +300,6 @@ export class Telemetry<C extends EventTable = Catalog> {
 }
 
 /** A bus over the built-in catalog, isolated from the shared `telemetry` instance (handy in tests). */
-export { describeError };
-
 export function createTelemetry(options: { scope?: { pool: string; worker: string | number } } = {}): Telemetry<Catalog> {
   return new Telemetry(catalog, options.scope ?? null);
 }

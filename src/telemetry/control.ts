@@ -7,7 +7,7 @@
  * prefix beats `'*'`). The table is plain data with a version, so it can be copied into a worker
  * thread, stored in Postgres or sent over NOTIFY as-is; the bus compiles it into per-event rates.
  */
-import { TelemetryError } from '../errors.ts';
+import { TelemetryError } from '../errors/classes.ts';
 
 /** A rule as given by host code or the control API. */
 export interface ControlRuleInput {

@@ -4,7 +4,7 @@
  * The bus stamps them onto event metadata; pools carry them across the thread hop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { TelemetryError } from '../errors.ts';
+import { TelemetryError } from '../errors/classes.ts';
 
 /**
  * node:crypto is loaded on the first new id, not at import: this module is part of every pool

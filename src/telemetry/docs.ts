@@ -17,11 +17,6 @@ export function renderEventTable(events: EventTable): string {
   return lines.join('\n');
 }
 
-/** A Markdown table of error codes and their meanings. */
-export function renderCodeTable(codes: Readonly<Record<string, string>>): string {
-  return ['| code | meaning |', '|---|---|', ...Object.entries(codes).map(([c, meaning]) => `| \`${c}\` | ${meaning} |`)].join('\n');
-}
-
 /** One row per metric name: kind, Prometheus name, unit, labels, source events, description. */
 export function renderMetricTable(definitions: readonly {
   name: string; kind: string; events: readonly string[]; tags: readonly string[]; constantTags: Readonly<Record<string, string>>;

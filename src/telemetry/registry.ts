@@ -3,7 +3,7 @@
  * array and the sampling rate that `execute` reads. Entries are rebuilt at attach/detach/rule-change
  * time, never at emit time (STYLE §3): `execute` is one map lookup and an index loop.
  */
-import { TelemetryError } from '../errors.ts';
+import { TelemetryError } from '../errors/classes.ts';
 import { hasScopedRule, patternMatches, patternShape, resolveRate, type ControlRule } from './control.ts';
 import type { EventSpec, EventTable } from './types.ts';
 

@@ -12,6 +12,7 @@ interface SpanNames {
 }
 
 import { threadId } from 'node:worker_threads';
+import { describeError } from '../errors/describe.ts';
 
 let spanSeq = 0;
 
@@ -37,15 +38,6 @@ export function spanNames(prefix: string): SpanNames {
 
 const noMeasurements: Readonly<Record<string, number>> = Object.freeze({});
 const nsSince = (started: number): number => Math.round((performance.now() - started) * 1e6);
-
-/** `error_type` (the error's class name) and `error` (its message) for exception events. */
-export function describeError(error: unknown): { error_type: string; error: string } {
-  if (error instanceof Error) return { error_type: error.name || error.constructor.name, error: error.message };
-  // Error-like objects, e.g. a thread's error after crossing the thread boundary (not an Error here).
-  const { name, message } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown };
-  if (typeof message === 'string') return { error_type: typeof name === 'string' && name !== '' ? name : 'Error', error: message };
-  return { error_type: typeof error, error: String(error) };
-}
 
 /** True for a promise or any thenable. */
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { MetricsError } from '../../src/errors/classes.ts';
 import {
-  MetricsError, counter, createMetrics, defaultMetrics, definitionsFor, distribution, lastValue, sum, summary,
+  counter, createMetrics, defaultMetrics, definitionsFor, distribution, lastValue, sum, summary,
 } from '../../src/metrics/index.ts';
 import { catalog } from '../../src/telemetry/catalog.ts';
 import { createTelemetry } from '../../src/telemetry/bus.ts';

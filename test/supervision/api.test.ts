@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SupervisorError } from '../../src/errors.ts';
+import { SupervisorError } from '../../src/errors/classes.ts';
 import { Supervisor, type ChildHandle, type SupervisorOptions } from '../../src/supervision/index.ts';
 import { captureEvents, createTelemetry } from '../../src/telemetry/index.ts';
 import { telemetry as sharedTelemetry } from '../../src/telemetry/default.ts';

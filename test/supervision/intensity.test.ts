@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SupervisorError } from '../../src/errors.ts';
+import { SupervisorError } from '../../src/errors/classes.ts';
 import { Supervisor } from '../../src/supervision/index.ts';
 import { RestartIntensity } from '../../src/supervision/policy.ts';
 import { captureEvents, createTelemetry } from '../../src/telemetry/index.ts';

@@ -5,7 +5,7 @@
  * a restart is in progress is handled.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { IntensityExceededError } from '../../src/errors.ts';
+import { IntensityExceededError } from '../../src/errors/classes.ts';
 import { Supervisor, type Strategy } from '../../src/supervision/index.ts';
 import { captureEvents, createTelemetry } from '../../src/telemetry/index.ts';
 import { Fleet, intensity, stateOf, until, type FakeOptions } from './fakes.ts';

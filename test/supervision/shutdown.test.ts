@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SupervisorError } from '../../src/errors.ts';
+import { SupervisorError } from '../../src/errors/classes.ts';
 import { Supervisor, type ChildExit } from '../../src/supervision/index.ts';
 import { captureEvents, createTelemetry } from '../../src/telemetry/index.ts';
 import { Fleet, intensity, settle, until, type FakeOptions } from './fakes.ts';

@@ -27,7 +27,8 @@ import type { DispatchConsumer, DispatchedJob, DispatchOutcome } from '../types.
 import { fromBullmqId } from './bullmq-jobs.ts';
 import { InFlight, report, runProcessor, type DispatchErrorHandler, type SettledOutcome } from './processing.ts';
 import { closeClient, errorListener, isConnectionError } from './redis-watch.ts';
-import { checkOptionalMs, DispatchError } from './validate.ts';
+import { checkOptionalMs } from './validate.ts';
+import { DispatchError } from '../../errors/classes.ts';
 
 /** Everything a consumer needs from its dispatcher. */
 export interface BullmqConsumerSettings {

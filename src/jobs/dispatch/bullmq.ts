@@ -13,7 +13,8 @@ import { BullmqConsumer } from './bullmq-consumer.ts';
 import { toBullmqJob } from './bullmq-jobs.ts';
 import { report, type DispatchErrorHandler } from './processing.ts';
 import { closeClient, errorListener, RedisWatch } from './redis-watch.ts';
-import { checkConcurrency, checkJobs, checkOptionalMs, checkQueueName, DEFAULT_FAILURE_RETRY_DELAY_MS, DispatchError } from './validate.ts';
+import { checkConcurrency, checkJobs, checkOptionalMs, checkQueueName, DEFAULT_FAILURE_RETRY_DELAY_MS } from './validate.ts';
+import { DispatchError } from '../../errors/classes.ts';
 
 /** Options of `new BullmqDispatcher(...)`: exactly one of `url` and `connection`. */
 export interface BullmqDispatcherOptions {

@@ -6,7 +6,8 @@
 import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome } from '../types.ts';
 import { LocalQueue, type LocalEntry, type LocalReceiver } from './local-queue.ts';
 import { InFlight, runProcessor, type DispatchErrorHandler } from './processing.ts';
-import { checkConcurrency, checkJobs, checkOptionalMs, checkQueueName, DEFAULT_FAILURE_RETRY_DELAY_MS, DispatchError } from './validate.ts';
+import { checkConcurrency, checkJobs, checkOptionalMs, checkQueueName, DEFAULT_FAILURE_RETRY_DELAY_MS } from './validate.ts';
+import { DispatchError } from '../../errors/classes.ts';
 
 /** Options of `new LocalDispatcher(...)`. */
 export interface LocalDispatcherOptions {

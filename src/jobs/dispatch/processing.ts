@@ -8,7 +8,7 @@
  * when it claims, is what finally ends a job that keeps failing.
  */
 import type { DispatchedJob, DispatchOutcome } from '../types.ts';
-import { DispatchError } from './validate.ts';
+import { DispatchError } from '../../errors/classes.ts';
 
 /** An outcome with the retry delay checked and rounded. */
 export type SettledOutcome = { readonly kind: 'done' } | { readonly kind: 'retry'; readonly delayMs: number };

@@ -9,9 +9,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { Telemetry } from '../../telemetry/bus.ts';
-import { describeError } from '../../telemetry/span.ts';
+import { describeError } from '../../errors/describe.ts';
 import { report, type DispatchErrorHandler } from './processing.ts';
-import { DispatchError } from './validate.ts';
+import { DispatchError } from '../../errors/classes.ts';
 
 const backend = { backend: 'bullmq' } as const;
 

@@ -4,11 +4,8 @@
  * (`<prefix>:<queue>:<id>`) and rejects it; the local backend refuses it too, so a program that runs
  * embedded does not start failing when `REDIS_URL` is set.
  */
-import { PitbossError } from '../../errors.ts';
+import { DispatchError } from '../../errors/classes.ts';
 import type { DispatchJob } from '../types.ts';
-
-/** Dispatch misuse (bad jobs, bad options, use after close) and backend unavailability. */
-export class DispatchError extends PitbossError {}
 
 /** Delay before a job whose processor threw is handed out again, unless configured. */
 export const DEFAULT_FAILURE_RETRY_DELAY_MS = 1_000;

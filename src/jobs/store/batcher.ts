@@ -19,7 +19,7 @@
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { withoutCorrelation } from '../../telemetry/correlation.ts';
-import type { PitbossError } from '../../errors.ts';
+import type { PitbossError } from '../../errors/classes.ts';
 import { closedError } from './failures.ts';
 import type { StoreHealth } from './health.ts';
 import type { SqlBackend } from './types.ts';

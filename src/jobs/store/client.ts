@@ -2,7 +2,7 @@
  * Opens the SqlClient a URL asks for: `postgres://…` → a pg pool on a real server; no URL →
  * embedded PGlite in a data directory. Options are validated here, with the key named on error.
  */
-import { PitbossError } from '../../errors.ts';
+import { PitbossError } from '../../errors/classes.ts';
 import { PostgresClient } from './pg-client.ts';
 import { defaultPgliteDir, PgliteClient } from './pglite-client.ts';
 import type { SqlClient, SqlClientOptions } from './types.ts';

@@ -5,7 +5,7 @@
  * table to its subscribers. A notification missed while the listening connection was down is made
  * up by reloading when it is back.
  */
-import { JobError } from '../../errors.ts';
+import { JobError } from '../../errors/classes.ts';
 import { normalizeRule, type ControlRule } from '../../telemetry/control.ts';
 import { controlChannel, controlSql } from './sql.ts';
 import type { ControlInput, ControlState, LogLevelInput, LogLevelName, LogLevelSetting, SqlClient, SqlRow } from './types.ts';

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { JobError } from '../../errors.ts';
+import { JobError } from '../../errors/classes.ts';
 
 interface LockOwner {
   readonly pid: number;

@@ -2,7 +2,7 @@
  * The private engine behind JobStore: owns the SQL client, the health state, one group-commit
  * batcher per kind of write, and runs every statement. Arguments arrive already validated.
  */
-import { JobError } from '../../errors.ts';
+import { JobError } from '../../errors/classes.ts';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import type {
   AbandonedClaims, ClaimedJob, DispatchJob, EnqueuedJob, JobDetails, JobRecord, PruneCounts, QueueStats, RetentionPolicy, SupervisorHolder, SupervisorRecord,

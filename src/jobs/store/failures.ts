@@ -7,7 +7,7 @@
  * (constraints, bad data, timeouts) fails the callers at once, because running the same statement
  * again would fail the same way.
  */
-import { JobError, PitbossError } from '../../errors.ts';
+import { JobError, PitbossError } from '../../errors/classes.ts';
 import { redactUrl } from '../../log/redact-url.ts';
 
 export type FailureKind = 'connection' | 'transient' | 'storage' | 'fatal';

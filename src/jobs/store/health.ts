@@ -9,7 +9,7 @@
 import pRetry from 'p-retry';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { withoutCorrelation } from '../../telemetry/correlation.ts';
-import { describeError } from '../../telemetry/span.ts';
+import { describeError } from '../../errors/describe.ts';
 import { classifyFailure, closedError, storeError, writeFailed } from './failures.ts';
 import type { SqlBackend } from './types.ts';
 

@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import type { JobError } from '../../errors.ts';
+import type { JobError } from '../../errors/classes.ts';
 import { DataDirLock } from './data-dir-lock.ts';
 import { DEFAULT_MIN_FREE_BYTES, DiskGuard } from './disk-guard.ts';
 import { classifyFailure, writeFailed } from './failures.ts';

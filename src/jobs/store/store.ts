@@ -11,9 +11,9 @@
  * if (claimed) await store.finish({ id: job.id, attempt: claimed.attempt, status: 'completed', result: null });
  * ```
  */
-import { JobError } from '../../errors.ts';
+import { JobError } from '../../errors/classes.ts';
 import { redactUrl } from '../../log/logger.ts';
-import { describeError } from '../../telemetry/span.ts';
+import { describeError } from '../../errors/describe.ts';
 import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
 import type { JobStorePort } from '../ports.ts';
 import type {

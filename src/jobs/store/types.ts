@@ -2,7 +2,7 @@
  * Types of the job store that are not part of the shared job contracts (src/jobs/types.ts): its
  * options, the SQL client it runs on, worker events and the persisted control table.
  */
-import type { JobError } from '../../errors.ts';
+import type { JobError } from '../../errors/classes.ts';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import type { ControlRule, ControlRuleInput } from '../../telemetry/control.ts';
 

@@ -4,7 +4,7 @@
  * Payloads are serialised here once, and the text is what the statement sends.
  */
 import { Buffer } from 'node:buffer';
-import { JobError } from '../../errors.ts';
+import { JobError } from '../../errors/classes.ts';
 import { checkTracestate, parseTraceparent } from '../../telemetry/correlation.ts';
 import type { AbandonedClaims, BackoffPolicy, EnqueueInput } from '../types.ts';
 

@@ -4,7 +4,8 @@
  * the store goes down and callers hear PITBOSS_STORE_WRITE_FAILED at once — never a hang or a retry.
  */
 import { describe, expect, it } from 'vitest';
-import { errorStatus, JobError } from '../../../src/errors.ts';
+import { JobError } from '../../../src/errors/classes.ts';
+import { errorCodes } from '../../../src/errors/table.ts';
 import { classifyFailure, storeError } from '../../../src/jobs/store/failures.ts';
 
 const sqlError = (code: string, message: string): Error => Object.assign(new Error(message), { code, severity: 'ERROR' });
@@ -34,7 +35,7 @@ describe('storeError', () => {
     const error = storeError(sqlError('53100', 'could not extend file "base/16384/16385": No space left on device'), 'store enqueue');
     expect(error.code).toBe('PITBOSS_STORE_WRITE_FAILED');
     expect(error.message).toContain('No space left on device');
-    expect(errorStatus[error.code]).toBe(503);
+    expect(errorCodes[error.code].status).toBe(503);
   });
 
   it('leaves the other mappings as they were', () => {
