@@ -123,6 +123,10 @@ export type {
 } from './jobs/types.ts';
 export type { SupervisorIdNotice } from './jobs/supervisor-life.ts';
 export type { JobStoreOptions } from './jobs/store/index.ts';
+/** The facets of a JobStore, one per table group: `store.jobs`, `.fleet`, `.settings`, `.overview`, `.retention`. */
+export type { FleetFacet, JobsFacet, OverviewFacet, RetentionFacet, SettingsFacet } from './jobs/store/index.ts';
+/** The persisted telemetry settings (`store.settings`): sampling/filter rules and log levels at one version. */
+export type { TelemetrySettings, TelemetrySettingsInput } from './jobs/store/index.ts';
 export type { BullmqDispatcherOptions, LocalDispatcherOptions } from './jobs/dispatch/index.ts';
 
 /** Metrics: declarative definitions over catalog events, folded and exported through OpenTelemetry. */

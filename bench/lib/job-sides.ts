@@ -3,7 +3,7 @@
  *
  * - ours: `JobSystem` (dist build) with a Postgres `JobStore`, a `BullmqDispatcher` and a `Pool` of
  *   no-op threads. A job counts as done when `job.stop` fires, which the consumer emits only after
- *   `store.finish` resolved true, i.e. after the completed row was committed: the store's word.
+ *   `store.jobs.finish` resolved true, i.e. after the completed row was committed: the store's word.
  * - raw BullMQ: a `Queue` and a `Worker` whose processor returns at once, on the same Redis, with
  *   the same concurrency, counted on the Worker's `completed` event (after Redis recorded it).
  *

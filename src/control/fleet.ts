@@ -7,13 +7,13 @@
 import type { Telemetry } from '../telemetry/bus.ts';
 import { normalizeRule, type ControlRule, type ControlRuleInput } from '../telemetry/control.ts';
 import { LogLevels, type LogCategory, type LogLevel, type LogLevelsChange, type LogLevelsSnapshot } from '../log/levels.ts';
-import type { ControlInput, ControlState, LogLevelInput, LogLevelSetting } from '../jobs/store/types.ts';
+import type { LogLevelInput, LogLevelSetting, TelemetrySettings, TelemetrySettingsInput } from '../jobs/store/types.ts';
 
-/** The store's side (JobStore on Postgres and PGlite): one versioned table, NOTIFY on change. */
+/** The store's side (`JobStore.settings` on Postgres and PGlite): one versioned table, NOTIFY on change. */
 export interface ControlStorePort {
-  loadControl(): Promise<ControlState>;
-  saveControl(input: ControlInput): Promise<ControlState>;
-  onControlChange(listener: (state: ControlState) => void, onError?: (error: unknown) => void): Promise<() => Promise<void>>;
+  load(): Promise<TelemetrySettings>;
+  save(input: TelemetrySettingsInput): Promise<TelemetrySettings>;
+  onChange(listener: (state: TelemetrySettings) => void, onError?: (error: unknown) => void): Promise<() => Promise<void>>;
 }
 
 type Levels = Omit<LogLevelsSnapshot, 'version'>;
@@ -67,8 +67,8 @@ export class FleetControl {
   async start(): Promise<void> {
     const { store } = this.#o;
     if (store === null) return;
-    this.#unlisten = await store.onControlChange((state) => this.#adopt(state));
-    this.#adopt(await store.loadControl());
+    this.#unlisten = await store.onChange((state) => this.#adopt(state));
+    this.#adopt(await store.load());
   }
 
   async stop(): Promise<void> {
@@ -107,12 +107,12 @@ export class FleetControl {
 
   async #save(rules: readonly ControlRule[], levels: Levels): Promise<void> {
     if (this.#o.store === null) return;
-    const saved = await this.#o.store.saveControl({ rules, logLevels: levelsToRows(levels) });
+    const saved = await this.#o.store.save({ rules, logLevels: levelsToRows(levels) });
     this.#storeVersion = Math.max(this.#storeVersion, saved.version);
   }
 
   /** Applies a persisted table newer than the last one seen (our own saves come back too: skipped). */
-  #adopt(state: ControlState): void {
+  #adopt(state: TelemetrySettings): void {
     if (state.version <= this.#storeVersion) return;
     this.#storeVersion = state.version;
     this.#applyRules(state.rules);

@@ -96,9 +96,9 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     },
     retention: retentionOf(config),
   });
-  const metrics = createMetrics({ telemetry: bus, stats: () => store.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
-  const control = new FleetControl({ bus, levels, store, pools: () => pools });
-  const detachWorkerEvents = recordWorkerLifecycle(bus, store, supervisorId);
+  const metrics = createMetrics({ telemetry: bus, stats: () => store.overview.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
+  const control = new FleetControl({ bus, levels, store: store.settings, pools: () => pools });
+  const detachWorkerEvents = recordWorkerLifecycle(bus, store.fleet, supervisorId);
   const board = new StatusBoard();
   const detachBoard = board.attach(bus, `pitboss.status_board.${supervisorId}`);
   const queuePools = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, q.pool]));
@@ -106,12 +106,12 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const http = buildHttpServer({
     host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl, publicReads: config.publicReads,
     requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections,
-    waitingBound: { max: config.maxWaitingJobs, count: (queue) => store.countClaimable(queue) },
+    waitingBound: { max: config.maxWaitingJobs, count: (queue) => store.jobs.countClaimable(queue) },
     jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
     readiness: () => ({ store: store.available, storeProblem: store.problem, dispatch: dispatcher.healthy(), draining }),
     extend: (app) => registerStatusRoutes(app, {
       supervisorId, board, pools: () => pools, queuePools,
-      queues: () => jobs.queues({ timeoutMs: 1500 }), overview: () => store.overview({ limit: 20, timeoutMs: 1500 }),
+      queues: () => jobs.queues({ timeoutMs: 1500 }), overview: () => store.overview.read({ limit: 20, timeoutMs: 1500 }),
       heartbeatTtlMs: config.heartbeatTtlMs,
     }),
   });

@@ -147,7 +147,7 @@ export const errorCodes = {
   },
   PITBOSS_CONTROL_CONFLICT: {
     status: 409, classes: ['JobError'],
-    meaning: 'saveControl expected a control version that is no longer current (another writer saved first)',
+    meaning: 'settings.save expected a settings version that is no longer current (another writer saved first)',
   },
   PITBOSS_INVALID_DISPATCH_JOB: {
     status: 400, classes: ['DispatchError'],

@@ -9,7 +9,7 @@
  * A producer-only JobSystem (`queues: {}`) thus enqueues to whatever the fleet consumes.
  */
 import { JobError } from '../errors/classes.ts';
-import type { JobStorePort } from './ports.ts';
+import type { FleetFacet } from './store/fleet.ts';
 import { isQueueName } from './store/validate.ts';
 import type { EnqueueInput } from './types.ts';
 
@@ -25,13 +25,14 @@ const FLEET_MEMORY_MS = 3_600_000;
 const REFRESH_MS = 1000;
 
 export class AcceptedQueues {
-  readonly #store: JobStorePort;
+  /** The store's `fleet` facet: supervisors record the queues they consume with each heartbeat. */
+  readonly #store: FleetFacet;
   readonly #local: ReadonlySet<string>;
   readonly #any: boolean;
   #fleet: ReadonlySet<string> = new Set();
   #readAt = -Infinity;
 
-  constructor(store: JobStorePort, consumed: readonly string[], accept: AcceptQueues | undefined) {
+  constructor(store: FleetFacet, consumed: readonly string[], accept: AcceptQueues | undefined) {
     if (accept !== undefined && accept !== '*' && !Array.isArray(accept)) {
       throw new JobError('PITBOSS_INVALID_CONFIG', `acceptQueues must be an array of queue names or '*', got ${String(accept)}`, { field: 'acceptQueues' });
     }

@@ -8,8 +8,8 @@ import { describeError } from '../errors/describe.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import type { RunOptions } from '../pool/pool.ts';
 import { TaskFailedError } from '../pool/errors.ts';
-import type { JobStorePort } from './ports.ts';
 import { retryDelayMs } from './retry.ts';
+import type { JobStore } from './store/store.ts';
 import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Dispatcher } from './types.ts';
 
 /** What a queue runs its jobs on: a `Pool` or a `SupervisedPool`. */
@@ -24,7 +24,7 @@ export interface QueueConsumerOptions {
   readonly queue: string;
   readonly pool: JobPool;
   readonly concurrency: number;
-  readonly store: JobStorePort;
+  readonly store: JobStore;
   readonly dispatcher: Dispatcher;
   readonly bus: Telemetry;
   readonly supervisorId: string;
@@ -89,7 +89,7 @@ export class QueueConsumer {
 
   async #process(job: DispatchedJob): Promise<DispatchOutcome> {
     const { store, pool, supervisorId } = this.#o;
-    const claimed = await store.claim(job.id, `${supervisorId}/${pool.name}`);
+    const claimed = await store.jobs.claim(job.id, `${supervisorId}/${pool.name}`);
     // Not claimable: finished, cancelled, running elsewhere, or not due. The store is the truth;
     // if it still wants the job run later, the reconciler dispatches it again.
     if (claimed === null) return done;
@@ -142,7 +142,7 @@ export class QueueConsumer {
   async #writeCompleted(job: ClaimedJob, result: unknown, duration: number, queueTime: number, meta: Record<string, string | undefined>): Promise<void> {
     const { bus, store } = this.#o;
     try {
-      if (await store.finish({ id: job.id, attempt: job.attempt, status: 'completed', result: result ?? null })) {
+      if (await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'completed', result: result ?? null })) {
         bus.execute('job.stop', { duration, queue_time: queueTime, attempt: job.attempt }, { ...meta, status: 'completed' });
       }
     } catch (error) {
@@ -157,7 +157,7 @@ export class QueueConsumer {
     const { bus, store } = this.#o;
     if (!chargesAttempt(thrown)) {
       // Fenced like any finish: a job cancelled meanwhile stays cancelled.
-      if (!(await store.finish({ id: job.id, attempt: job.attempt, status: 'released', retryAt: new Date(Date.now() + releaseDelayMs) }))) return done;
+      if (!(await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'released', retryAt: new Date(Date.now() + releaseDelayMs) }))) return done;
       return { kind: 'retry', delayMs: releaseDelayMs };
     }
     const error = thrown instanceof TaskFailedError
@@ -165,14 +165,14 @@ export class QueueConsumer {
       : (({ error_type, error: message }) => ({ type: error_type, message }))(describeError(thrown));
     const failure = { error_type: error.type, error: error.message };
     if (job.attempt >= job.maxAttempts) {
-      if (await store.finish({ id: job.id, attempt: job.attempt, status: 'dead', error })) {
+      if (await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'dead', error })) {
         bus.execute('job.exception', { duration, attempt: job.attempt }, { ...meta, ...failure, status: 'dead' });
         bus.execute('job.dead', { attempt: job.attempt }, { ...meta, error_type: error.type });
       }
       return done;
     }
     const delayMs = retryDelayMs(job.backoff, job.attempt);
-    if (!(await store.finish({ id: job.id, attempt: job.attempt, status: 'failed', error, retryAt: new Date(Date.now() + delayMs) }))) return done;
+    if (!(await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'failed', error, retryAt: new Date(Date.now() + delayMs) }))) return done;
     bus.execute('job.exception', { duration, attempt: job.attempt }, { ...meta, ...failure, status: 'failed' });
     bus.execute('job.retry', { attempt: job.attempt }, { ...meta, error_type: error.type });
     return { kind: 'retry', delayMs };

@@ -7,8 +7,7 @@
  */
 import { PitbossError } from '../errors/classes.ts';
 import { PeriodicPass } from './periodic.ts';
-import { checkRetention } from './store/retention.ts';
-import type { JobStorePort } from './ports.ts';
+import { checkRetention, type RetentionFacet } from './store/retention.ts';
 import type { RetentionPolicy } from './types.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -26,12 +25,12 @@ export const defaultRetention: Required<RetentionOptions> = {
 const MAX_ROUNDS = 20;
 
 export class Pruner {
-  readonly #store: JobStorePort;
+  readonly #retention: RetentionFacet;
   readonly #policy: RetentionPolicy;
   readonly #periodic: PeriodicPass;
 
   /** Throws `PITBOSS_INVALID_CONFIG` naming the offending `retention.*` key. */
-  constructor(store: JobStorePort, options: RetentionOptions) {
+  constructor(retention: RetentionFacet, options: RetentionOptions) {
     // A key given as undefined takes its default, as a missing one does.
     const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
     const { intervalMs, ...policy } = { ...defaultRetention, ...given };
@@ -43,7 +42,7 @@ export class Pruner {
     if (!(Number.isSafeInteger(intervalMs) && intervalMs > 0)) {
       throw new PitbossError('PITBOSS_INVALID_CONFIG', `retention.intervalMs must be a positive integer, got ${String(intervalMs)}`);
     }
-    this.#store = store;
+    this.#retention = retention;
     this.#periodic = new PeriodicPass(() => this.#pass(), intervalMs);
   }
 
@@ -62,7 +61,7 @@ export class Pruner {
 
   async #pass(): Promise<void> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const counts = await this.#store.prune(this.#policy);
+      const counts = await this.#retention.prune(this.#policy);
       if (Object.values(counts).every((n) => n < this.#policy.limit)) return;
     }
   }

@@ -11,12 +11,12 @@
  */
 import type { Telemetry } from '../telemetry/bus.ts';
 import { PeriodicPass } from './periodic.ts';
-import type { JobStorePort } from './ports.ts';
+import type { JobStore } from './store/store.ts';
 import { SupervisorLife, type SupervisorIdNotice } from './supervisor-life.ts';
 import { toDispatchJob, type Dispatcher, type JobRecord } from './types.ts';
 
 export interface ReconcilerOptions {
-  readonly store: JobStorePort;
+  readonly store: JobStore;
   readonly dispatcher: Dispatcher;
   readonly bus: Telemetry;
   readonly supervisorId: string;
@@ -55,7 +55,7 @@ export class Reconciler {
     };
     this.#periodic = new PeriodicPass(() => this.#pass(), this.#o.intervalMs);
     const { store, supervisorId, heartbeatTtlMs, onSupervisorIdNotice, consumes } = this.#o;
-    this.#life = new SupervisorLife({ store, supervisorId, heartbeatTtlMs, queues: consumes, ...(onSupervisorIdNotice === null ? {} : { onNotice: onSupervisorIdNotice }) });
+    this.#life = new SupervisorLife({ fleet: store.fleet, supervisorId, heartbeatTtlMs, queues: consumes, ...(onSupervisorIdNotice === null ? {} : { onNotice: onSupervisorIdNotice }) });
   }
 
   start(): void {
@@ -91,15 +91,15 @@ export class Reconciler {
     if (await this.#life.beat()) this.#sharedUntil = performance.now() + this.#o.heartbeatTtlMs;
     const running = this.#o.running;
     const sweepOwn = running !== null && performance.now() >= this.#sharedUntil;
-    const { requeued, dead } = await store.requeueOrphans(this.#o.heartbeatTtlMs, startingUp ? { previousLifeOf: supervisorId }
+    const { requeued, dead } = await store.jobs.requeueOrphans(this.#o.heartbeatTtlMs, startingUp ? { previousLifeOf: supervisorId }
       : sweepOwn ? { abandoned: { supervisorId, olderThanMs: this.#o.abandonAfterMs, running: running() } } : {});
     this.#reportOrphans(requeued, dead);
     if (!dispatcher.healthy()) return;
     if (requeued.length > 0) await dispatcher.add(requeued.map(toDispatchJob));
     for (const queue of this.#o.queues()) {
-      const [waiting, held] = await Promise.all([store.countClaimable(queue), dispatcher.count(queue)]);
+      const [waiting, held] = await Promise.all([store.jobs.countClaimable(queue), dispatcher.count(queue)]);
       if (held >= waiting) continue;
-      const jobs = await store.claimable({ olderThanMs: this.#o.graceMs, limit: this.#o.batch, queues: [queue] });
+      const jobs = await store.jobs.claimable({ olderThanMs: this.#o.graceMs, limit: this.#o.batch, queues: [queue] });
       if (jobs.length > 0) await dispatcher.add(jobs);
     }
   }

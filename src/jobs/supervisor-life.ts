@@ -20,8 +20,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobError } from '../errors/classes.ts';
-import type { JobStorePort } from './ports.ts';
 import { processRunning } from './store/data-dir-lock.ts';
+import type { FleetFacet } from './store/fleet.ts';
 import type { SupervisorHolder, SupervisorRecord } from './types.ts';
 
 /** What a life reports: waiting for a holder to fall silent at startup, or a live twin seen while running. */
@@ -30,7 +30,8 @@ export type SupervisorIdNotice =
   | { readonly kind: 'shared'; readonly supervisorId: string; readonly holder: SupervisorHolder };
 
 export interface SupervisorLifeOptions {
-  readonly store: JobStorePort;
+  /** The store's supervisors table (`store.fleet`). */
+  readonly fleet: FleetFacet;
   readonly supervisorId: string;
   /** A supervisor silent this long is dead (the reconciler's heartbeat TTL). */
   readonly heartbeatTtlMs: number;
@@ -57,8 +58,8 @@ export class SupervisorLife {
    * left of the holder's TTL.
    */
   async waitUntilFree(): Promise<boolean> {
-    const { store, supervisorId, heartbeatTtlMs, pollMs = 250 } = this.#o;
-    const read = (): Promise<SupervisorRecord | null | undefined> => store.supervisor(supervisorId).catch(() => undefined);
+    const { fleet, supervisorId, heartbeatTtlMs, pollMs = 250 } = this.#o;
+    const read = (): Promise<SupervisorRecord | null | undefined> => fleet.supervisor(supervisorId).catch(() => undefined);
     const first = await read();
     if (first === undefined) return false;
     if (first === null || !this.#mayBeAlive(first)) return true;
@@ -77,8 +78,8 @@ export class SupervisorLife {
 
   /** Beats under the id; resolves true when another process wrote the row since this life's last beat. */
   async beat(): Promise<boolean> {
-    const { store, supervisorId, queues = [] } = this.#o;
-    const previous = await store.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid, instance: this.instance, queues });
+    const { fleet, supervisorId, queues = [] } = this.#o;
+    const previous = await fleet.heartbeat({ id: supervisorId, host: hostname(), pid: process.pid, instance: this.instance, queues });
     const shared = this.#beaten && previous !== null && previous.instance !== this.instance;
     this.#beaten = true;
     if (shared) this.#o.onNotice?.({ kind: 'shared', supervisorId, holder: previous });
@@ -88,7 +89,7 @@ export class SupervisorLife {
   /** Marks the row stopped, so a process starting under the id next need not wait out the TTL. */
   async stopped(): Promise<void> {
     if (!this.#beaten) return;
-    await this.#o.store.supervisorStopped({ id: this.#o.supervisorId, instance: this.instance });
+    await this.#o.fleet.supervisorStopped({ id: this.#o.supervisorId, instance: this.instance });
   }
 
   #mayBeAlive(row: SupervisorRecord): boolean {

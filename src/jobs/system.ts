@@ -11,13 +11,13 @@ import { currentCorrelation, newCorrelationId, childTraceparent } from '../telem
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import { AcceptedQueues, type AcceptQueues } from './accepted-queues.ts';
 import { QueueConsumer, type JobPool } from './consumer.ts';
-import type { JobStorePort } from './ports.ts';
 import { Pruner, type RetentionOptions } from './pruner.ts';
 import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts';
+import type { JobStore } from './store/store.ts';
 import { toDispatchJob, type Dispatcher, type EnqueueInput, type EnqueuedJob, type JobDetails, type JobRecord, type QueueStats } from './types.ts';
 
 export interface JobSystemOptions {
-  readonly store: JobStorePort;
+  readonly store: JobStore;
   readonly dispatcher: Dispatcher;
   /** Queues this supervisor consumes, each with its pool and concurrency (default: 2 per pool thread is up to you; 4). */
   readonly queues: Readonly<Record<string, { pool: JobPool; concurrency?: number }>>;
@@ -78,12 +78,12 @@ export class JobSystem {
     this.#bus = options.telemetry ?? sharedTelemetry;
     this.supervisorId = options.supervisorId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     for (const queue of Object.keys(options.queues)) this.#knownQueues.add(queue);
-    this.#accepted = new AcceptedQueues(options.store, Object.keys(options.queues), options.acceptQueues);
+    this.#accepted = new AcceptedQueues(options.store.fleet, Object.keys(options.queues), options.acceptQueues);
     this.#reconciler = new Reconciler({
       store: options.store, dispatcher: options.dispatcher, bus: this.#bus, supervisorId: this.supervisorId,
       queues: () => [...this.#knownQueues], consumes: Object.keys(options.queues), running: () => [...this.#inFlight.keys()], ...options.reconcile,
     });
-    this.#pruner = options.retention === false ? null : new Pruner(options.store, options.retention ?? {});
+    this.#pruner = options.retention === false ? null : new Pruner(options.store.retention, options.retention ?? {});
   }
 
   /** 'idle' | 'running' | 'draining' | 'stopped'. */
@@ -109,7 +109,7 @@ export class JobSystem {
       const jobId = metadata.job_id;
       const attempt = typeof jobId === 'string' ? this.#inFlight.get(jobId)?.attempt : undefined;
       if (attempt === undefined || typeof metadata.action !== 'string') return;
-      store.recordActions([{
+      store.jobs.recordActions([{
         jobId: jobId as string, attempt, action: metadata.action, status: event === 'action.stop' ? 'ok' : 'error',
         duration: measurements.duration ?? 0, error: typeof metadata.error === 'string' ? metadata.error : null,
       }]);
@@ -133,7 +133,7 @@ export class JobSystem {
     const context = current === undefined
       ? { correlationId: newCorrelationId(), traceparent: childTraceparent(), tracestate: null }
       : { correlationId: current.correlationId, traceparent: current.traceparent, tracestate: current.tracestate ?? null };
-    const jobs = await this.#o.store.enqueue(inputs, context);
+    const jobs = await this.#o.store.jobs.enqueue(inputs, context);
     const created = jobs.filter((job) => job.created);
     for (const job of jobs) this.#knownQueues.add(job.queue);
     if (created.length > 0) {
@@ -146,13 +146,13 @@ export class JobSystem {
   }
 
   get(id: string): Promise<JobDetails | null> {
-    return this.#o.store.get(id);
+    return this.#o.store.jobs.get(id);
   }
 
   /** Cancels a waiting or running job; a running attempt in this process is aborted (its thread replaced). */
   async cancel(id: string): Promise<JobRecord | null> {
-    const before = await this.#o.store.get(id);
-    const job = await this.#o.store.cancel(id);
+    const before = await this.#o.store.jobs.get(id);
+    const job = await this.#o.store.jobs.cancel(id);
     if (job !== null && job.status === 'cancelled' && before !== null && before.status !== 'cancelled') {
       this.#inFlight.get(id)?.abort.abort(new Error('job cancelled'));
       // The job's own correlation, not the caller's: cancel is usually called from elsewhere.
@@ -163,7 +163,7 @@ export class JobSystem {
 
   /** Per-queue counts, with explicit zeros for queues this supervisor knows but the store has none of. */
   async queues(options?: { timeoutMs?: number }): Promise<QueueStats[]> {
-    const stats = await this.#o.store.queueStats(options);
+    const stats = await this.#o.store.overview.queueStats(options);
     const seen = new Set(stats.map((s) => s.queue));
     const zeros = [...this.#knownQueues].filter((q) => !seen.has(q)).map((queue) => ({ queue, queued: 0, running: 0, failed: 0, completed: 0, dead: 0, cancelled: 0 }));
     return [...stats, ...zeros].sort((a, b) => a.queue.localeCompare(b.queue));

@@ -168,7 +168,7 @@ export interface QueueStats {
 }
 
 /**
- * How long finished records are kept before `prune` deletes them (null: kept for ever). Jobs count
+ * How long finished records are kept before `store.retention.prune` deletes them (null: kept for ever). Jobs count
  * from `finished_at`; their action rows go with them.
  */
 export interface RetentionPolicy {
@@ -181,7 +181,7 @@ export interface RetentionPolicy {
   readonly limit: number;
 }
 
-/** Rows one `prune` call deleted, per kind. */
+/** Rows one `store.retention.prune` call deleted, per kind. */
 export interface PruneCounts {
   readonly completed: number;
   readonly dead: number;

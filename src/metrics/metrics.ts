@@ -5,7 +5,7 @@
  * delegates to the private engine (STYLE §1).
  *
  * ```ts
- * const metrics = createMetrics({ telemetry, stats: () => store.queueStats(), knownQueues: () => ['email'] });
+ * const metrics = createMetrics({ telemetry, stats: () => store.overview.queueStats(), knownQueues: () => ['email'] });
  * app.get('/metrics', async (_req, reply) => {
  *   const { contentType, body } = await metrics.scrape();
  *   reply.type(contentType).send(body);

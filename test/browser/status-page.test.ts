@@ -83,8 +83,8 @@ describe('status page in a real browser', () => {
     await runJob({ queue: 'work', name: 'hello-browser', data: { kind: 'ok', value: 1 } }, 'completed');
     await runJob({ queue: 'work', name: 'broken', data: { kind: 'throw', message: '<img src=x onerror="window.__xss=1">' }, maxAttempts: 1 }, 'dead');
     // A supervisor of the fleet that drained and stopped cleanly.
-    await d.running.store.heartbeat({ id: 'status-gone', host: 'elsewhere', pid: 4321, instance: 'gone-life' });
-    await d.running.store.supervisorStopped({ id: 'status-gone', instance: 'gone-life' });
+    await d.running.store.fleet.heartbeat({ id: 'status-gone', host: 'elsewhere', pid: 4321, instance: 'gone-life' });
+    await d.running.store.fleet.supervisorStopped({ id: 'status-gone', instance: 'gone-life' });
 
     const response = await page.goto(`${d.running.url}/`);
     expect(new URL(page.url()).pathname).toBe('/status');

@@ -29,28 +29,28 @@ beforeAll(async () => {
   const bus = createTelemetry();
   store = await JobStore.open({ url: db.url, telemetry: bus });
   const [mail, video] = queues as [string, string];
-  const jobs = await store.enqueue([
+  const jobs = await store.jobs.enqueue([
     { queue: mail, name: 'due' }, { queue: mail, name: 'later', delayMs: 3_600_000 },
     { queue: mail, name: 'running' }, { queue: video, name: 'stuck' }, { queue: video, name: 'orphaned' },
     { queue: mail, name: 'done' }, { queue: video, name: 'retrying', maxAttempts: 3 }, { queue: video, name: 'dead', maxAttempts: 1 },
     { queue: mail, name: 'cancelled' },
   ]);
   const id = (name: string) => jobs.find((j) => j.name === name)!.id;
-  await store.heartbeat({ id: 'sup-live', host: 'host-a', pid: 101 });
-  await store.heartbeat({ id: 'sup-silent', host: 'host-b', pid: 202 });
-  await store.heartbeat({ id: 'sup-stopped', host: 'host-c', pid: 303, instance: 'stopped-life' });
-  await store.supervisorStopped({ id: 'sup-stopped', instance: 'stopped-life' });
-  for (const name of ['running', 'stuck', 'done', 'retrying', 'dead']) expect(await store.claim(id(name), 'sup-live/cpu')).not.toBeNull();
-  expect(await store.claim(id('orphaned'), 'sup-silent/cpu')).not.toBeNull();
-  await store.finish({ id: id('done'), attempt: 1, status: 'completed', result: { ok: true } });
-  await store.finish({ id: id('retrying'), attempt: 1, status: 'failed', error: { type: 'Timeout', message: 'upstream took 30 s' }, retryAt: new Date(Date.now() + 600_000) });
-  await store.finish({ id: id('dead'), attempt: 1, status: 'dead', error: { type: 'InjectedError', message: "it's <b>broken</b>" } });
-  await store.cancel(id('cancelled'));
+  await store.fleet.heartbeat({ id: 'sup-live', host: 'host-a', pid: 101 });
+  await store.fleet.heartbeat({ id: 'sup-silent', host: 'host-b', pid: 202 });
+  await store.fleet.heartbeat({ id: 'sup-stopped', host: 'host-c', pid: 303, instance: 'stopped-life' });
+  await store.fleet.supervisorStopped({ id: 'sup-stopped', instance: 'stopped-life' });
+  for (const name of ['running', 'stuck', 'done', 'retrying', 'dead']) expect(await store.jobs.claim(id(name), 'sup-live/cpu')).not.toBeNull();
+  expect(await store.jobs.claim(id('orphaned'), 'sup-silent/cpu')).not.toBeNull();
+  await store.jobs.finish({ id: id('done'), attempt: 1, status: 'completed', result: { ok: true } });
+  await store.jobs.finish({ id: id('retrying'), attempt: 1, status: 'failed', error: { type: 'Timeout', message: 'upstream took 30 s' }, retryAt: new Date(Date.now() + 600_000) });
+  await store.jobs.finish({ id: id('dead'), attempt: 1, status: 'dead', error: { type: 'InjectedError', message: "it's <b>broken</b>" } });
+  await store.jobs.cancel(id('cancelled'));
   await db.sql("UPDATE jobs SET started_at = now() - interval '2 hours' WHERE id = ANY($1::bigint[])", [[id('stuck'), id('orphaned')]]);
   await db.sql("UPDATE supervisors SET heartbeat_at = now() - interval '5 minutes' WHERE id = 'sup-silent'");
 
   // Lifecycle rows through the same recorder a deployment attaches to its bus.
-  const detach = recordWorkerLifecycle(bus, store, 'sup-live');
+  const detach = recordWorkerLifecycle(bus, store.fleet, 'sup-live');
   bus.execute('pool.worker.terminated', { lifetime: 1e9, tasks: 3 }, { pool: 'cpu', worker_id: 0, thread_id: 7, reason: 'exit', planned: false });
   bus.execute('pool.worker.restarted', { downtime: 2e6, restarts: 1 }, { pool: 'cpu', worker_id: 0, thread_id: 9, reason: 'exit' });
   bus.execute('pool.worker.recycled', { lifetime: 5e9, tasks: 100, heap_bytes: 1e8 }, { pool: 'io', worker_id: 1, thread_id: 10, reason: 'max_tasks', planned: true });

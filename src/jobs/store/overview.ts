@@ -1,11 +1,17 @@
 /**
- * What an operator looks at, read from the store in one short read-only transaction: the latest
- * failures, the supervisors of the fleet with their heartbeats, and thread lifecycle events of the
- * last hour. The status page polls this every couple of seconds, so every query is bounded (see
- * `overviewSql`) and the whole read shares one statement timeout.
+ * `store.overview`: read-only views across the tables for operators and metrics. `queueStats` counts
+ * jobs per queue and status (the queue-depth gauges, `GET /queues`); `read` is what the status page
+ * shows, in one short read-only transaction: the latest failures, the supervisors of the fleet with
+ * their heartbeats, and thread lifecycle events of the last hour. The status page polls it every
+ * couple of seconds, so every query is bounded (see sql/overview.ts) and the whole read shares one
+ * statement timeout.
  */
-import { overviewSql } from './sql.ts';
+import type { QueueStats } from '../types.ts';
+import { settle, withTimeout, type StoreEngine } from './engine.ts';
+import { toQueueStats } from './rows.ts';
+import { overviewSql } from './sql/overview.ts';
 import type { SqlClient, SqlRow } from './types.ts';
+import { checkCount } from './validate.ts';
 
 /** A job whose latest attempt failed (awaiting retry) or that is dead. */
 export interface FailedJobSummary {
@@ -45,7 +51,7 @@ export interface WorkerEventSummary {
   readonly reasons: string;
 }
 
-/** `JobStore.overview()`. */
+/** `store.overview.read()`. */
 export interface StoreOverview {
   readonly failures: readonly FailedJobSummary[];
   readonly supervisors: readonly SupervisorSummary[];
@@ -76,11 +82,52 @@ const toWorkerEvent = (row: SqlRow): WorkerEventSummary => ({
 });
 
 /** Runs the three reads in one transaction bounded by `timeoutMs` (server-side on Postgres). */
-export async function readOverview(client: SqlClient, limit: number, timeoutMs: number): Promise<StoreOverview> {
+async function readOverview(client: SqlClient, limit: number, timeoutMs: number): Promise<StoreOverview> {
   return client.transaction(async (tx) => {
     const failures = await tx.query(overviewSql.recentFailures, [limit]);
     const supervisors = await tx.query(overviewSql.supervisors, [limit]);
     const workerEvents = await tx.query(overviewSql.workerEventsLastHour, [limit]);
     return { failures: failures.map(toFailure), supervisors: supervisors.map(toSupervisor), workerEvents: workerEvents.map(toWorkerEvent) };
   }, { statementTimeoutMs: timeoutMs });
+}
+
+export class OverviewFacet {
+  readonly #engine: StoreEngine;
+
+  /** @internal Built by JobStore.open. */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
+  }
+
+  /** Counts per queue and status in one query; `timeoutMs` bounds it (`PITBOSS_STORE_TIMEOUT`). */
+  queueStats(options: { timeoutMs?: number } = {}): Promise<QueueStats[]> {
+    return settle(() => {
+      this.#engine.open('queueStats');
+      const timeoutMs = options.timeoutMs === undefined ? null : checkCount('timeoutMs', options.timeoutMs, 1);
+      const { client, health } = this.#engine;
+      const run = async (): Promise<QueueStats[]> => {
+        // pg enforces the timeout server-side (the scan is cancelled, not just abandoned); the timer
+        // below is the backstop, and the only guard on PGlite, which cannot interrupt a statement.
+        const rows = timeoutMs === null
+          ? await client.query(overviewSql.queueStats)
+          : await client.transaction((tx) => tx.query(overviewSql.queueStats), { statementTimeoutMs: timeoutMs });
+        return rows.map(toQueueStats);
+      };
+      return health.once('queueStats', () => (timeoutMs === null ? run() : withTimeout(run(), timeoutMs, 'queueStats')));
+    });
+  }
+
+  /**
+   * What operators look at: the latest failed and dead jobs, the fleet's supervisors with their
+   * heartbeats and running jobs, and thread lifecycle events of the last hour (up to `limit` rows
+   * each, default 20), read in one transaction bounded by `timeoutMs` (default 2000).
+   */
+  read(options: { limit?: number; timeoutMs?: number } = {}): Promise<StoreOverview> {
+    return settle(() => {
+      this.#engine.open('overview');
+      const limit = checkCount('limit', options.limit ?? 20, 1);
+      const timeoutMs = checkCount('timeoutMs', options.timeoutMs ?? 2000, 1);
+      return this.#engine.health.once('overview', () => withTimeout(readOverview(this.#engine.client, limit, timeoutMs), timeoutMs, 'overview'));
+    });
+  }
 }

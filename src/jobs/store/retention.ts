@@ -1,47 +1,17 @@
 /**
- * Retention: deleting what the store no longer needs to keep — finished jobs (with their action
- * rows, by cascade) past their status's age, thread lifecycle rows, and supervisors long silent.
- * Each statement deletes at most `limit` rows, oldest first, and skips rows another pruner holds,
- * so several supervisors pruning at once neither wait on each other nor hold long transactions.
- * The `jobs_finished` partial index (migration 2) keeps each statement off the live rows.
+ * `store.retention`: deleting what the store no longer needs to keep — finished jobs (with their
+ * action rows, by cascade) past their status's age, thread lifecycle rows, and supervisors long
+ * silent. Each statement deletes at most `limit` rows, oldest first, and skips rows another pruner
+ * holds, so several supervisors pruning at once neither wait on each other nor hold long
+ * transactions. The `jobs_finished` partial index (migration 2) keeps each statement off the live
+ * rows. Statements are in sql/retention.ts.
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
 import type { PruneCounts, RetentionPolicy } from '../types.ts';
+import { settle, type StoreEngine } from './engine.ts';
+import { retentionSql } from './sql/retention.ts';
 import type { SqlBackend, SqlClient } from './types.ts';
 import { invalidJob } from './validate.ts';
-
-const retentionSql = {
-  /** $1 status, $2 age in ms, $3 limit. */
-  jobs: `
-WITH doomed AS (
-  SELECT id FROM jobs
-  WHERE status = $1::text AND finished_at < now() - $2::float8 * interval '1 millisecond'
-  ORDER BY finished_at LIMIT $3::int
-  FOR UPDATE SKIP LOCKED
-), deleted AS (
-  DELETE FROM jobs j USING doomed WHERE j.id = doomed.id RETURNING 1
-)
-SELECT count(*)::int AS n FROM deleted`,
-  workerEvents: `
-WITH doomed AS (
-  SELECT id FROM worker_events
-  WHERE at < now() - $1::float8 * interval '1 millisecond'
-  ORDER BY at LIMIT $2::int
-  FOR UPDATE SKIP LOCKED
-), deleted AS (
-  DELETE FROM worker_events w USING doomed WHERE w.id = doomed.id RETURNING 1
-)
-SELECT count(*)::int AS n FROM deleted`,
-  /** A supervisor silent that long runs nothing (its jobs were requeued long ago), but check anyway. */
-  supervisors: `
-WITH deleted AS (
-  DELETE FROM supervisors s
-  WHERE s.heartbeat_at < now() - $1::float8 * interval '1 millisecond'
-    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'running' AND split_part(j.claimed_by, '/', 1) = s.id)
-  RETURNING 1
-)
-SELECT count(*)::int AS n FROM deleted`,
-} as const;
 
 /** Checks a policy, naming the offending field. */
 export function checkRetention(policy: RetentionPolicy): RetentionPolicy {
@@ -60,7 +30,7 @@ export function checkRetention(policy: RetentionPolicy): RetentionPolicy {
  * Deletes one bounded batch of each kind of expired row. Each delete that removed rows is a store
  * write like any other: a `store.flush` with kind `prune_<kind>` (prune_completed, prune_worker_events, …).
  */
-export async function prune(client: SqlClient, bus: Telemetry, backend: SqlBackend, policy: RetentionPolicy): Promise<PruneCounts> {
+async function prune(client: SqlClient, bus: Telemetry, backend: SqlBackend, policy: RetentionPolicy): Promise<PruneCounts> {
   const count = async (kind: string, ageMs: number | null, sql: string, params: (ageMs: number) => unknown[]): Promise<number> => {
     if (ageMs === null) return 0;
     const started = performance.now();
@@ -77,4 +47,27 @@ export async function prune(client: SqlClient, bus: Telemetry, backend: SqlBacke
     workerEvents: await count('worker_events', policy.fleetHistoryMs, retentionSql.workerEvents, (ms) => [ms, limit]),
     supervisors: await count('supervisors', policy.fleetHistoryMs, retentionSql.supervisors, (ms) => [ms]),
   };
+}
+
+export class RetentionFacet {
+  readonly #engine: StoreEngine;
+
+  /** @internal Built by JobStore.open. */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
+  }
+
+  /**
+   * Deletes one bounded batch (`policy.limit` per kind) of expired rows: finished jobs past their
+   * status's age with their actions, old thread lifecycle rows, long-silent supervisors. Call again
+   * while a kind comes back full; the job system does this on a timer (`retention`).
+   */
+  prune(policy: RetentionPolicy): Promise<PruneCounts> {
+    return settle(() => {
+      this.#engine.open('prune');
+      const checked = checkRetention(policy);
+      const { client, bus, health } = this.#engine;
+      return health.write('prune', () => prune(client, bus, client.backend, checked));
+    });
+  }
 }

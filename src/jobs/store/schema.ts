@@ -1,7 +1,7 @@
 /**
  * The store's schema: versioned migrations (tables per DESIGN.md, indexed for the store's queries)
  * and the statements migrate.ts applies them with. Apart from the statements of the store's work
- * (sql.ts), so a reviewer reads the tables in one place.
+ * (sql/<table group>.ts), so a reviewer reads the tables in one place.
  */
 
 /** Versioned migrations, applied in order under an advisory lock (see migrate.ts). Never edit one that shipped. */

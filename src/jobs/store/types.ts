@@ -131,15 +131,15 @@ export interface LogLevelInput {
   scope?: { pool?: string | null; worker?: string | number | null };
 }
 
-/** The persisted control table at one version. */
-export interface ControlState {
+/** The persisted telemetry settings (sampling/filter rules and log levels) at one version (`store.settings`). */
+export interface TelemetrySettings {
   readonly version: number;
   readonly rules: readonly ControlRule[];
   readonly logLevels: readonly LogLevelSetting[];
 }
 
-/** What `saveControl` writes: the whole table replaces the stored one. */
-export interface ControlInput {
+/** What `store.settings.save` writes: the whole set replaces the stored one. */
+export interface TelemetrySettingsInput {
   rules: readonly ControlRuleInput[];
   logLevels?: readonly LogLevelInput[];
   /** Fail with `PITBOSS_CONTROL_CONFLICT` unless the stored version is still this one. */

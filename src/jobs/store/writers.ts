@@ -1,5 +1,5 @@
 /**
- * The batched writes: each turns a batch of rows into one statement (column arrays → `unnest`) and
+ * The batched writes of the jobs table group: each turns a batch of rows into one statement (column arrays → `unnest`) and
  * its result rows back into one output per input row. Every write is safe to repeat after a try
  * whose reply was lost (the connection died after COMMIT): enqueue re-sends the same pre-allocated
  * ids, claim carries a per-caller token, finish accepts "already in that state at that attempt",
@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, EnqueuedJob, FinishInput } from '../types.ts';
 import { toClaimed, toEnqueued } from './rows.ts';
-import { jobSql } from './sql.ts';
-import type { SqlClient, WorkerEventRecord } from './types.ts';
-import { clean, type PreparedJob } from './validate.ts';
+import { jobSql } from './sql/jobs.ts';
+import type { SqlClient } from './types.ts';
+import type { PreparedJob } from './validate.ts';
 
 /** Hands out job ids from blocks of `nextval`, so allocation costs a round trip per block, not per batch. */
 export class IdAllocator {
@@ -134,32 +134,4 @@ export async function writeActions(client: SqlClient, rows: readonly ActionRow[]
     rows.map((r) => r.durationNs), rows.map((r) => r.error), rows.map((r) => r.at),
   ]);
   return new Array<null>(rows.length).fill(null);
-}
-
-/** A worker event row (fixed shape), timestamped when recorded rather than when flushed. */
-export class WorkerEventRow {
-  readonly supervisor: string;
-  readonly pool: string;
-  readonly workerId: string;
-  readonly event: string;
-  readonly reason: string | null;
-  readonly at: string;
-
-  constructor(record: WorkerEventRecord) {
-    // Cleaned rather than checked: a lifecycle record must never be the reason a batch fails.
-    this.supervisor = clean(String(record.supervisor), 200);
-    this.pool = clean(String(record.pool), 200);
-    this.workerId = clean(String(record.workerId), 200);
-    this.event = clean(String(record.event), 200);
-    this.reason = record.reason === null || record.reason === undefined ? null : clean(String(record.reason), 2_000);
-    this.at = (record.at instanceof Date && !Number.isNaN(record.at.getTime()) ? record.at : new Date()).toISOString();
-  }
-}
-
-export async function writeWorkerEvents(client: SqlClient, events: readonly WorkerEventRow[]): Promise<null[]> {
-  await client.query(jobSql.insertWorkerEvents, [
-    events.map((e) => e.supervisor), events.map((e) => e.pool), events.map((e) => e.workerId), events.map((e) => e.event),
-    events.map((e) => e.reason), events.map((e) => e.at),
-  ]);
-  return new Array<null>(events.length).fill(null);
 }

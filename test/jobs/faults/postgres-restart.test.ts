@@ -11,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureEvents, createTelemetry, JobSystem } from '../../../src/index.ts';
 import { BullmqDispatcher } from '../../../src/jobs/dispatch/index.ts';
-import type { JobStorePort } from '../../../src/jobs/ports.ts';
 import { createSqlClient } from '../../../src/jobs/store/client.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import { Pool } from '../../../src/pool/pool.ts';
@@ -72,9 +71,16 @@ describe('Postgres restarted mid-run', () => {
 
     // When each claim was asked for: none should start while the store is known to be down.
     const claimsAt: number[] = [];
-    const observed = new Proxy<JobStorePort>(store, {
+    const observedJobs = new Proxy(store.jobs, {
       get(target, key) {
         if (key === 'claim') return (id: string, by: string) => { claimsAt.push(performance.now()); return target.claim(id, by); };
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const observed = new Proxy(store, {
+      get(target, key) {
+        if (key === 'jobs') return observedJobs;
         const value: unknown = Reflect.get(target, key, target);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },

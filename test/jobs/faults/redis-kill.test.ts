@@ -19,8 +19,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { captureEvents, createTelemetry, JobSystem } from '../../../src/index.ts';
 import { BullmqDispatcher } from '../../../src/jobs/dispatch/index.ts';
 import { createSqlClient } from '../../../src/jobs/store/client.ts';
+import type { JobsFacet } from '../../../src/jobs/store/jobs.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
-import type { JobStorePort } from '../../../src/jobs/ports.ts';
 import type { Dispatcher, DispatchJob } from '../../../src/jobs/types.ts';
 import { Pool } from '../../../src/pool/pool.ts';
 import { testDatabaseUrl } from '../../helpers/services.ts';
@@ -74,9 +74,9 @@ describe('SIGKILL Redis mid-run and restart it empty', () => {
 
     // Every claim the consumers ask for and whether it won; every id handed to dispatch, and when.
     const claims = new Map<string, { calls: number; wins: number }>();
-    const observedStore = instrument<JobStorePort>(store, {
+    const observedJobs = instrument<JobsFacet>(store.jobs, {
       claim: async (id: string, claimedBy: string) => {
-        const claimed = await store.claim(id, claimedBy);
+        const claimed = await store.jobs.claim(id, claimedBy);
         const entry = claims.get(id) ?? { calls: 0, wins: 0 };
         entry.calls++;
         if (claimed !== null) entry.wins++;
@@ -84,6 +84,7 @@ describe('SIGKILL Redis mid-run and restart it empty', () => {
         return claimed;
       },
     });
+    const observedStore = instrument<JobStore>(store, { jobs: observedJobs });
     const adds: { id: string; at: number }[] = [];
     const observedDispatcher = instrument<Dispatcher>(dispatcher, {
       add: async (jobs: readonly DispatchJob[]) => {

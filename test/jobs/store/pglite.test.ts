@@ -41,10 +41,10 @@ describe('PGlite on disk', () => {
       const dataDir = join(base, 'nested', 'pglite');
       const first = await JobStore.open({ dataDir });
       expect(first.backend).toBe('pglite');
-      const [job] = await first.enqueue([{ queue: 'disk', name: 'kept' }]);
+      const [job] = await first.jobs.enqueue([{ queue: 'disk', name: 'kept' }]);
       await first.close();
       const second = await JobStore.open({ dataDir });
-      expect(await second.get(job!.id)).toMatchObject({ name: 'kept', status: 'queued' });
+      expect(await second.jobs.get(job!.id)).toMatchObject({ name: 'kept', status: 'queued' });
       await second.close();
     } finally {
       await rm(base, { recursive: true, force: true });

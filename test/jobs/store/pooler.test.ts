@@ -51,10 +51,10 @@ describe('behind PgBouncer (session mode, stock startup-parameter policy)', () =
     const store = await JobStore.open({ client: c, telemetry: createTelemetry() });
     try {
       const queue = uniqueQueue();
-      const [job] = await store.enqueue([{ queue, name: 'through-bouncer', data: { n: 1 } }]);
-      const claimed = await store.claim(job!.id, 'pooler/test');
+      const [job] = await store.jobs.enqueue([{ queue, name: 'through-bouncer', data: { n: 1 } }]);
+      const claimed = await store.jobs.claim(job!.id, 'pooler/test');
       expect(claimed?.payload).toEqual({ n: 1 });
-      expect(await store.finish({ id: job!.id, attempt: claimed!.attempt, status: 'completed', result: 'ok' })).toBe(true);
+      expect(await store.jobs.finish({ id: job!.id, attempt: claimed!.attempt, status: 'completed', result: 'ok' })).toBe(true);
       // The row is in the store's schema, seen from a direct connection.
       const [row] = await direct.query<{ status: string }>(`SELECT status FROM "${schema}".jobs WHERE id = $1::bigint`, [job!.id]);
       expect(row?.status).toBe('completed');
@@ -75,7 +75,7 @@ describe('a connection URL with settings of its own', () => {
     const c = await client(url.toString(), { schema });
     const store = await JobStore.open({ client: c, telemetry: createTelemetry() });
     try {
-      const [job] = await store.enqueue([{ queue: uniqueQueue(), name: 'own-schema' }]);
+      const [job] = await store.jobs.enqueue([{ queue: uniqueQueue(), name: 'own-schema' }]);
       const [row] = await direct.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".jobs WHERE id = $1::bigint`, [job!.id]);
       expect(row?.n).toBe(1);
       const settings = await sessionSettings(c);

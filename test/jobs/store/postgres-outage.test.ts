@@ -7,7 +7,7 @@ import { createSqlClient } from '../../../src/jobs/store/client.ts';
 import { migrate } from '../../../src/jobs/store/migrate.ts';
 import { migrationSql, migrations } from '../../../src/jobs/store/schema.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
-import type { ControlState, JobStoreOptions, SqlClient } from '../../../src/jobs/store/types.ts';
+import type { TelemetrySettings, JobStoreOptions, SqlClient } from '../../../src/jobs/store/types.ts';
 import { testDatabaseUrl } from '../../helpers/services.ts';
 import { eventually, randomName, uniqueQueue } from './harness.ts';
 import { freePort } from '../../setup/support.ts';
@@ -45,19 +45,19 @@ describe('an outage', () => {
     const availability: boolean[] = [];
     store.onAvailability((available) => availability.push(available));
     const queue = uniqueQueue();
-    const [running] = await store.enqueue([{ queue, name: 'before' }]);
-    const claimed = await store.claim(running!.id, 'sup/p');
+    const [running] = await store.jobs.enqueue([{ queue, name: 'before' }]);
+    const claimed = await store.jobs.claim(running!.id, 'sup/p');
 
     proxy.cut();
     let restoredAt = Number.POSITIVE_INFINITY;
     const settledAt: number[] = [];
     const stamp = <T>(p: Promise<T>): Promise<T> => p.then((value) => { settledAt.push(performance.now()); return value; });
     const during = [
-      stamp(store.enqueue([{ queue, name: 'during-1' }, { queue, name: 'during-2' }])),
-      stamp(store.enqueue([{ queue, name: 'during-3', idempotencyKey: 'once' }])),
-      stamp(store.finish({ id: running!.id, attempt: claimed!.attempt, status: 'completed', result: 'after the outage' })),
+      stamp(store.jobs.enqueue([{ queue, name: 'during-1' }, { queue, name: 'during-2' }])),
+      stamp(store.jobs.enqueue([{ queue, name: 'during-3', idempotencyKey: 'once' }])),
+      stamp(store.jobs.finish({ id: running!.id, attempt: claimed!.attempt, status: 'completed', result: 'after the outage' })),
     ] as const;
-    store.recordActions([{ jobId: running!.id, attempt: 1, action: 'step', status: 'ok', duration: 5, error: null }]);
+    store.jobs.recordActions([{ jobId: running!.id, attempt: 1, action: 'step', status: 'ok', duration: 5, error: null }]);
 
     await events.waitFor('store.connection.lost', { timeoutMs: 10_000 });
     expect(store.available).toBe(false);
@@ -85,24 +85,24 @@ describe('an outage', () => {
     expect(rows).toEqual([
       { name: 'before', status: 'completed' }, { name: 'during-1', status: 'queued' }, { name: 'during-2', status: 'queued' }, { name: 'during-3', status: 'queued' },
     ]);
-    await eventually(async () => (await store.get(running!.id))?.actions.length === 1, 10_000, 'the action kept through the outage');
+    await eventually(async () => (await store.jobs.get(running!.id))?.actions.length === 1, 10_000, 'the action kept through the outage');
   });
 
   it('fails writes with PITBOSS_STORE_UNAVAILABLE once the retry budget is spent, and keeps fire-and-forget rows', async () => {
     const proxy = await TcpProxy.start(testDatabaseUrl());
     open.push(proxy);
     const store = await openStore({ url: proxy.url, retry: { ...fastRetry, budgetMs: 600 } });
-    const [job] = await store.enqueue([{ queue: uniqueQueue(), name: 'n' }]);
+    const [job] = await store.jobs.enqueue([{ queue: uniqueQueue(), name: 'n' }]);
     proxy.cut();
-    await expect(store.claim(job!.id, 'sup/p')).rejects.toMatchObject({ code: 'PITBOSS_STORE_UNAVAILABLE' });
-    await expect(store.queueStats()).rejects.toMatchObject({ code: 'PITBOSS_STORE_UNAVAILABLE' });
-    store.recordActions([{ jobId: job!.id, attempt: 1, action: 'kept', status: 'ok', duration: 1, error: null }]);
+    await expect(store.jobs.claim(job!.id, 'sup/p')).rejects.toMatchObject({ code: 'PITBOSS_STORE_UNAVAILABLE' });
+    await expect(store.overview.queueStats()).rejects.toMatchObject({ code: 'PITBOSS_STORE_UNAVAILABLE' });
+    store.jobs.recordActions([{ jobId: job!.id, attempt: 1, action: 'kept', status: 'ok', duration: 1, error: null }]);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     proxy.restore();
     await eventually(() => store.available, 10_000, 'the store to come back');
     // The claim that "failed" never committed (the proxy refused every connection), so it is still claimable.
-    expect(await store.claim(job!.id, 'sup/p')).toMatchObject({ attempt: 1 });
-    await eventually(async () => (await store.get(job!.id))?.actions.length === 1, 10_000, 'the kept action');
+    expect(await store.jobs.claim(job!.id, 'sup/p')).toMatchObject({ attempt: 1 });
+    await eventually(async () => (await store.jobs.get(job!.id))?.actions.length === 1, 10_000, 'the kept action');
     expect(store.drops()).toEqual({ actions: 0, workerEvents: 0 });
   });
 
@@ -120,19 +120,19 @@ describe('an outage', () => {
   it('recovers when the server terminates its connections (pool and LISTEN)', async () => {
     const applicationName = randomName('pitboss_terminated');
     const [writer, reader] = [await openStore(), await openStore({ applicationName })];
-    const seen: ControlState[] = [];
-    await reader.onControlChange((state) => seen.push(state));
+    const seen: TelemetrySettings[] = [];
+    await reader.settings.onChange((state) => seen.push(state));
     const queue = uniqueQueue();
-    await reader.enqueue([{ queue, name: 'warm' }]);
+    await reader.jobs.enqueue([{ queue, name: 'warm' }]);
     const killed = await admin.query<{ n: number }>(
       'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [applicationName]);
     expect(killed[0]!.n).toBeGreaterThanOrEqual(2);
     // The pool hands out connections the server closed; the retry takes a fresh one.
-    const jobs = await Promise.all(Array.from({ length: 5 }, (_, i) => reader.enqueue([{ queue, name: `after-${i}` }])));
+    const jobs = await Promise.all(Array.from({ length: 5 }, (_, i) => reader.jobs.enqueue([{ queue, name: `after-${i}` }])));
     expect(jobs.flat().every((j) => j.created)).toBe(true);
-    expect(await reader.countClaimable(queue)).toBe(6);
+    expect(await reader.jobs.countClaimable(queue)).toBe(6);
     // LISTEN reconnects by itself; a change saved meanwhile is loaded on reconnect or notified after.
-    const saved = await writer.saveControl({ rules: [{ pattern: 'job.*', rate: 0.1 }] });
+    const saved = await writer.settings.save({ rules: [{ pattern: 'job.*', rate: 0.1 }] });
     await eventually(() => seen.some((s) => s.version >= saved.version), 15_000, 'the control change after LISTEN reconnected');
   });
 });
@@ -192,10 +192,10 @@ describe('a fleet on one database', () => {
     const mine = await openStore();
     const theirs = await JobStore.open({ url: testDatabaseUrl(), schema: other, poolSize: 2 });
     try {
-      const seen: ControlState[] = [];
-      await mine.onControlChange((state) => seen.push(state));
-      await theirs.saveControl({ rules: [{ pattern: 'pool.*', rate: 0 }] });
-      const saved = await mine.saveControl({ rules: [{ pattern: 'job.*', rate: 1 }] });
+      const seen: TelemetrySettings[] = [];
+      await mine.settings.onChange((state) => seen.push(state));
+      await theirs.settings.save({ rules: [{ pattern: 'pool.*', rate: 0 }] });
+      const saved = await mine.settings.save({ rules: [{ pattern: 'job.*', rate: 1 }] });
       await eventually(() => seen.length > 0, 5_000, 'our own change');
       expect(seen).toEqual([saved]);
     } finally {
@@ -213,7 +213,7 @@ describe('a fleet on one database', () => {
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE');
       const started = performance.now();
-      await expect(store.queueStats({ timeoutMs: 200 })).rejects.toMatchObject({ code: 'PITBOSS_STORE_TIMEOUT' });
+      await expect(store.overview.queueStats({ timeoutMs: 200 })).rejects.toMatchObject({ code: 'PITBOSS_STORE_TIMEOUT' });
       expect(performance.now() - started).toBeLessThan(3_000);
       expect(store.available).toBe(true);
     } finally {

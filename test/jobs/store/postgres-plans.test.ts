@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTelemetry } from '../../../src/index.ts';
 import { createSqlClient } from '../../../src/jobs/store/client.ts';
-import { jobSql } from '../../../src/jobs/store/sql.ts';
+import { jobSql } from '../../../src/jobs/store/sql/jobs.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import type { SqlClient } from '../../../src/jobs/store/types.ts';
 import { testDatabaseUrl } from '../../helpers/services.ts';
@@ -56,8 +56,8 @@ async function preparedName(client: SqlClient, sql: string): Promise<string> {
 /** Claims and finishes `jobs` in rounds of `perRound` concurrent calls: one claim and one finish statement per round. */
 async function claimAndFinish(store: JobStore, jobs: readonly { id: string }[], perRound: number): Promise<void> {
   for (let i = 0; i < jobs.length; i += perRound) {
-    const claimed = await Promise.all(jobs.slice(i, i + perRound).map((job) => store.claim(job.id, 'plans/test')));
-    const finished = await Promise.all(claimed.map((job) => store.finish({ id: job!.id, attempt: job!.attempt, status: 'completed', result: null })));
+    const claimed = await Promise.all(jobs.slice(i, i + perRound).map((job) => store.jobs.claim(job.id, 'plans/test')));
+    const finished = await Promise.all(claimed.map((job) => store.jobs.finish({ id: job!.id, attempt: job!.attempt, status: 'completed', result: null })));
     expect(finished.every(Boolean)).toBe(true);
   }
 }
@@ -78,8 +78,8 @@ describe('store statements on PostgreSQL', () => {
     const queue = uniqueQueue();
     // Statistics taken while nothing was queued or running, then a backlog the planner has not seen.
     await client.query('ANALYZE jobs');
-    const jobs = await store.enqueue(Array.from({ length: 4000 }, (_, i) => ({ queue, name: 'noop', data: i })));
-    const running = (await Promise.all(jobs.slice(0, 2000).map((job) => store.claim(job.id, 'plans/test')))).map((job) => job!);
+    const jobs = await store.jobs.enqueue(Array.from({ length: 4000 }, (_, i) => ({ queue, name: 'noop', data: i })));
+    const running = (await Promise.all(jobs.slice(0, 2000).map((job) => store.jobs.claim(job.id, 'plans/test')))).map((job) => job!);
     const claimPlan = await explain(client, `EXECUTE ${await preparedName(client, jobSql.claim)}(${literals(claimArgs(jobs.slice(2000, 2010).map((j) => j.id)))})`);
     await claimAndFinish(store, jobs.slice(3990), 10);
     const finishPlan = await explain(client, `EXECUTE ${await preparedName(client, jobSql.finish)}(${literals(finishArgs(running.slice(0, 10)))})`);
@@ -91,9 +91,9 @@ describe('store statements on PostgreSQL', () => {
     const { client, store } = await openStore();
     const queue = uniqueQueue();
     // A few batches on an empty table: Postgres settles on generic plans for both statements here.
-    await claimAndFinish(store, await store.enqueue(Array.from({ length: 160 }, (_, i) => ({ queue, name: 'noop', data: i }))), 20);
-    const backlog = await store.enqueue(Array.from({ length: 5000 }, (_, i) => ({ queue, name: 'noop', data: i })));
-    const running = (await Promise.all(backlog.slice(0, 10).map((job) => store.claim(job.id, 'plans/test')))).map((job) => job!);
+    await claimAndFinish(store, await store.jobs.enqueue(Array.from({ length: 160 }, (_, i) => ({ queue, name: 'noop', data: i }))), 20);
+    const backlog = await store.jobs.enqueue(Array.from({ length: 5000 }, (_, i) => ({ queue, name: 'noop', data: i })));
+    const running = (await Promise.all(backlog.slice(0, 10).map((job) => store.jobs.claim(job.id, 'plans/test')))).map((job) => job!);
     const generic = async (sql: string, args: readonly (readonly Literal[])[]) => {
       await client.query('SET plan_cache_mode = force_generic_plan');
       try {
@@ -113,7 +113,7 @@ describe('store statements on PostgreSQL', () => {
     // Postgres keeps custom plans while they look cheaper than the generic one, which assumes 10 rows
     // per array: batches under ~10 rows stay custom (cheap enough at that load), larger ones must not.
     const perRound = 20;
-    await claimAndFinish(store, await store.enqueue(Array.from({ length: rounds * perRound }, (_, i) => ({ queue, name: 'noop', data: i }))), perRound);
+    await claimAndFinish(store, await store.jobs.enqueue(Array.from({ length: rounds * perRound }, (_, i) => ({ queue, name: 'noop', data: i }))), perRound);
     const plans = await client.query<{ statement: string; generic_plans: string; custom_plans: string }>(
       'SELECT statement, generic_plans::text, custom_plans::text FROM pg_prepared_statements',
     );
@@ -131,9 +131,9 @@ describe('store statements on PostgreSQL', () => {
   it('look up existing rows for a skipped enqueue by index, not by scanning jobs', async () => {
     const { client, store } = await openStore();
     const queue = uniqueQueue();
-    await store.enqueue(Array.from({ length: 2000 }, (_, i) => ({ queue, name: 'noop', data: i, idempotencyKey: `k${i}` })));
+    await store.jobs.enqueue(Array.from({ length: 2000 }, (_, i) => ({ queue, name: 'noop', data: i, idempotencyKey: `k${i}` })));
     await client.query('ANALYZE jobs');
-    const again = await store.enqueue([{ queue, name: 'noop', data: 0, idempotencyKey: 'k7' }]);
+    const again = await store.jobs.enqueue([{ queue, name: 'noop', data: 0, idempotencyKey: 'k7' }]);
     expect(again[0]!.created).toBe(false);
     const plan = await explain(client, `SELECT * FROM (${jobSql.enqueueExisting.replace(/\$1::bigint\[\]/g, "'{1,2}'::bigint[]").replace('$2::text[]', `'{${queue}}'::text[]`).replace('$3::text[]', "'{k7}'::text[]")}) found`);
     expect(plan).not.toMatch(/Seq Scan on jobs/);

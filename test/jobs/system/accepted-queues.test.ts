@@ -4,16 +4,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AcceptedQueues } from '../../../src/jobs/accepted-queues.ts';
-import type { JobStorePort } from '../../../src/jobs/ports.ts';
+import type { FleetFacet } from '../../../src/jobs/store/index.ts';
 
-function fleetStore(answers: (string[] | Error)[]): { store: JobStorePort; reads: () => number } {
+function fleetStore(answers: (string[] | Error)[]): { store: FleetFacet; reads: () => number } {
   let reads = 0;
   const consumedQueues = async (): Promise<string[]> => {
     const answer = answers[Math.min(reads++, answers.length - 1)]!;
     if (answer instanceof Error) throw answer;
     return answer;
   };
-  return { store: { consumedQueues } as unknown as JobStorePort, reads: () => reads };
+  return { store: { consumedQueues } as unknown as FleetFacet, reads: () => reads };
 }
 
 describe('AcceptedQueues', () => {

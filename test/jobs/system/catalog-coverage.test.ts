@@ -85,8 +85,8 @@ describe('catalog coverage: job, action, dispatch and store events', () => {
     await waitForJob(later!.id, 'job.cancelled');
 
     // job.stalled: a claimer that never heartbeats loses its job to the reconciler.
-    const [orphan] = await store.enqueue([{ queue: 'cov', name: 'orphan', data: { kind: 'ok' } }]);
-    await store.claim(orphan!.id, 'vanished-supervisor/pool');
+    const [orphan] = await store.jobs.enqueue([{ queue: 'cov', name: 'orphan', data: { kind: 'ok' } }]);
+    await store.jobs.claim(orphan!.id, 'vanished-supervisor/pool');
     await waitForJob(orphan!.id, 'job.stalled');
     await waitForJob(orphan!.id, 'job.stop');
 

@@ -3,13 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { JobSystem } from '../../../src/index.ts';
 import { LocalDispatcher } from '../../../src/jobs/dispatch/index.ts';
-import type { JobStorePort } from '../../../src/jobs/ports.ts';
+import type { JobStore } from '../../../src/jobs/store/index.ts';
 import { Pool } from '../../../src/pool/pool.ts';
 import { SupervisedPool } from '../../../src/pool/supervised.ts';
 import { jobWorker } from './suite.ts';
 
 // The constructor only reads its queues; nothing here is started, so the store is never called.
-const store = {} as JobStorePort;
+const store = {} as JobStore;
 const dispatcher = new LocalDispatcher();
 const build = (queues: ConstructorParameters<typeof JobSystem>[0]['queues']) => () => new JobSystem({ store, dispatcher, queues });
 

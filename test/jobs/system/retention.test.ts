@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { captureEvents, createTelemetry, JobSystem } from '../../../src/index.ts';
 import { LocalDispatcher } from '../../../src/jobs/dispatch/index.ts';
-import type { JobStorePort } from '../../../src/jobs/ports.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import { Pool } from '../../../src/pool/pool.ts';
 import { jobWorker } from './suite.ts';
@@ -45,7 +44,7 @@ describe('job system retention', () => {
   }, 30_000);
 
   it('refuses bad retention options at construction, naming the key; false turns it off', () => {
-    const store = {} as JobStorePort; // never called: nothing is started
+    const store = {} as JobStore; // never called: nothing is started
     const dispatcher = new LocalDispatcher();
     const build = (retention: ConstructorParameters<typeof JobSystem>[0]['retention']) => () => new JobSystem({ store, dispatcher, queues: {}, retention });
     expect(build({ completedMs: -1 })).toThrow(expect.objectContaining({ code: 'PITBOSS_INVALID_CONFIG', message: expect.stringMatching(/^retention\.completedMs must be/) }));

@@ -38,7 +38,7 @@ function recordUnderSampling(label: string, createBackend: BackendFactory): void
     bus.attachMany('observer', ['action.*', 'pool.worker.*'], (event) => { observed.push(event); });
     const backend = await createBackend(bus);
     const supervisorId = `sampled-${label}-${process.pid}`;
-    const detachHistory = recordWorkerLifecycle(bus, backend.store, supervisorId);
+    const detachHistory = recordWorkerLifecycle(bus, backend.store.fleet, supervisorId);
     // One thread recycled after every 2 tasks: 6 jobs in a row make 3 recycles, each a worker_events row.
     const pool = new Pool({ name: 'sampled', worker: jobWorker, threads: 1, recycle: { maxTasks: 2 }, telemetry: bus, statusIntervalMs: null, sampleIntervalMs: null });
     await pool.start();

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTelemetry, JobSystem, PitbossError, withCorrelation, type Telemetry } from '../../../src/index.ts';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../../../src/telemetry/correlation.ts';
 import { Pool } from '../../../src/pool/pool.ts';
-import type { JobStorePort } from '../../../src/jobs/ports.ts';
+import type { JobStore } from '../../../src/jobs/store/index.ts';
 import type { EnqueueInput, FinishInput, JobDetails, JobStatus } from '../../../src/jobs/types.ts';
 import type { JobInput } from '../../fixtures/job-worker.ts';
 import type { BackendFactory, SystemBackend } from './backends.ts';
@@ -30,9 +30,13 @@ const HEARTBEAT_TTL_MS = 3_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The store as the system sees it, with every finish it asked for and what the store answered. */
-function recordingFinishes(store: JobStorePort): { store: JobStorePort; finishes: { input: FinishInput; written: boolean }[] } {
+function recordingFinishes(store: JobStore): { store: JobStore; finishes: { input: FinishInput; written: boolean }[] } {
   const finishes: { input: FinishInput; written: boolean }[] = [];
-  const proxy = new Proxy(store, {
+  const bound = <T extends object>(target: T, key: string | symbol): unknown => {
+    const value: unknown = Reflect.get(target, key, target);
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  };
+  const jobs = new Proxy(store.jobs, {
     get(target, key) {
       if (key === 'finish') {
         return async (input: FinishInput) => {
@@ -41,10 +45,10 @@ function recordingFinishes(store: JobStorePort): { store: JobStorePort; finishes
           return written;
         };
       }
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      return bound(target, key);
     },
   });
+  const proxy = new Proxy(store, { get: (target, key) => (key === 'jobs' ? jobs : bound(target, key)) });
   return { store: proxy, finishes };
 }
 
@@ -286,9 +290,9 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
     it('ignores a stale attempt: the finish of an attempt that lost the job changes nothing', async () => {
       // A claimer that never heartbeats (a supervisor that died right after claiming): after the
       // heartbeat TTL the reconciler requeues the job as attempt 2 and this system runs it.
-      const [enqueued] = await backend.store.enqueue([job('fenced', { kind: 'ok', value: 'fresh', delayMs: 600 })]);
+      const [enqueued] = await backend.store.jobs.enqueue([job('fenced', { kind: 'ok', value: 'fresh', delayMs: 600 })]);
       const id = enqueued!.id;
-      const stale = await backend.store.claim(id, 'ghost-supervisor/pool');
+      const stale = await backend.store.jobs.claim(id, 'ghost-supervisor/pool');
       expect(stale).toMatchObject({ attempt: 1 });
       const [stalled] = await timeline.waitFor(id, 'job.stalled', 1, HEARTBEAT_TTL_MS + 15_000);
       expect(stalled!.measurements.attempt).toBe(1);
@@ -296,16 +300,16 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       expect(start!.measurements.attempt).toBe(2);
 
       // While attempt 2 runs, attempt 1 reports back late: ignored.
-      expect(await backend.store.finish({ id, attempt: 1, status: 'completed', result: 'stale' })).toBe(false);
+      expect(await backend.store.jobs.finish({ id, attempt: 1, status: 'completed', result: 'stale' })).toBe(false);
       expect(await system.get(id)).toMatchObject({ status: 'running', attempts: 2, claimedBy: `${system.supervisorId}/${POOL}` });
       const done = await waitStatus(id, 'completed');
       expect(done).toMatchObject({ attempts: 2, result: 'fresh', error: null });
 
       // And after attempt 2 completed, no late write of attempt 1 can reopen or rewrite it.
       const error = { type: 'Late', message: 'from attempt 1' };
-      expect(await backend.store.finish({ id, attempt: 1, status: 'completed', result: 'stale' })).toBe(false);
-      expect(await backend.store.finish({ id, attempt: 1, status: 'failed', error, retryAt: new Date() })).toBe(false);
-      expect(await backend.store.finish({ id, attempt: 1, status: 'dead', error })).toBe(false);
+      expect(await backend.store.jobs.finish({ id, attempt: 1, status: 'completed', result: 'stale' })).toBe(false);
+      expect(await backend.store.jobs.finish({ id, attempt: 1, status: 'failed', error, retryAt: new Date() })).toBe(false);
+      expect(await backend.store.jobs.finish({ id, attempt: 1, status: 'dead', error })).toBe(false);
       expect(await system.get(id)).toMatchObject({ status: 'completed', attempts: 2, result: 'fresh', error: null });
       expect(timeline.names(id, 'job.')).toEqual(['job.stalled', 'job.start', 'job.stop']);
     });
@@ -362,7 +366,7 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       const id = enqueued!.id;
       // Make it due and let a claimer that never heartbeats take it.
       await backend.sql('UPDATE jobs SET run_at = now() WHERE id = $1::bigint', [id]);
-      expect(await backend.store.claim(id, 'ghost-supervisor/pool')).toMatchObject({ attempt: 1 });
+      expect(await backend.store.jobs.claim(id, 'ghost-supervisor/pool')).toMatchObject({ attempt: 1 });
       const [stalled] = await timeline.waitFor(id, 'job.stalled', 1, HEARTBEAT_TTL_MS + 15_000);
       expect(stalled!.metadata.correlation_id).toBe(correlationId);
       await system.cancel(id);
@@ -399,8 +403,8 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
         const [long] = await sweeper.enqueue([{ queue, name: 'long', data: { kind: 'ok', value: 'long', delayMs: 3_000 } as JobInput }]);
         await timeline.waitFor(long!.id, 'job.start');
         // As if the claim's reply never came back: the row says running under this supervisor, which runs nothing for it.
-        const [lost] = await backend.store.enqueue([{ queue, name: 'lost', data: { kind: 'ok', value: 'found' } as JobInput }]);
-        expect(await backend.store.claim(lost!.id, `${supervisorId}/${POOL}`)).toMatchObject({ attempt: 1 });
+        const [lost] = await backend.store.jobs.enqueue([{ queue, name: 'lost', data: { kind: 'ok', value: 'found' } as JobInput }]);
+        expect(await backend.store.jobs.claim(lost!.id, `${supervisorId}/${POOL}`)).toMatchObject({ attempt: 1 });
         expect(await waitStatus(lost!.id, 'completed', 20_000)).toMatchObject({ attempts: 2, result: 'found' });
         expect(timeline.names(lost!.id, 'job.')).toEqual(['job.stalled', 'job.start', 'job.stop']);
         // The long job was past abandonAfterMs while it ran, and was left alone: one attempt, one stop.

@@ -1,10 +1,14 @@
 /**
- * Every SQL statement of the job store's work, in one module (so `dist/` needs no asset copying and a
- * reviewer sees the whole data access surface at once; the schema and its migrations are in
- * schema.ts). Batched statements take one array per
- * column and `unnest` them: one round trip and one plan however many rows, and no 65 535-parameter
- * ceiling. Ids are selected as `id::text` because pg returns bigint as a string and PGlite as a
- * number; counts and nanosecond durations are cast to int / float8 for the same reason.
+ * SQL of the jobs table group (`jobs`, `job_actions`): the group-committed writes (enqueue, claim,
+ * finish, actions), reads of one job, cancel, what the reconciler hands back to dispatch, and the
+ * orphan sweep. Each table group has its own module here (fleet.ts, settings.ts, overview.ts,
+ * retention.ts), plain TypeScript strings, so `dist/` needs no asset copying; the schema and its
+ * migrations are in ../schema.ts.
+ *
+ * Batched statements take one array per column and `unnest` them: one round trip and one plan
+ * however many rows, and no 65 535-parameter ceiling. Ids are selected as `id::text` because pg
+ * returns bigint as a string and PGlite as a number; counts and nanosecond durations are cast to
+ * int / float8 for the same reason.
  */
 
 const jobColumnNames = [
@@ -150,9 +154,6 @@ WHERE NOT EXISTS (
   WHERE a.job_id = v.job_id AND a.attempt = v.attempt AND a.at = v.at AND a.action = v.action AND a.duration_ns = v.duration_ns
 )`,
 
-  insertWorkerEvents: `
-INSERT INTO worker_events (supervisor, pool, worker_id, event, reason, at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
 
   get: `
 SELECT ${qualifiedJobColumns},
@@ -172,15 +173,6 @@ SELECT * FROM cancelled
 UNION ALL
 SELECT ${jobColumns} FROM jobs WHERE id = $1::bigint AND NOT EXISTS (SELECT 1 FROM cancelled)`,
 
-  queueStats: `
-SELECT queue,
-  count(*) FILTER (WHERE status = 'queued')::int AS queued,
-  count(*) FILTER (WHERE status = 'running')::int AS running,
-  count(*) FILTER (WHERE status = 'failed')::int AS failed,
-  count(*) FILTER (WHERE status = 'completed')::int AS completed,
-  count(*) FILTER (WHERE status = 'dead')::int AS dead,
-  count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled
-FROM jobs GROUP BY queue ORDER BY queue`,
 
   /** Waiting rows untouched for `olderThanMs` (dispatch had its chance), oldest due first. */
   claimable: `
@@ -193,40 +185,6 @@ ORDER BY run_at, id
 LIMIT $2::int`,
 
   countClaimable: "SELECT count(*)::int AS n FROM jobs WHERE queue = $1 AND status IN ('queued', 'failed')",
-
-  /**
-   * A restarted process (new instance, pid or host) under the same id starts a new life. Returns who
-   * wrote the row before this beat: another instance there, after this life's first beat, means a
-   * second live process shares the id (see supervisor-life.ts).
-   */
-  heartbeat: `
-WITH before AS (SELECT instance, host, pid FROM supervisors WHERE id = $1)
-INSERT INTO supervisors AS s (id, host, pid, instance, queues) VALUES ($1, $2, $3, $4, $5::text[])
-ON CONFLICT (id) DO UPDATE SET
-  heartbeat_at = now(), host = EXCLUDED.host, pid = EXCLUDED.pid, instance = EXCLUDED.instance, queues = EXCLUDED.queues, stopped_at = NULL,
-  started_at = CASE WHEN s.instance IS NOT DISTINCT FROM EXCLUDED.instance AND s.pid = EXCLUDED.pid AND s.host = EXCLUDED.host
-    THEN s.started_at ELSE now() END
-RETURNING (SELECT instance FROM before) AS previous_instance, (SELECT host FROM before) AS previous_host,
-  (SELECT pid FROM before) AS previous_pid`,
-
-  /** Who holds a supervisor id: its last beat (age by the database clock, and as a value to compare) and whether it stopped. */
-  supervisor: `
-SELECT host, pid, instance, stopped_at IS NOT NULL AS stopped,
-  GREATEST(0, EXTRACT(EPOCH FROM (now() - heartbeat_at)) * 1000)::float8 AS age_ms,
-  (EXTRACT(EPOCH FROM heartbeat_at) * 1000000)::float8 AS beat_us
-FROM supervisors WHERE id = $1`,
-
-  /**
-   * Queues consumed by supervisors heard from within $1 ms, stopped ones included: a queue whose
-   * consumers are restarting (a rolling deploy) is still the fleet's.
-   */
-  consumedQueues: `
-SELECT DISTINCT q.queue FROM supervisors s, unnest(s.queues) AS q(queue)
-WHERE s.heartbeat_at > now() - $1::float8 * interval '1 millisecond'
-ORDER BY q.queue`,
-
-  /** A life that stopped cleanly says so: a process starting under its id need not wait for its heartbeat to age. */
-  supervisorStopped: 'UPDATE supervisors SET stopped_at = now() WHERE id = $1 AND instance = $2',
 
   /**
    * Running rows whose claimer went silent for `ttl`: its supervisor's heartbeat expired, or it
@@ -262,52 +220,3 @@ WHERE j.id = o.id AND j.status = 'running'
 RETURNING ${qualifiedJobColumns}`,
 } as const;
 
-export const controlSql = {
-  load: `
-SELECT s.version::float8 AS version, r.kind, r.pattern, r.pool, r.worker, r.rate, r.enabled, r.level
-FROM control_state s LEFT JOIN control_rules r ON true
-ORDER BY r.kind, r.pattern, r.pool, r.worker`,
-  /** Locks the version row: concurrent saves serialise here. */
-  bump: 'UPDATE control_state SET version = version + 1, updated_at = now() RETURNING version::float8 AS version',
-  clear: 'DELETE FROM control_rules',
-  insert: `
-INSERT INTO control_rules (kind, pattern, pool, worker, rate, enabled, level, version)
-SELECT v.kind, v.pattern, v.pool, v.worker, v.rate, v.enabled, v.level, $8::bigint
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::boolean[], $7::text[])
-  AS v(kind, pattern, pool, worker, rate, enabled, level)`,
-  /** Delivered at commit; the payload names the schema so stores in other schemas of one database ignore it. */
-  notify: "SELECT pg_notify($1, json_build_object('schema', current_schema(), 'version', $2::bigint)::text)",
-} as const;
-
-/** The NOTIFY channel control changes are announced on. */
-export const controlChannel = 'pitboss_control';
-
-/**
- * Read-only views for operators (the status page; the Grafana dashboard's SQL panels follow the same
- * shapes). Each is bounded by `LIMIT $1` and stays on an index or a small table: failed/dead rows
- * via the partial jobs_failures index (newest first, no sort), running rows via the partial
- * jobs_running index, worker_events via worker_events_at.
- */
-export const overviewSql = {
-  recentFailures: `
-SELECT id::text AS id, queue, name, status, attempts, max_attempts, error, updated_at
-FROM jobs WHERE status IN ('failed', 'dead')
-ORDER BY updated_at DESC, jobs.id DESC LIMIT $1::int`,
-
-  /** Supervisors heard from in the last day, with how many jobs each has running now. */
-  supervisors: `
-SELECT s.id, s.host, s.pid, s.started_at, s.heartbeat_at, s.stopped_at IS NOT NULL AS stopped,
-  (EXTRACT(EPOCH FROM (now() - s.heartbeat_at)) * 1000)::float8 AS heartbeat_age_ms,
-  (SELECT count(*)::int FROM jobs j WHERE j.status = 'running' AND split_part(j.claimed_by, '/', 1) = s.id) AS running
-FROM supervisors s
-WHERE s.heartbeat_at > now() - interval '1 day'
-ORDER BY s.heartbeat_at DESC, s.id LIMIT $1::int`,
-
-  /** Thread lifecycle events of the last hour across the fleet, per thread slot and kind. */
-  workerEventsLastHour: `
-SELECT supervisor, pool, worker_id, event, count(*)::int AS count, max(at) AS last_at,
-  string_agg(DISTINCT coalesce(reason, ''), ', ') AS reasons
-FROM worker_events WHERE at > now() - interval '1 hour'
-GROUP BY supervisor, pool, worker_id, event
-ORDER BY last_at DESC LIMIT $1::int`,
-} as const;
