@@ -4,7 +4,7 @@
  */
 import { PoolError } from '../errors.ts';
 import { describeError } from '../telemetry/span.ts';
-import type { SerializedError } from './protocol.ts';
+import type { SerializedError } from './wire/protocol.ts';
 
 export { PoolError };
 

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { PoolError } from './errors.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
-import type { ThreadLogRecord } from './protocol.ts';
+import type { ThreadLogRecord } from './wire/protocol.ts';
 import type { Intensity } from '../supervision/types.ts';
 import type { PitbossLogger } from '../log/logger.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PendingTask, TaskQueue } from '../../src/pool/task-queue.ts';
+import { PendingTask, TaskQueue } from '../../src/pool/engine/pending-task.ts';
 
 const task = (name: string): PendingTask => new PendingTask(null, name, null, null, null, () => {}, () => {});
 const names = (queue: TaskQueue): string[] => queue.drain().map((t) => t.task);

@@ -3,9 +3,9 @@
  * to -1 while writing); threads read it when the version moved. One Atomics.load per check, so a
  * thread can check before every emit, and a change reaches a thread even mid-task.
  */
-import type { Telemetry } from '../telemetry/bus.ts';
-import type { RuleSnapshot } from '../telemetry/control.ts';
-import { levelValue, type LogLevels } from '../log/levels.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import type { RuleSnapshot } from '../../telemetry/control.ts';
+import { levelValue, type LogLevels } from '../../log/levels.ts';
 import { controlBytes, controlHeaderInts, SlotField, slotFieldCount } from './protocol.ts';
 
 const encoder = new TextEncoder();

@@ -4,10 +4,10 @@
  * `pool.queue.*` events, and leaving early on an abort. The dispatcher decides when a task waits
  * and when it goes to a thread; everything about the wait itself is here.
  */
-import type { Telemetry } from '../telemetry/bus.ts';
-import { PoolSaturatedError, QueueTimeoutError } from './errors.ts';
-import type { ResolvedPoolOptions } from './options.ts';
-import { TaskQueue, type PendingTask } from './task-queue.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import { PoolSaturatedError, QueueTimeoutError } from '../errors.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import { TaskQueue, type PendingTask } from './pending-task.ts';
 
 export class WaitingTasks {
   readonly #opts: ResolvedPoolOptions;

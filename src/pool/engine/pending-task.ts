@@ -4,9 +4,9 @@
  * bounded (`maxQueue`) and timed (`queueTimeoutMs`).
  */
 
-import { nextSpanId } from '../telemetry/span.ts';
+import { nextSpanId } from '../../telemetry/span.ts';
 import type { KeepAlive } from './keep-alive.ts';
-import type { TaskCorrelation, TaskEnvelope } from './protocol.ts';
+import type { TaskCorrelation, TaskEnvelope } from '../wire/protocol.ts';
 
 /** A task from `run()` until it settles. Fields initialised up front (fixed shape on the hot path). */
 export class PendingTask {

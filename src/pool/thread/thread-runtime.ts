@@ -5,18 +5,18 @@
  */
 import v8 from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
-import { createTelemetry, describeError } from '../telemetry/bus.ts';
-import { isPromiseLike } from '../telemetry/span.ts';
-import { currentCorrelation, restoreCorrelation } from '../telemetry/correlation.ts';
-import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
-import { finishArmed, startArmed } from './cancel-table.ts';
-import { BatchEncoder } from './encoding.ts';
-import { RingWriter } from './event-ring.ts';
+import { createTelemetry, describeError } from '../../telemetry/bus.ts';
+import { isPromiseLike } from '../../telemetry/span.ts';
+import { currentCorrelation, restoreCorrelation } from '../../telemetry/correlation.ts';
+import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from '../define.ts';
+import { finishArmed, startArmed } from '../wire/cancel-table.ts';
+import { BatchEncoder } from '../wire/encoding.ts';
+import { RingWriter } from '../wire/event-ring.ts';
 import {
   recordedThreadEvents, SlotField, slotFieldCount, type ChunkAnswer, type ChunkEnvelope, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult,
   type ThreadBootData, type ThreadLogRecord,
-} from './protocol.ts';
-import { RulesReader } from './shared-control.ts';
+} from '../wire/protocol.ts';
+import { RulesReader } from '../wire/shared-settings.ts';
 
 const bootStarted = performance.now();
 const boot = workerData as ThreadBootData;

@@ -11,10 +11,10 @@ const here = import.meta.url;
 const fromSource = here.endsWith('.ts');
 
 /** File URL of the file piscina loads in every thread. */
-export const threadEntryUrl = new URL('./thread-entry.mjs', here).href;
+export const threadEntryUrl = new URL('../thread/thread-entry.mjs', here).href;
 
 /** File URL of the thread runtime next to this module. */
-export const threadRuntimeUrl = new URL(fromSource ? './thread-runtime.ts' : './thread-runtime.js', here).href;
+export const threadRuntimeUrl = new URL(fromSource ? '../thread/thread-runtime.ts' : '../thread/thread-runtime.js', here).href;
 
 /** True when threads need tsx: the runtime or the worker module is TypeScript. */
 export function threadsNeedTypeScript(workerUrl: string): boolean {

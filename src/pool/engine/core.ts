@@ -3,22 +3,22 @@
  * counted against the pool's intensity, recycling, rebuilding piscina when it stops replacing
  * threads, failing and closing. Tasks (queue, dispatch, results) are the TaskDispatcher's (dispatch.ts).
  */
-import type { Telemetry } from '../telemetry/bus.ts';
-import { TaskDispatcher } from './dispatch.ts';
-import { createRingBuffer } from './event-ring.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import { TaskDispatcher } from './tasks.ts';
+import { createRingBuffer } from '../wire/event-ring.ts';
 import { ThreadInbox, type LogSink } from './inbox.ts';
-import { PoolClosedError, PoolFailedError } from './errors.ts';
-import type { ResolvedPoolOptions } from './options.ts';
-import { CancelTable, cancelTableWords } from './cancel-table.ts';
-import { SlotField, slotFieldCount, type ThreadBootData, type ThreadMessage } from './protocol.ts';
+import { PoolClosedError, PoolFailedError } from '../errors.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import { CancelTable, cancelTableWords } from '../wire/cancel-table.ts';
+import { SlotField, slotFieldCount, type ThreadBootData, type ThreadMessage } from '../wire/protocol.ts';
 import { threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
 import { PiscinaHost } from './piscina-host.ts';
-import { createControlBuffer, SharedSettings } from './shared-control.ts';
+import { createControlBuffer, SharedSettings } from '../wire/shared-settings.ts';
 import { errorMetadata, nsSince, ThreadRegistry, type PoolThread } from './threads.ts';
 import { SpawnLedger } from './spawns.ts';
 import { KeepAlive } from './keep-alive.ts';
 import { PoolTimers } from './timers.ts';
-import type { LogLevels } from '../log/levels.ts';
+import type { LogLevels } from '../../log/levels.ts';
 
 export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
 const startTimeoutMs = 30_000;

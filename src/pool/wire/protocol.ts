@@ -4,7 +4,7 @@
  * Imported by both sides; holds no state.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { RecycleOptions } from './options.ts';
+import type { RecycleOptions } from '../options.ts';
 
 /** Per-slot fields of the slot table (an Int32Array over a SharedArrayBuffer). */
 export const SlotField = {

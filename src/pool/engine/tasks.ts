@@ -5,19 +5,19 @@
  * lives in core.ts.
  */
 import type { Piscina } from 'piscina';
-import type { Telemetry } from '../telemetry/bus.ts';
-import { currentCorrelation } from '../telemetry/correlation.ts';
-import { nextTaskId, type CancelTable } from './cancel-table.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import { currentCorrelation } from '../../telemetry/correlation.ts';
+import { nextTaskId, type CancelTable } from '../wire/cancel-table.ts';
 import { Chunk, ChunkPolicy, drainAnswers } from './chunks.ts';
 import type { PoolState } from './core.ts';
-import { PoolClosedError, TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError } from './errors.ts';
+import { PoolClosedError, TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError } from '../errors.ts';
 import type { ThreadInbox } from './inbox.ts';
 import type { KeepAlive } from './keep-alive.ts';
-import type { ResolvedPoolOptions } from './options.ts';
-import type { ChunkEnvelope, TaskCorrelation, TaskResult } from './protocol.ts';
-import { PendingTask } from './task-queue.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import type { ChunkEnvelope, TaskCorrelation, TaskResult } from '../wire/protocol.ts';
+import { PendingTask } from './pending-task.ts';
 import { classifyExit, errorMetadata, type PoolThread, type ThreadRegistry } from './threads.ts';
-import { WaitingTasks } from './waiting.ts';
+import { WaitingTasks } from './queue.ts';
 
 /** What the dispatcher needs from the pool core; the core owns all of it. */
 export interface DispatchContext {

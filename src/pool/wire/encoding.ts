@@ -8,7 +8,7 @@
  * Batches are self-contained (strings are interned per batch) so results and standalone flushes,
  * which travel on different channels, can arrive in any order.
  */
-import { catalog } from '../telemetry/catalog.ts';
+import { catalog } from '../../telemetry/catalog.ts';
 import type { RingWriter } from './event-ring.ts';
 import { BatchHeader, batchHeaderDoubles, type EventBatch, type ThreadLogRecord } from './protocol.ts';
 
