@@ -3,7 +3,8 @@
  * to a private engine (`PoolCore`), as piscina's `Piscina` wraps its `ThreadPool`.
  */
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
-import { PoolCore, type PoolState } from './engine/core.ts';
+import { PoolCore } from './engine/core.ts';
+import type { PoolState } from './engine/state.ts';
 import { PoolError } from './errors.ts';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.ts';
 import { SlotField } from './wire/protocol.ts';

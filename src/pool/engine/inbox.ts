@@ -8,7 +8,8 @@ import type { Telemetry } from '../../telemetry/bus.ts';
 import type { DropReason } from '../../telemetry/types.ts';
 import { decodeBatch } from '../wire/encoding.ts';
 import { ringConsumed, ringOf } from '../wire/event-ring.ts';
-import { BatchHeader, SlotField, slotFieldCount, type EventBatch, type ThreadLogRecord } from '../wire/protocol.ts';
+import type { ThreadLogRecord } from '../../log/record.ts';
+import { BatchHeader, SlotField, slotFieldCount, type EventBatch } from '../wire/protocol.ts';
 
 export type LogSink = (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
 

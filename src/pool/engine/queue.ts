@@ -1,18 +1,19 @@
 /**
- * The tasks of a pool waiting for a thread: its FIFO (task-queue.ts) plus what waiting means for the
- * pool — a bound (`maxQueue`, `pool.saturated`), a time limit (`queueTimeoutMs`), the
- * `pool.queue.*` events, and leaving early on an abort. The dispatcher decides when a task waits
- * and when it goes to a thread; everything about the wait itself is here.
+ * The pool's queue: tasks waiting for a thread. The pool keeps at most one task or chunk per thread
+ * in piscina, so waiting happens here, where it is observable (`pool.queue.*`, `pool.saturated`),
+ * bounded (`maxQueue`) and timed (`queueTimeoutMs`), and a task can leave early on an abort. The
+ * dispatcher (tasks.ts) decides when a task waits and when it goes to a thread; everything about the
+ * wait itself is here: `TaskQueue` (what waiting means for the pool) over `TaskFifo` (the order).
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { PoolSaturatedError, QueueTimeoutError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
-import { TaskQueue, type PendingTask } from './pending-task.ts';
+import type { PendingTask } from './pending-task.ts';
 
-export class WaitingTasks {
+export class TaskQueue {
   readonly #opts: ResolvedPoolOptions;
   readonly #bus: Telemetry;
-  readonly #queue = new TaskQueue();
+  readonly #queue = new TaskFifo();
 
   constructor(opts: ResolvedPoolOptions, bus: Telemetry) {
     this.#opts = opts;
@@ -52,7 +53,7 @@ export class WaitingTasks {
     return pending;
   }
 
-  /** A task handed back unrun goes first (see TaskQueue.requeue), without a new queue timer or event: it waited once. */
+  /** A task handed back unrun goes first (see TaskFifo.requeue), without a new queue timer or event: it waited once. */
   requeue(pending: PendingTask): void {
     this.#queue.requeue(pending);
   }
@@ -78,5 +79,85 @@ export class WaitingTasks {
       if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
     }
     return drained;
+  }
+}
+
+/** FIFO with O(1) push/shift and lazy removal from the middle; tasks handed back go first. */
+export class TaskFifo {
+  #items: (PendingTask | undefined)[] = [];
+  #head = 0;
+  #size = 0;
+  /** Tasks handed back (see requeue), served before #items and in the order they came back. */
+  #returned: PendingTask[] = [];
+
+  /** Tasks waiting (removed ones excluded). */
+  get size(): number {
+    return this.#size;
+  }
+
+  push(task: PendingTask): void {
+    this.#items.push(task);
+    this.#size++;
+  }
+
+  /**
+   * Puts a task back ahead of every waiting one: it was handed to a thread that went away (or was
+   * being recycled) before running it. Several handed back at once (the rest of a chunk) keep their order.
+   */
+  requeue(task: PendingTask): void {
+    this.#returned.push(task);
+    this.#size++;
+  }
+
+  /** The task `shift` would return, left in place. */
+  peek(): PendingTask | undefined {
+    for (const task of this.#returned) if (!task.removed) return task;
+    for (let at = this.#head; at < this.#items.length; at++) {
+      const task = this.#items[at];
+      if (task !== undefined && !task.removed) return task;
+    }
+    return undefined;
+  }
+
+  shift(): PendingTask | undefined {
+    while (this.#returned.length > 0) {
+      const task = this.#returned.shift()!;
+      if (!task.removed) {
+        this.#size--;
+        return task;
+      }
+    }
+    while (this.#head < this.#items.length) {
+      const task = this.#items[this.#head];
+      this.#items[this.#head++] = undefined;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) this.#compact();
+      if (task !== undefined && !task.removed) {
+        this.#size--;
+        return task;
+      }
+    }
+    return undefined;
+  }
+
+  /** Marks a waiting task as gone; the FIFO drops it when it reaches the front. */
+  remove(task: PendingTask): void {
+    if (task.removed) return;
+    task.removed = true;
+    this.#size--;
+  }
+
+  /** Empties the queue, returning what was waiting. */
+  drain(): PendingTask[] {
+    const out: PendingTask[] = [];
+    for (let t = this.shift(); t !== undefined; t = this.shift()) out.push(t);
+    this.#items = [];
+    this.#head = 0;
+    this.#returned = [];
+    return out;
+  }
+
+  #compact(): void {
+    this.#items = this.#items.slice(this.#head);
+    this.#head = 0;
   }
 }

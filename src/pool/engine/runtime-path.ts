@@ -1,8 +1,9 @@
 /**
- * Where the thread runtime lives and how threads load it. Threads start in `thread-entry.mjs`,
- * which (when running from source: tests, `tsx`) registers tsx before importing the TypeScript
- * runtime and worker module, because Node 20 cannot strip types. From `dist/` everything is
- * JavaScript and no loader is involved.
+ * Where the thread runtime lives (../thread/) and how threads load it. Threads start in
+ * `thread-entry.mjs`, which (when running from source: tests, `tsx`) registers tsx before importing
+ * the TypeScript runtime and worker module, because Node 20 cannot strip types. From `dist/`
+ * everything is JavaScript and no loader is involved. Paths are relative to this module, and tsc
+ * keeps the folder layout (copying the .mjs entry as is), so they resolve in src/ and dist/src/ alike.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

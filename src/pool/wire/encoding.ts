@@ -10,7 +10,8 @@
  */
 import { catalog } from '../../telemetry/catalog.ts';
 import type { RingWriter } from './event-ring.ts';
-import { BatchHeader, batchHeaderDoubles, type EventBatch, type ThreadLogRecord } from './protocol.ts';
+import type { ThreadLogRecord } from '../../log/record.ts';
+import { BatchHeader, batchHeaderDoubles, type EventBatch } from './protocol.ts';
 
 /** Cataloged event names in a fixed order: the wire index of an event. */
 export const wireEvents: readonly string[] = Object.keys(catalog);
