@@ -13,7 +13,7 @@ import type { PendingTask } from './pending-task.ts';
 export class TaskQueue {
   readonly #opts: ResolvedPoolOptions;
   readonly #bus: Telemetry;
-  readonly #queue = new TaskFifo();
+  readonly #fifo = new TaskFifo();
 
   constructor(opts: ResolvedPoolOptions, bus: Telemetry) {
     this.#opts = opts;
@@ -21,24 +21,24 @@ export class TaskQueue {
   }
 
   get size(): number {
-    return this.#queue.size;
+    return this.#fifo.size;
   }
 
   /** The error a task gets when the queue is full (`pool.saturated` is reported), or null when it may wait. */
   refusal(): PoolSaturatedError | null {
-    if (this.#queue.size < this.#opts.maxQueue) return null;
-    this.#bus.execute('pool.saturated', { queue_size: this.#queue.size, max_queue: this.#opts.maxQueue }, { pool: this.#opts.name });
+    if (this.#fifo.size < this.#opts.maxQueue) return null;
+    this.#bus.execute('pool.saturated', { queue_size: this.#fifo.size, max_queue: this.#opts.maxQueue }, { pool: this.#opts.name });
     return new PoolSaturatedError(this.#opts.name, this.#opts.maxQueue);
   }
 
   /** A new task starts waiting (its queue timer too). */
   admit(pending: PendingTask): void {
     pending.enqueuedAt = performance.now();
-    this.#queue.push(pending);
-    this.#bus.execute('pool.queue.enqueued', { queue_size: this.#queue.size }, { pool: this.#opts.name, task: pending.task });
+    this.#fifo.push(pending);
+    this.#bus.execute('pool.queue.enqueued', { queue_size: this.#fifo.size }, { pool: this.#opts.name, task: pending.task });
     if (this.#opts.queueTimeoutMs === null) return;
     pending.queueTimer = setTimeout(() => {
-      this.#queue.remove(pending);
+      this.#fifo.remove(pending);
       const waited = performance.now() - pending.enqueuedAt;
       this.#bus.execute('pool.queue.timeout', { wait: Math.round(waited * 1e6) }, { pool: this.#opts.name, task: pending.task });
       pending.reject(new QueueTimeoutError(this.#opts.name, waited));
@@ -47,7 +47,7 @@ export class TaskQueue {
 
   /** The next task for a thread (call only while `size > 0`). */
   take(): PendingTask {
-    const pending = this.#queue.shift()!;
+    const pending = this.#fifo.shift()!;
     if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
     this.#bus.execute('pool.queue.dequeued', { wait: Math.round((performance.now() - pending.enqueuedAt) * 1e6) }, { pool: this.#opts.name, task: pending.task });
     return pending;
@@ -55,13 +55,13 @@ export class TaskQueue {
 
   /** A task handed back unrun goes first (see TaskFifo.requeue), without a new queue timer or event: it waited once. */
   requeue(pending: PendingTask): void {
-    this.#queue.requeue(pending);
+    this.#fifo.requeue(pending);
   }
 
   /** Takes a waiting task out early (its caller aborted); false when it is no longer waiting. */
   withdraw(pending: PendingTask): boolean {
     if (pending.removed) return false;
-    this.#queue.remove(pending);
+    this.#fifo.remove(pending);
     if (pending.queueTimer !== null) clearTimeout(pending.queueTimer);
     return true;
   }
@@ -72,7 +72,7 @@ export class TaskQueue {
    * a task already settled.
    */
   drain(): PendingTask[] {
-    const drained = this.#queue.drain();
+    const drained = this.#fifo.drain();
     for (const pending of drained) {
       // Out of the queue for good: a late abort must not take it out a second time.
       pending.removed = true;
