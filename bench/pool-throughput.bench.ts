@@ -4,12 +4,12 @@
  * telemetry (every event sampled, a handler on '*') cost per task.
  *
  * Both sides get the same thread count, piscina options (one task per thread, 'async' atomics as
- * src/pool/core.ts sets), the same flags for their threads, and the same number of tasks in flight
+ * src/pool/engine/core.ts sets), the same flags for their threads, and the same number of tasks in flight
  * (threads × 4, refilled as each settles). Two tasks: a no-op (the pure per-task overhead, the worst
  * case for us) and a small SHA-256 job (workers/hash.ts) where that overhead is amortised. Our side
  * runs the dist/ build and its worker modules; piscina runs plain-JS peers from bench/workers.
  *
- * Our pools run at their defaults, chunked dispatch included (src/pool/chunks.ts: queued short tasks
+ * Our pools run at their defaults, chunked dispatch included (src/pool/engine/chunks.ts: queued short tasks
  * go to a free thread several at a time). A third no-op case turns chunking off, so the report also
  * shows the per-task cost of one piscina task per pool task (`vs_raw_piscina_noop_unchunked`).
  */

@@ -1,7 +1,7 @@
 /**
  * The build under test for scenarios that start worker threads.
  *
- * Threads of a pool run from source register tsx inside every thread (src/pool/thread-entry.mjs),
+ * Threads of a pool run from source register tsx inside every thread (src/pool/thread/thread-entry.mjs),
  * which adds seconds of startup and a `__name()` call per closure that users never pay: they run the
  * tsc output in dist/. So thread scenarios import the pool from dist/src and use worker modules from
  * dist/workers, and this module makes sure the part of dist/ they load is there and no older than
@@ -22,7 +22,7 @@ export type Pitboss = typeof PitbossApi;
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Where a thread scenario enters the build: the public API, the thread side, the worker modules. */
-const entryOutputs = ['src/index.js', 'src/pool/thread-entry.mjs', 'src/pool/thread-runtime.js', 'workers/noop.js', 'workers/faults.js', 'workers/hash.js'];
+const entryOutputs = ['src/index.js', 'src/pool/thread/thread-entry.mjs', 'src/pool/thread/thread-runtime.js', 'workers/noop.js', 'workers/faults.js', 'workers/hash.js'];
 /** Configs that change every output. */
 const configFiles = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
 const relativeImport = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
@@ -129,6 +129,6 @@ export function benchWorker(name: string): string {
  * loaders and inspector), taken from the build, so both sides boot with the same flags.
  */
 export async function threadExecArgv(build: DistBuild): Promise<string[]> {
-  const runtimePath = (await import(pathToFileURL(join(build.root, 'src/pool/runtime-path.js')).href)) as { threadExecArgv(): string[] };
+  const runtimePath = (await import(pathToFileURL(join(build.root, 'src/pool/engine/runtime-path.js')).href)) as { threadExecArgv(): string[] };
   return runtimePath.threadExecArgv();
 }

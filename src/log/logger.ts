@@ -5,7 +5,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { traceIdOf } from '../telemetry/correlation.ts';
-import type { ThreadLogRecord } from '../pool/protocol.ts';
+import type { ThreadLogRecord } from './record.ts';
 import { logCategories, LogLevels, parseLogLevel, type LogCategory } from './levels.ts';
 
 /** Paths pino censors wherever they appear in a log object. */

@@ -4,7 +4,7 @@
  */
 import { PoolError } from '../errors/classes.ts';
 import { describeError } from '../errors/describe.ts';
-import type { SerializedError } from './protocol.ts';
+import type { SerializedError } from './wire/protocol.ts';
 
 export { PoolError };
 

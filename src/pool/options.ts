@@ -7,16 +7,13 @@ import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { PoolError } from './errors.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
-import type { ThreadLogRecord } from './protocol.ts';
+import type { ThreadLogRecord } from '../log/record.ts';
 import type { Intensity } from '../supervision/types.ts';
 import type { PitbossLogger } from '../log/logger.ts';
+import type { RecycleLimits } from './wire/protocol.ts';
 
-/** When a thread is replaced on purpose. Each limit is optional (null: no limit). */
-export interface RecycleOptions {
-  readonly maxTasks: number | null;
-  readonly maxLifetimeMs: number | null;
-  readonly maxHeapBytes: number | null;
-}
+/** When a thread is replaced on purpose. Each limit is optional (null: no limit); threads enforce them (RecycleLimits). */
+export type RecycleOptions = RecycleLimits;
 
 
 /** Options of a supervised pool of worker threads. */

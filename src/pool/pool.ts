@@ -3,11 +3,12 @@
  * to a private engine (`PoolCore`), as piscina's `Piscina` wraps its `ThreadPool`.
  */
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
-import { PoolCore, type PoolState } from './core.ts';
+import { PoolCore } from './engine/core.ts';
+import type { PoolState } from './engine/state.ts';
 import { PoolError } from './errors.ts';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.ts';
-import { SlotField } from './protocol.ts';
-import { workerModuleExists } from './runtime-path.ts';
+import { SlotField } from './wire/protocol.ts';
+import { workerModuleExists } from './engine/runtime-path.ts';
 import { defaultLogger } from '../log/logger.ts';
 
 /** A live thread of a pool. */

@@ -1,7 +1,7 @@
 // The cancel table's protocol in isolation (pure logic over a SharedArrayBuffer; the pool tests
 // drive it across real threads).
 import { describe, expect, it } from 'vitest';
-import { CancelTable, cancelTableWords, finishArmed, nextTaskId, startArmed } from '../../src/pool/cancel-table.ts';
+import { CancelTable, cancelTableWords, finishArmed, nextTaskId, startArmed } from '../../src/pool/wire/cancel-table.ts';
 
 describe('cancel table', () => {
   it('a cancel before the start wins: the thread skips the task', () => {

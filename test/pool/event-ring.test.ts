@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BatchEncoder, decodeBatch } from '../../src/pool/encoding.ts';
-import { createRingBuffer, ringConsumed, ringDoubles, ringOf, RingWriter } from '../../src/pool/event-ring.ts';
-import { SlotField, slotFieldCount } from '../../src/pool/protocol.ts';
+import { BatchEncoder, decodeBatch } from '../../src/pool/wire/encoding.ts';
+import { createRingBuffer, ringConsumed, ringDoubles, ringOf, RingWriter } from '../../src/pool/wire/event-ring.ts';
+import { SlotField, slotFieldCount } from '../../src/pool/wire/protocol.ts';
 
 function setup(slot = 1) {
   const slots = new Int32Array(new SharedArrayBuffer(4 * slotFieldCount * 4));

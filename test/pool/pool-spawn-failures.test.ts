@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { createTelemetry, captureEvents } from '../../src/index.ts';
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
-import { KeepAlive } from '../../src/pool/keep-alive.ts';
+import { KeepAlive } from '../../src/pool/engine/keep-alive.ts';
 import { Pool } from '../../src/pool/pool.ts';
-import { SpawnLedger } from '../../src/pool/spawns.ts';
-import { PoolThread } from '../../src/pool/threads.ts';
+import { SpawnLedger } from '../../src/pool/engine/spawns.ts';
+import { PoolThread } from '../../src/pool/engine/threads.ts';
 
 const brokenWorker = new URL('../fixtures/broken-worker.ts', import.meta.url);
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { PendingTask, TaskQueue } from '../../src/pool/task-queue.ts';
+import { PendingTask } from '../../src/pool/engine/pending-task.ts';
+import { TaskFifo } from '../../src/pool/engine/queue.ts';
 
 const task = (name: string): PendingTask => new PendingTask(null, name, null, null, null, () => {}, () => {});
-const names = (queue: TaskQueue): string[] => queue.drain().map((t) => t.task);
+const names = (queue: TaskFifo): string[] => queue.drain().map((t) => t.task);
 
-describe('TaskQueue', () => {
+describe('TaskFifo', () => {
   it('is a FIFO with lazy removal', () => {
-    const queue = new TaskQueue();
+    const queue = new TaskFifo();
     const [a, b, c] = [task('a'), task('b'), task('c')];
     for (const t of [a, b, c]) queue.push(t);
     queue.remove(b);
@@ -17,7 +18,7 @@ describe('TaskQueue', () => {
   });
 
   it('serves tasks handed back first, in the order they came back', () => {
-    const queue = new TaskQueue();
+    const queue = new TaskFifo();
     for (const name of ['fresh1', 'fresh2']) queue.push(task(name));
     const back = ['x', 'y', 'z'].map(task);
     for (const t of back) queue.requeue(t);

@@ -1,12 +1,12 @@
 /**
- * The pool's own FIFO of tasks waiting for a thread. The pool keeps at most one task per thread in
- * piscina, so waiting happens here, where it is observable (`pool.queue.*`, `pool.saturated`),
- * bounded (`maxQueue`) and timed (`queueTimeoutMs`).
+ * The supervisor's record of one task, from `run()` until it settles: what its thread receives, its
+ * timers, and where it is (waiting in the queue, out on a thread under a dispatch id, answered).
+ * The queue (queue.ts), the dispatcher (tasks.ts) and chunks (chunks.ts) all hold these.
  */
 
-import { nextSpanId } from '../telemetry/span.ts';
+import { nextSpanId } from '../../telemetry/span.ts';
 import type { KeepAlive } from './keep-alive.ts';
-import type { TaskCorrelation, TaskEnvelope } from './protocol.ts';
+import type { TaskCorrelation, TaskEnvelope } from '../wire/protocol.ts';
 
 /** A task from `run()` until it settles. Fields initialised up front (fixed shape on the hot path). */
 export class PendingTask {
@@ -86,85 +86,5 @@ export class PendingTask {
       for (const key in this.metadata) if (meta[key] === undefined) meta[key] = this.metadata[key];
     }
     return meta;
-  }
-}
-
-/** FIFO with O(1) push/shift and lazy removal from the middle; tasks handed back go first. */
-export class TaskQueue {
-  #items: (PendingTask | undefined)[] = [];
-  #head = 0;
-  #size = 0;
-  /** Tasks handed back (see requeue), served before #items and in the order they came back. */
-  #returned: PendingTask[] = [];
-
-  /** Tasks waiting (removed ones excluded). */
-  get size(): number {
-    return this.#size;
-  }
-
-  push(task: PendingTask): void {
-    this.#items.push(task);
-    this.#size++;
-  }
-
-  /**
-   * Puts a task back ahead of every waiting one: it was handed to a thread that went away (or was
-   * being recycled) before running it. Several handed back at once (the rest of a chunk) keep their order.
-   */
-  requeue(task: PendingTask): void {
-    this.#returned.push(task);
-    this.#size++;
-  }
-
-  /** The task `shift` would return, left in place. */
-  peek(): PendingTask | undefined {
-    for (const task of this.#returned) if (!task.removed) return task;
-    for (let at = this.#head; at < this.#items.length; at++) {
-      const task = this.#items[at];
-      if (task !== undefined && !task.removed) return task;
-    }
-    return undefined;
-  }
-
-  shift(): PendingTask | undefined {
-    while (this.#returned.length > 0) {
-      const task = this.#returned.shift()!;
-      if (!task.removed) {
-        this.#size--;
-        return task;
-      }
-    }
-    while (this.#head < this.#items.length) {
-      const task = this.#items[this.#head];
-      this.#items[this.#head++] = undefined;
-      if (this.#head > 1024 && this.#head * 2 > this.#items.length) this.#compact();
-      if (task !== undefined && !task.removed) {
-        this.#size--;
-        return task;
-      }
-    }
-    return undefined;
-  }
-
-  /** Marks a waiting task as gone; the FIFO drops it when it reaches the front. */
-  remove(task: PendingTask): void {
-    if (task.removed) return;
-    task.removed = true;
-    this.#size--;
-  }
-
-  /** Empties the queue, returning what was waiting. */
-  drain(): PendingTask[] {
-    const out: PendingTask[] = [];
-    for (let t = this.shift(); t !== undefined; t = this.shift()) out.push(t);
-    this.#items = [];
-    this.#head = 0;
-    this.#returned = [];
-    return out;
-  }
-
-  #compact(): void {
-    this.#items = this.#items.slice(this.#head);
-    this.#head = 0;
   }
 }

@@ -1,26 +1,30 @@
 /**
  * The engine behind `Pool`, its lifecycle side: starting threads, their hellos and exits, restarts
  * counted against the pool's intensity, recycling, rebuilding piscina when it stops replacing
- * threads, failing and closing. Tasks (queue, dispatch, results) are the TaskDispatcher's (dispatch.ts).
+ * threads, failing and closing. Tasks (queue, dispatch, outcomes) are the TaskDispatcher's (tasks.ts).
+ *
+ * engine/ is the supervisor side of a pool: everything here runs on the supervisor's thread and
+ * none of it is loaded in a worker thread (that code is in ../thread/, and the formats both sides
+ * read and write are in ../wire/). The public classes in ../ hold a PoolCore and delegate to it.
  */
-import type { Telemetry } from '../telemetry/bus.ts';
-import { TaskDispatcher } from './dispatch.ts';
-import { createRingBuffer } from './event-ring.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import { TaskDispatcher } from './tasks.ts';
+import { createRingBuffer } from '../wire/event-ring.ts';
 import { ThreadInbox, type LogSink } from './inbox.ts';
-import { PoolClosedError, PoolFailedError } from './errors.ts';
-import type { ResolvedPoolOptions } from './options.ts';
-import { CancelTable, cancelTableWords } from './cancel-table.ts';
-import { SlotField, slotFieldCount, type ThreadBootData, type ThreadMessage } from './protocol.ts';
+import { PoolClosedError, PoolFailedError } from '../errors.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import { CancelTable, cancelTableWords } from '../wire/cancel-table.ts';
+import { SlotField, slotFieldCount, type ThreadBootData, type ThreadMessage } from '../wire/protocol.ts';
 import { threadRuntimeUrl, threadsNeedTypeScript } from './runtime-path.ts';
 import { PiscinaHost } from './piscina-host.ts';
-import { createControlBuffer, SharedSettings } from './shared-control.ts';
+import { createRuleTableBuffer, SharedSettings } from '../wire/shared-settings.ts';
 import { errorMetadata, nsSince, ThreadRegistry, type PoolThread } from './threads.ts';
 import { SpawnLedger } from './spawns.ts';
 import { KeepAlive } from './keep-alive.ts';
+import type { PoolState } from './state.ts';
 import { PoolTimers } from './timers.ts';
-import type { LogLevels } from '../log/levels.ts';
+import type { LogLevels } from '../../log/levels.ts';
 
-export type PoolState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
 const startTimeoutMs = 30_000;
 
 export class PoolCore {
@@ -31,7 +35,7 @@ export class PoolCore {
   state: PoolState = 'idle';
   readonly #boot: ThreadBootData;
   readonly #cancels: CancelTable;
-  readonly #control = createControlBuffer();
+  readonly #ruleTable = createRuleTableBuffer();
   readonly #tasks: TaskDispatcher;
   readonly #spawns: SpawnLedger;
   readonly #timers: PoolTimers;
@@ -66,11 +70,11 @@ export class PoolCore {
     });
     this.#timers = new PoolTimers(this);
     this.#spawns = new SpawnLedger(bus, opts.name, opts.intensity, this.#keepAlive);
-    this.#settings = new SharedSettings(bus, levels, this.#control, this.slots, opts.name);
+    this.#settings = new SharedSettings(bus, levels, this.#ruleTable, this.slots, opts.name);
     this.#cancels = new CancelTable(cancelTableWords(opts.threads * opts.chunkMaxTasks));
     this.#boot = {
       cancels: this.#cancels.words.buffer as SharedArrayBuffer,
-      pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, control: this.#control, events,
+      pool: opts.name, module: opts.workerUrl, slots: this.slots.buffer as SharedArrayBuffer, slotCount, ruleTable: this.#ruleTable, events,
       recycle: opts.recycle, sampleIntervalMs: opts.sampleIntervalMs, flushIntervalMs: opts.flushIntervalMs,
       batchEvents: opts.batchEvents, maxPendingBatches: opts.maxPendingBatches, taskTimeoutMs: opts.taskTimeoutMs,
       runtime: threadRuntimeUrl, typescript: threadsNeedTypeScript(opts.workerUrl),

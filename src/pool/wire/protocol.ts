@@ -2,9 +2,14 @@
  * What the supervisor side of a pool and its threads share: the boot data every thread receives, the
  * task envelope and result, and the layout of the shared memory both sides read without messages.
  * Imported by both sides; holds no state.
+ *
+ * wire/ holds the formats of the thread boundary, each next to the code that reads and writes it:
+ * this protocol, the event encoding and event rings, the shared settings (rule table, log levels)
+ * and the cancel table. Both engine/ (supervisor side) and thread/ import them; nothing here imports
+ * either, so a format change is one place and neither side can reach into the other.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { RecycleOptions } from './options.ts';
+import type { ThreadLogRecord } from '../../log/record.ts';
 
 /** Per-slot fields of the slot table (an Int32Array over a SharedArrayBuffer). */
 export const SlotField = {
@@ -38,12 +43,15 @@ export const SlotField = {
 export const slotFieldCount = 11;
 
 /**
- * Rule table shared with threads: Int32 header `[version, byteLength]` followed by the JSON of the
- * snapshot. Threads compare the version on each emit (one Atomics.load) so a change reaches a thread
- * even while it is busy in a long task, which a message could not.
+ * When a thread replaces itself (PoolOptions `recycle`, resolved; null: no limit), checked after
+ * each task. Declared here rather than in options.ts so the wire formats import nothing of the
+ * public face (options.ts imports errors.ts, which imports this module).
  */
-export const controlHeaderInts = 2;
-export const controlBytes = 64 * 1024;
+export interface RecycleLimits {
+  readonly maxTasks: number | null;
+  readonly maxLifetimeMs: number | null;
+  readonly maxHeapBytes: number | null;
+}
 
 /** Everything a thread needs at boot (piscina `workerData`, identical for every thread). */
 export interface ThreadBootData {
@@ -56,10 +64,11 @@ export interface ThreadBootData {
   readonly module: string;
   readonly slots: SharedArrayBuffer;
   readonly slotCount: number;
-  readonly control: SharedArrayBuffer;
+  /** The telemetry rule table (shared-settings.ts). */
+  readonly ruleTable: SharedArrayBuffer;
   /** The event rings of every slot (event-ring.ts). */
   readonly events: SharedArrayBuffer;
-  readonly recycle: RecycleOptions;
+  readonly recycle: RecycleLimits;
   readonly sampleIntervalMs: number | null;
   readonly flushIntervalMs: number;
   /** Events per batch before a mid-task flush. */
@@ -132,14 +141,6 @@ export const recordedThreadEvents = ['action.stop', 'action.exception'] as const
 /** Doubles at the start of `records`: events the thread dropped since its previous batch, by reason. */
 export const BatchHeader = { buffer_full: 0, invalid_measurement: 1, unknown_event: 2 } as const;
 export const batchHeaderDoubles = 3;
-
-/** A log line from worker code (`ctx.log`), written by the supervisor's logger. */
-export interface ThreadLogRecord {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly msg: string;
-  readonly fields: Readonly<Record<string, unknown>> | null;
-  readonly time: number;
-}
 
 /**
  * A thread's answer to a task: `[slot, value, duration, batch?, outcome?]`, trailing entries left

@@ -6,8 +6,8 @@
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { describeError } from '../errors/describe.ts';
-import { SlotField, slotFieldCount } from './protocol.ts';
+import { describeError } from '../../errors/describe.ts';
+import { SlotField, slotFieldCount } from '../wire/protocol.ts';
 
 /** One thread as the pool sees it. */
 export class PoolThread {

@@ -5,7 +5,7 @@
  */
 import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { ThreadBootData, ThreadMessage } from './protocol.ts';
+import type { ThreadBootData, ThreadMessage } from '../wire/protocol.ts';
 import { threadEntryUrl, threadExecArgv } from './runtime-path.ts';
 
 export class PiscinaHost {

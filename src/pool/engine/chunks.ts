@@ -15,8 +15,8 @@
  * - a watchdog holds each task of a chunk to `taskTimeoutMs` from when that task started.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { SlotField, type ChunkAnswer, type TaskResult } from './protocol.ts';
-import type { PendingTask } from './task-queue.ts';
+import { SlotField, type ChunkAnswer, type TaskResult } from '../wire/protocol.ts';
+import type { PendingTask } from './pending-task.ts';
 import type { PoolThread, ThreadRegistry } from './threads.ts';
 
 /** Weight of the newest duration in the moving average: one long task stops chunking for a while. */

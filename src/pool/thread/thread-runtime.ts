@@ -1,23 +1,29 @@
 /**
- * The in-thread runtime: piscina loads this file in every thread of a pool (by path; it is never
- * exported from the package). It claims a stable slot, loads the worker module, runs tasks with a
- * `WorkerContext`, and ships the thread's events to the supervisor in batches.
+ * The in-thread runtime: piscina loads this file in every thread of a pool (by path, through
+ * thread-entry.mjs; it is never exported from the package). It claims a stable slot, loads the
+ * worker module, runs tasks with a `WorkerContext`, and ships the thread's events to the supervisor
+ * in batches.
+ *
+ * thread/ is the only code that runs inside a worker thread, kept apart so what a thread loads is
+ * visible at a glance: this runtime, the wire formats (../wire/) and defineWorker's types, never the
+ * supervisor-side engine. engine/runtime-path.ts computes the paths of these files.
  */
 import v8 from 'node:v8';
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
-import { createTelemetry } from '../telemetry/bus.ts';
-import { describeError } from '../errors/describe.ts';
-import { isPromiseLike } from '../telemetry/span.ts';
-import { currentCorrelation, restoreCorrelation } from '../telemetry/correlation.ts';
-import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from './define.ts';
-import { finishArmed, startArmed } from './cancel-table.ts';
-import { BatchEncoder } from './encoding.ts';
-import { RingWriter } from './event-ring.ts';
+import { createTelemetry } from '../../telemetry/bus.ts';
+import { describeError } from '../../errors/describe.ts';
+import { isPromiseLike } from '../../telemetry/span.ts';
+import { currentCorrelation, restoreCorrelation } from '../../telemetry/correlation.ts';
+import { isWorkerDefinition, type WorkerContext, type WorkerDefinition, type WorkerLogger } from '../define.ts';
+import { finishArmed, startArmed } from '../wire/cancel-table.ts';
+import { BatchEncoder } from '../wire/encoding.ts';
+import { RingWriter } from '../wire/event-ring.ts';
 import {
   recordedThreadEvents, SlotField, slotFieldCount, type ChunkAnswer, type ChunkEnvelope, type SerializedError, type TaskEnvelope, type TaskOutcome, type TaskResult,
-  type ThreadBootData, type ThreadLogRecord,
-} from './protocol.ts';
-import { RulesReader } from './shared-control.ts';
+  type ThreadBootData,
+} from '../wire/protocol.ts';
+import type { ThreadLogRecord } from '../../log/record.ts';
+import { RulesReader } from '../wire/shared-settings.ts';
 
 const bootStarted = performance.now();
 const boot = workerData as ThreadBootData;
@@ -27,7 +33,7 @@ const slot = claimSlot();
 const base = slot * slotFieldCount;
 const bus = createTelemetry({ scope: { pool: boot.pool, worker: slot } });
 const encoder = new BatchEncoder(boot.batchEvents, new RingWriter(boot.events, slots, slot));
-const rules = new RulesReader(boot.control);
+const rules = new RulesReader(boot.ruleTable);
 const startedAt = Date.now();
 let tasksDone = 0;
 let recycleReason: string | null = null;

@@ -8,9 +8,10 @@
  * Batches are self-contained (strings are interned per batch) so results and standalone flushes,
  * which travel on different channels, can arrive in any order.
  */
-import { catalog } from '../telemetry/catalog.ts';
+import { catalog } from '../../telemetry/catalog.ts';
 import type { RingWriter } from './event-ring.ts';
-import { BatchHeader, batchHeaderDoubles, type EventBatch, type ThreadLogRecord } from './protocol.ts';
+import type { ThreadLogRecord } from '../../log/record.ts';
+import { BatchHeader, batchHeaderDoubles, type EventBatch } from './protocol.ts';
 
 /** Cataloged event names in a fixed order: the wire index of an event. */
 export const wireEvents: readonly string[] = Object.keys(catalog);

@@ -4,8 +4,8 @@
  * intensity window, and the backoff between attempts to start threads that die while starting.
  * While a slot waits for its thread the pool's keep-alive is held: a spawn in progress is pending work.
  */
-import type { Telemetry } from '../telemetry/bus.ts';
-import type { Intensity } from '../supervision/types.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import type { Intensity } from '../../supervision/types.ts';
 import type { KeepAlive } from './keep-alive.ts';
 import { nsSince, type PendingSpawn, type PoolThread } from './threads.ts';
 

@@ -1,28 +1,38 @@
 /**
- * The rule table in shared memory. The supervisor side writes a snapshot with a seqlock (version set
- * to -1 while writing); threads read it when the version moved. One Atomics.load per check, so a
- * thread can check before every emit, and a change reaches a thread even mid-task.
+ * The supervisor's runtime settings as a pool's threads read them from shared memory: the telemetry
+ * rule table (sampling and filter rules) in its own buffer, and each slot's `ctx.log` level in the
+ * slot table (SlotField.logLevel). Shared memory rather than messages, so a change reaches a thread
+ * even while it is busy in a long task.
+ *
+ * The rule table is an Int32 header `[version, byteLength]` followed by the JSON of the snapshot. The
+ * supervisor side writes it with a seqlock (version set to -1 while writing); threads read it when
+ * the version moved. One Atomics.load per check, so a thread can check before every emit.
  */
-import type { Telemetry } from '../telemetry/bus.ts';
-import type { RuleSnapshot } from '../telemetry/control.ts';
-import { levelValue, type LogLevels } from '../log/levels.ts';
-import { controlBytes, controlHeaderInts, SlotField, slotFieldCount } from './protocol.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import type { RuleSnapshot } from '../../telemetry/control.ts';
+import { levelValue, type LogLevels } from '../../log/levels.ts';
+import { SlotField, slotFieldCount } from './protocol.ts';
+
+/** Int32s of the rule table's header: `[version, byteLength]`. */
+export const ruleTableHeaderInts = 2;
+/** Room for the snapshot's JSON after the header. */
+export const ruleTableBytes = 64 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Allocates the shared buffer for one pool. */
-export function createControlBuffer(): SharedArrayBuffer {
-  return new SharedArrayBuffer(controlHeaderInts * 4 + controlBytes);
+/** Allocates the rule table of one pool. */
+export function createRuleTableBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(ruleTableHeaderInts * 4 + ruleTableBytes);
 }
 
 /** Supervisor side: publishes a snapshot to every thread of the pool. */
 export function writeRules(buffer: SharedArrayBuffer, snapshot: RuleSnapshot): void {
-  const header = new Int32Array(buffer, 0, controlHeaderInts);
+  const header = new Int32Array(buffer, 0, ruleTableHeaderInts);
   const bytes = encoder.encode(JSON.stringify(snapshot));
-  if (bytes.length > controlBytes) throw new RangeError(`rule table of ${bytes.length} bytes exceeds ${controlBytes}`);
+  if (bytes.length > ruleTableBytes) throw new RangeError(`rule table of ${bytes.length} bytes exceeds ${ruleTableBytes}`);
   Atomics.store(header, 0, -1);
-  new Uint8Array(buffer, controlHeaderInts * 4, bytes.length).set(bytes);
+  new Uint8Array(buffer, ruleTableHeaderInts * 4, bytes.length).set(bytes);
   Atomics.store(header, 1, bytes.length);
   Atomics.store(header, 0, snapshot.version);
 }
@@ -34,8 +44,8 @@ export class RulesReader {
   #seen = 0;
 
   constructor(buffer: SharedArrayBuffer) {
-    this.#header = new Int32Array(buffer, 0, controlHeaderInts);
-    this.#bytes = new Uint8Array(buffer, controlHeaderInts * 4);
+    this.#header = new Int32Array(buffer, 0, ruleTableHeaderInts);
+    this.#bytes = new Uint8Array(buffer, ruleTableHeaderInts * 4);
   }
 
   /** The new snapshot, or null when unchanged or mid-write (the next check picks it up). */
@@ -57,7 +67,7 @@ export class RulesReader {
 
 /**
  * Keeps a pool's shared memory in step with the supervisor's settings while the pool runs: the
- * bus's rule table into the control buffer, and each slot's `ctx.log` threshold into the slot table.
+ * bus's rules into the rule table, and each slot's `ctx.log` threshold into the slot table.
  */
 export class SharedSettings {
   #unsubscribe: (() => void)[] = [];
@@ -65,17 +75,17 @@ export class SharedSettings {
   constructor(
     private readonly bus: Telemetry,
     private readonly levels: LogLevels,
-    private readonly control: SharedArrayBuffer,
+    private readonly ruleTable: SharedArrayBuffer,
     private readonly slots: Int32Array,
     private readonly pool: string,
   ) {}
 
   start(): void {
     this.stop();
-    writeRules(this.control, this.bus.control.rules());
+    writeRules(this.ruleTable, this.bus.control.rules());
     this.#publishLogLevels();
     this.#unsubscribe = [
-      this.bus.control.subscribe((snapshot) => writeRules(this.control, snapshot)),
+      this.bus.control.subscribe((snapshot) => writeRules(this.ruleTable, snapshot)),
       this.levels.subscribe(() => this.#publishLogLevels()),
     ];
   }

@@ -4,11 +4,12 @@
  * lines to the log sink, and holds a task's result back until the batches its thread posted on
  * their own during the task have arrived (they travel on another channel than the result).
  */
-import type { Telemetry } from '../telemetry/bus.ts';
-import type { DropReason } from '../telemetry/types.ts';
-import { decodeBatch } from './encoding.ts';
-import { ringConsumed, ringOf } from './event-ring.ts';
-import { BatchHeader, SlotField, slotFieldCount, type EventBatch, type ThreadLogRecord } from './protocol.ts';
+import type { Telemetry } from '../../telemetry/bus.ts';
+import type { DropReason } from '../../telemetry/types.ts';
+import { decodeBatch } from '../wire/encoding.ts';
+import { ringConsumed, ringOf } from '../wire/event-ring.ts';
+import type { ThreadLogRecord } from '../../log/record.ts';
+import { BatchHeader, SlotField, slotFieldCount, type EventBatch } from '../wire/protocol.ts';
 
 export type LogSink = (record: ThreadLogRecord, origin: { pool: string; worker_id: number }) => void;
 

@@ -1,8 +1,9 @@
 /**
- * Where the thread runtime lives and how threads load it. Threads start in `thread-entry.mjs`,
- * which (when running from source: tests, `tsx`) registers tsx before importing the TypeScript
- * runtime and worker module, because Node 20 cannot strip types. From `dist/` everything is
- * JavaScript and no loader is involved.
+ * Where the thread runtime lives (../thread/) and how threads load it. Threads start in
+ * `thread-entry.mjs`, which (when running from source: tests, `tsx`) registers tsx before importing
+ * the TypeScript runtime and worker module, because Node 20 cannot strip types. From `dist/`
+ * everything is JavaScript and no loader is involved. Paths are relative to this module, and tsc
+ * keeps the folder layout (copying the .mjs entry as is), so they resolve in src/ and dist/src/ alike.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +12,10 @@ const here = import.meta.url;
 const fromSource = here.endsWith('.ts');
 
 /** File URL of the file piscina loads in every thread. */
-export const threadEntryUrl = new URL('./thread-entry.mjs', here).href;
+export const threadEntryUrl = new URL('../thread/thread-entry.mjs', here).href;
 
 /** File URL of the thread runtime next to this module. */
-export const threadRuntimeUrl = new URL(fromSource ? './thread-runtime.ts' : './thread-runtime.js', here).href;
+export const threadRuntimeUrl = new URL(fromSource ? '../thread/thread-runtime.ts' : '../thread/thread-runtime.js', here).href;
 
 /** True when threads need tsx: the runtime or the worker module is TypeScript. */
 export function threadsNeedTypeScript(workerUrl: string): boolean {
