@@ -12,6 +12,7 @@ import { isQueueName } from '../jobs/store/validate.ts';
 /** One pool of the deployment (telemetry and logger are supplied by the runtime). */
 export type DeploymentPool = Omit<PoolOptions, 'telemetry' | 'logger' | 'onLog'>;
 
+/** What a deployment file declares: its pools (with worker modules), the queues each consumes, and options. */
 export interface DeploymentSpec {
   readonly pools: readonly DeploymentPool[];
   /** Queue name → the pool that runs its jobs and how many at once. */
@@ -23,6 +24,7 @@ export interface DeploymentSpec {
   readonly acceptQueues?: readonly string[] | '*';
 }
 
+/** A checked deployment, as `defineDeployment` returns it and `pitboss start <file>` runs it. */
 export interface Deployment extends DeploymentSpec {
   readonly kind: 'pitboss.deployment';
 }

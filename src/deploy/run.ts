@@ -69,6 +69,7 @@ export interface RunOptions {
   readonly handleSignals?: boolean;
 }
 
+/** Starts a deployment: store, dispatch, pools, job system and HTTP server, under one root supervisor (what `pitboss start` runs). */
 export async function startDeployment(deployment: Deployment, config: PitbossConfig, options: RunOptions = {}): Promise<RunningDeployment> {
   const bus = options.telemetry ?? sharedTelemetry;
   const supervisorId = config.supervisorId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;

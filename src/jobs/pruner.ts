@@ -12,6 +12,7 @@ import type { RetentionPolicy } from './types.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** How long finished jobs and fleet history are kept, and how often the pruner deletes what is older. */
 export interface RetentionOptions extends Partial<RetentionPolicy> {
   /** How often to prune (default 10 min). */
   readonly intervalMs?: number;

@@ -16,6 +16,7 @@ import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts
 import type { JobStore } from './store/store.ts';
 import { toDispatchJob, type Dispatcher, type EnqueueInput, type EnqueuedJob, type JobDetails, type JobRecord, type QueueStats } from './types.ts';
 
+/** What a `JobSystem` runs on (store, dispatcher, telemetry bus), which queues it consumes on which pools, and its reconciler and retention settings. */
 export interface JobSystemOptions {
   readonly store: JobStore;
   readonly dispatcher: Dispatcher;
@@ -60,6 +61,10 @@ function checkQueues(queues: JobSystemOptions['queues']): void {
   }
 }
 
+/**
+ * Durable jobs over a `JobStore` and a dispatcher: enqueue, consume queues on pools, retries with
+ * backoff, cancel, and the reconciler that dispatches what a crash or an outage left behind.
+ */
 export class JobSystem {
   readonly supervisorId: string;
   readonly #o: JobSystemOptions;

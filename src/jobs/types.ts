@@ -88,6 +88,7 @@ export interface SupervisorRecord extends SupervisorHolder {
   readonly beatAt: number;
 }
 
+/** A job's row: status, attempts, timing, data, result or error (what `jobs.get` returns, without actions). */
 export interface JobRecord {
   readonly id: string;
   readonly queue: string;

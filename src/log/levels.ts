@@ -7,9 +7,11 @@
 import { PitbossError } from '../errors/classes.ts';
 
 export const logCategories = ['pool', 'worker', 'job', 'supervisor', 'telemetry', 'store', 'dispatch', 'http'] as const;
+/** A log category: the part of pitboss a line comes from (`pool`, `job`, `store`, …). */
 export type LogCategory = (typeof logCategories)[number];
 
 export const logLevelNames = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** A pino level name, or `silent`. */
 export type LogLevel = (typeof logLevelNames)[number];
 
 /** pino's numeric levels; `silent` is above everything. */
@@ -42,6 +44,7 @@ export function parseLogLevel(key: string, value: unknown): LogLevel {
   return isLevel(value) ? value : fail(key, value);
 }
 
+/** Log levels changeable at runtime: a default, per category, and per worker (`<pool>/<worker_id>`); an unset one uses the default. */
 export class LogLevels {
   #snapshot: LogLevelsSnapshot;
   #listeners: ((snapshot: LogLevelsSnapshot) => void)[] = [];

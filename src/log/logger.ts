@@ -16,6 +16,7 @@ export const redactPaths = [
 
 export { redactUrl } from './redact-url.ts';
 
+/** Where a `PitbossLogger` writes, its starting levels and the fields bound on every line. */
 export interface PitbossLoggerOptions {
   /** Runtime levels (default: a new table at LOG_LEVEL or info). */
   levels?: LogLevels;
@@ -25,6 +26,7 @@ export interface PitbossLoggerOptions {
   base?: Record<string, unknown>;
 }
 
+/** pino-backed logger with per-category levels changeable at runtime; also writes the lines threads send through `ctx.log`. */
 export class PitbossLogger {
   readonly levels: LogLevels;
   readonly root: Logger;

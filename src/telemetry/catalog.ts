@@ -18,6 +18,7 @@ const workerCall = ['pool', 'worker_id', 'task'] as const;
 const jobKeys = ['queue', 'job_name'] as const;
 const childKeys = ['supervisor', 'child', 'reason', 'strategy'] as const;
 
+/** The built-in event catalog: every event pitboss emits, with its measurements, metadata keys and meaning (the one source of truth; docs/telemetry.md is generated from it). */
 export const catalog = {
   // ── pool ──────────────────────────────────────────────────────────────────────────────────────
   'pool.initialized': spec({ measurements: ['duration', 'workers'], metadata: pool, labels: pool, description: 'A pool finished starting its threads.' }),

@@ -10,6 +10,7 @@ import { fleetSql } from './sql/fleet.ts';
 import type { SqlClient, WorkerEventRecord } from './types.ts';
 import { checkCount, checkQueueName, checkSupervisorId, clean, invalidJob } from './validate.ts';
 
+/** `store.fleet`: the supervisors table (heartbeats, consumed queues, stops) and worker-event rows. */
 export class FleetFacet {
   readonly #engine: StoreEngine;
   readonly #workerEvents: Batcher<WorkerEventRow, null>;

@@ -17,6 +17,7 @@ import { ActionRow, ClaimRequest, FinishRequest, IdAllocator, writeActions, writ
 
 const MAX_DURATION_NS = Number.MAX_SAFE_INTEGER;
 
+/** `store.jobs`: the jobs and job_actions tables (enqueue, claim, finish, cancel, get, orphan requeue). */
 export class JobsFacet {
   readonly #engine: StoreEngine;
   readonly #maxPayloadBytes: number;

@@ -91,6 +91,7 @@ async function readOverview(client: SqlClient, limit: number, timeoutMs: number)
   }, { statementTimeoutMs: timeoutMs });
 }
 
+/** `store.overview`: read-only views across the tables for operators and metrics (queue counts, the status page). */
 export class OverviewFacet {
   readonly #engine: StoreEngine;
 

@@ -49,6 +49,7 @@ async function prune(client: SqlClient, bus: Telemetry, backend: SqlBackend, pol
   };
 }
 
+/** `store.retention`: deletes finished jobs and fleet history older than the retention policy. */
 export class RetentionFacet {
   readonly #engine: StoreEngine;
 

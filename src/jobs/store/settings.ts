@@ -116,6 +116,7 @@ async function watchSettings(
   });
 }
 
+/** `store.settings`: the persisted telemetry settings (rules and log levels) the fleet shares, with change notifications. */
 export class SettingsFacet {
   readonly #engine: StoreEngine;
 

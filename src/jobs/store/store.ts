@@ -37,6 +37,10 @@ import { checkCount } from './validate.ts';
 
 const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
+/**
+ * The job record on Postgres or embedded PGlite: `open` it, then reach each table group through its
+ * facet (`jobs`, `fleet`, `settings`, `overview`, `retention`). Tracks the database's availability.
+ */
 export class JobStore {
   /** Jobs and their actions: enqueue, claim, finish, get, cancel, and what the reconciler needs. */
   readonly jobs: JobsFacet;
