@@ -58,7 +58,7 @@ const envSchema = z.object({
   message: 'must be at least twice PITBOSS_RECONCILE_INTERVAL_MS', path: ['PITBOSS_HEARTBEAT_TTL_MS'],
 });
 
-/** Every environment variable, its default and meaning: the README's configuration table (pinned by a test). */
+/** Every environment variable, its default and meaning: docs/configuration.md's table (pinned by a test). */
 export const configVariables: Readonly<Record<keyof z.infer<typeof envSchema>, { readonly default: string; readonly description: string }>> = {
   DATABASE_URL: { default: '(embedded PGlite)', description: 'Postgres holding the job record; unset runs the embedded PGlite store in `PITBOSS_DATA_DIR`.' },
   REDIS_URL: { default: '(in-process dispatch)', description: 'Redis for BullMQ dispatch shared by a fleet; unset dispatches in-process.' },

@@ -23,7 +23,7 @@ interface LineSpec {
 
 const crashTypes = new Set(['WorkerCrashedError', 'TaskTimeoutError']);
 
-/** The table of stable log event names; the README lists it and a test pins them together. */
+/** The table of stable log event names; docs/logs.md lists it and a test pins them together. */
 export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
   'job.enqueued': { category: 'job', level: 'debug', name: 'job_enqueued' },
   'job.start': { category: 'job', level: 'debug', name: 'job_started' },

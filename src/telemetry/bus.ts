@@ -30,7 +30,7 @@ export interface AttachOptions {
   /**
    * For handlers that write the record (job actions, worker history), not for observers: the handler
    * receives every event of its patterns whatever the sampling rules say, with weight 0 when the
-   * rules thinned the event out for everyone else (DESIGN §8: sampling is for observers). In worker
+   * rules thinned the event out for everyone else (sampling is for observers, see docs/telemetry.md#events-sampling-and-weights). In worker
    * threads this covers `action.stop` / `action.exception`, which threads ship even when sampled out.
    */
   record?: boolean;

@@ -1,6 +1,6 @@
 /**
  * The telemetry catalog: the one source of truth for every event pitboss emits. Types for
- * `execute`/`attach` are derived from this table, the README's event table is generated from it and
+ * `execute`/`attach` are derived from this table, docs/telemetry.md's event table is generated from it and
  * pinned by a test, and a coverage test proves each entry is emitted by real code.
  *
  * Units: durations are nanoseconds (`duration`, `wait`, `lifetime`, `downtime`, `queue_time`),

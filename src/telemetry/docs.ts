@@ -1,6 +1,6 @@
 /**
- * Renders the event table as Markdown. The README's catalog section is this output verbatim, and a
- * test fails when they drift (`UPDATE_DOCS=1 npm test` rewrites the README section).
+ * Renders the event table as Markdown. docs/telemetry.md's catalog section is this output verbatim, and a
+ * test fails when they drift (`UPDATE_DOCS=1 npx vitest run test/docs` rewrites the section).
  */
 import type { EventTable } from './types.ts';
 

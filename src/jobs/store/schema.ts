@@ -1,5 +1,5 @@
 /**
- * The store's schema: versioned migrations (tables per DESIGN.md, indexed for the store's queries)
+ * The store's schema: versioned migrations (the job record's tables, indexed for the store's queries)
  * and the statements migrate.ts applies them with. Apart from the statements of the store's work
  * (sql/<table group>.ts), so a reviewer reads the tables in one place.
  */

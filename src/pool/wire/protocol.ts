@@ -134,7 +134,7 @@ export type EventBatch = readonly [records: number | Float64Array, length: numbe
 
 /**
  * Thread events the supervisor writes to the record (job_actions): a thread ships them even when its
- * sampling rules drop them, flagged for record handlers only (DESIGN §8).
+ * sampling rules drop them, flagged for record handlers only (see docs/telemetry.md#events-sampling-and-weights).
  */
 export const recordedThreadEvents = ['action.stop', 'action.exception'] as const;
 
