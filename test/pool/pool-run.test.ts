@@ -23,6 +23,11 @@ describe('pool: running tasks on real threads', () => {
     expect(events.of('action.stop')).toHaveLength(10);
   });
 
+  it('a run before start() rejects saying the pool is not started (not that it is closed)', async () => {
+    const pool = new Pool({ name: 'unstarted', threads: 1, worker: workerPath('faults'), telemetry: createTelemetry() });
+    await expect(pool.run({ kind: 'ok', value: 1 })).rejects.toMatchObject({ code: 'PITBOSS_POOL_CLOSED', message: 'pool unstarted is not started (call start() first)' });
+  });
+
   it('gives every thread a stable slot and reports them', async () => {
     const { pool } = await startPool({ threads: 3 });
     const threads = pool.threads();

@@ -104,7 +104,7 @@ export class TaskDispatcher {
   run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
     const state = this.#ctx.state();
     if (state !== 'running' && state !== 'starting') {
-      return Promise.reject(this.#ctx.failure() ?? new PoolClosedError(this.#opts.name));
+      return Promise.reject(this.#ctx.failure() ?? new PoolClosedError(this.#opts.name, state === 'idle' ? 'is not started (call start() first)' : undefined));
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const correlation = currentCorrelation();
