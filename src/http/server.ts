@@ -6,12 +6,12 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { errorStatus, PitbossError } from '../errors.ts';
-import type { FleetControl } from '../control/fleet.ts';
+import type { FleetSettingsSync } from '../fleet/settings-sync.ts';
 import type { JobSystem } from '../jobs/system.ts';
 import { requireToken, tokenCheck } from './auth.ts';
 import { WaitingBound, waitingBoundHook } from './backpressure.ts';
 import { readAccessHook } from './read-access.ts';
-import { registerControlRoutes } from './routes-control.ts';
+import { registerTelemetrySettingsRoutes } from './routes-telemetry-settings.ts';
 import { registerJobRoutes } from './routes-jobs.ts';
 
 /** What the server serves; the deployment wires these. */
@@ -33,7 +33,8 @@ export interface HttpServerOptions {
   readonly jobs: JobSystem;
   /** Bound on waiting jobs per queue: `POST /jobs` answers 429 at `max` (absent: unbounded). */
   readonly waitingBound?: { readonly max: number; readonly count: (queue: string) => Promise<number>; readonly refreshMs?: number };
-  readonly control: FleetControl;
+  /** Telemetry rules and log levels (the `/control/*` routes). */
+  readonly settings: FleetSettingsSync;
   readonly scrape: () => Promise<{ contentType: string; body: string }>;
   /** What readiness depends on; `storeProblem` says why the store is not ready (null when it is). */
   readonly readiness: () => Readiness;
@@ -107,7 +108,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.type(contentType).send(body);
   });
   registerJobRoutes(app, options, guard);
-  registerControlRoutes(app, options, guard);
+  registerTelemetrySettingsRoutes(app, options, guard);
   options.extend?.(app, guard);
   return app;
 }

@@ -4,7 +4,7 @@
  * thread can check before every emit, and a change reaches a thread even mid-task.
  */
 import type { Telemetry } from '../telemetry/bus.ts';
-import type { RuleSnapshot } from '../telemetry/control.ts';
+import type { RuleSnapshot } from '../telemetry/rules.ts';
 import { levelValue, type LogLevels } from '../log/levels.ts';
 import { controlBytes, controlHeaderInts, SlotField, slotFieldCount } from './protocol.ts';
 

@@ -6,7 +6,7 @@
  */
 import { TelemetryError } from '../errors.ts';
 import { catalog, type Catalog } from './catalog.ts';
-import { RuleTable, type ControlRule, type ControlRuleInput, type RuleSnapshot } from './control.ts';
+import { RuleTable, type ControlRule, type ControlRuleInput, type RuleSnapshot } from './rules.ts';
 import { currentCorrelation } from './correlation.ts';
 import { describeError, nextSpanId, runSpan } from './span.ts';
 import { EventEntry, eventsForPattern, validateEventTable, type Attachment, type StoredHandler } from './registry.ts';

@@ -6,7 +6,7 @@
  * up by reloading when it is back.
  */
 import { JobError } from '../../errors.ts';
-import { normalizeRule, type ControlRule } from '../../telemetry/control.ts';
+import { normalizeRule, type ControlRule } from '../../telemetry/rules.ts';
 import { controlChannel, controlSql } from './sql.ts';
 import type { ControlInput, ControlState, LogLevelInput, LogLevelName, LogLevelSetting, SqlClient, SqlRow } from './types.ts';
 

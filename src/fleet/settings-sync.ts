@@ -1,16 +1,16 @@
 /**
- * Runtime control for a fleet: telemetry rules and log levels changed through the API are persisted
- * in Postgres (the truth, versioned) and applied here; every other supervisor sharing the database
- * hears the change (LISTEN/NOTIFY) and applies it too. Pools copy what the bus and the log levels
+ * Telemetry settings kept in step across a fleet: telemetry rules (sampling, filters) and log levels
+ * changed through the API are persisted in Postgres (the truth, versioned) and applied here; every
+ * other supervisor sharing the database hears the change (LISTEN/NOTIFY) and applies it too. Pools copy what the bus and the log levels
  * hold into their threads, so one PUT reaches every thread of every supervisor.
  */
 import type { Telemetry } from '../telemetry/bus.ts';
-import { normalizeRule, type ControlRule, type ControlRuleInput } from '../telemetry/control.ts';
+import { normalizeRule, type ControlRule, type ControlRuleInput } from '../telemetry/rules.ts';
 import { LogLevels, type LogCategory, type LogLevel, type LogLevelsChange, type LogLevelsSnapshot } from '../log/levels.ts';
 import type { ControlInput, ControlState, LogLevelInput, LogLevelSetting } from '../jobs/store/types.ts';
 
 /** The store's side (JobStore on Postgres and PGlite): one versioned table, NOTIFY on change. */
-export interface ControlStorePort {
+export interface SettingsStorePort {
   loadControl(): Promise<ControlState>;
   saveControl(input: ControlInput): Promise<ControlState>;
   onControlChange(listener: (state: ControlState) => void, onError?: (error: unknown) => void): Promise<() => Promise<void>>;
@@ -46,20 +46,20 @@ export interface RuleAppliers {
   threads(): readonly { workerId: number; rulesVersion: number }[];
 }
 
-export interface FleetControlOptions {
+export interface FleetSettingsSyncOptions {
   readonly bus: Telemetry;
   readonly levels: LogLevels;
   /** Without a store, changes apply to this process only. */
-  readonly store: ControlStorePort | null;
+  readonly store: SettingsStorePort | null;
   readonly pools: () => readonly RuleAppliers[];
 }
 
-export class FleetControl {
-  readonly #o: FleetControlOptions;
+export class FleetSettingsSync {
+  readonly #o: FleetSettingsSyncOptions;
   #storeVersion = 0;
   #unlisten: (() => Promise<void>) | null = null;
 
-  constructor(options: FleetControlOptions) {
+  constructor(options: FleetSettingsSyncOptions) {
     this.#o = options;
   }
 
