@@ -10,7 +10,7 @@ import { LogLevels, type LogCategory, type LogLevel, type LogLevelsChange, type 
 import type { ControlInput, ControlState, LogLevelInput, LogLevelSetting } from '../jobs/store/types.ts';
 
 /** The store's side (JobStore on Postgres and PGlite): one versioned table, NOTIFY on change. */
-export interface SettingsStorePort {
+interface SettingsStorePort {
   loadControl(): Promise<ControlState>;
   saveControl(input: ControlInput): Promise<ControlState>;
   onControlChange(listener: (state: ControlState) => void, onError?: (error: unknown) => void): Promise<() => Promise<void>>;
@@ -19,7 +19,7 @@ export interface SettingsStorePort {
 type Levels = Omit<LogLevelsSnapshot, 'version'>;
 
 /** The level table as the store's rows: `*` is the default, `worker` rows scoped to a pool/slot are per-worker. */
-export function levelsToRows(levels: Levels): LogLevelInput[] {
+function levelsToRows(levels: Levels): LogLevelInput[] {
   return [
     { category: '*', level: levels.default },
     ...Object.entries(levels.categories).map(([category, level]) => ({ category, level: level! })),
@@ -30,7 +30,7 @@ export function levelsToRows(levels: Levels): LogLevelInput[] {
   ];
 }
 
-export function rowsToLevels(rows: readonly LogLevelSetting[]): Levels {
+function rowsToLevels(rows: readonly LogLevelSetting[]): Levels {
   const levels: { default: LogLevel; categories: Partial<Record<LogCategory, LogLevel>>; workers: Record<string, LogLevel> } = { default: 'info', categories: {}, workers: {} };
   for (const row of rows) {
     if (row.category === '*') levels.default = row.level;
@@ -41,7 +41,7 @@ export function rowsToLevels(rows: readonly LogLevelSetting[]): Levels {
 }
 
 /** Something whose threads apply rules: reports the version each thread applied. */
-export interface RuleAppliers {
+interface RuleAppliers {
   readonly name: string;
   threads(): readonly { workerId: number; rulesVersion: number }[];
 }

@@ -1,13 +1,12 @@
 /** The telemetry settings API (`/control/telemetry`, `/control/log-levels`): rules and log levels, behind the token. */
 import type { FastifyInstance } from 'fastify';
 import type { RouteGuard } from './auth.ts';
+import type { FleetSettingsSync } from '../fleet/settings-sync.ts';
 import type { LogLevelsChange } from '../log/levels.ts';
 import type { ControlRuleInput } from '../telemetry/rules.ts';
 import { logLevelsBody, telemetryRulesBody } from './schemas.ts';
-import type { HttpServerOptions } from './server.ts';
 
-export function registerTelemetrySettingsRoutes(app: FastifyInstance, options: HttpServerOptions, guard: RouteGuard): void {
-  const { settings } = options;
+export function registerTelemetrySettingsRoutes(app: FastifyInstance, settings: FleetSettingsSync, guard: RouteGuard): void {
   app.get('/control/telemetry', { onRequest: guard }, async () => settings.telemetry());
   app.put<{ Body: { rules: ControlRuleInput[] } }>('/control/telemetry', { schema: { body: telemetryRulesBody }, onRequest: guard }, async (request) =>
     settings.setTelemetryRules(request.body.rules));

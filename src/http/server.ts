@@ -108,7 +108,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.type(contentType).send(body);
   });
   registerJobRoutes(app, options, guard);
-  registerTelemetrySettingsRoutes(app, options, guard);
+  registerTelemetrySettingsRoutes(app, options.settings, guard);
   options.extend?.(app, guard);
   return app;
 }
