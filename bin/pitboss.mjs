@@ -5,6 +5,7 @@
 // clone needs no build, a build makes every start faster, and an edit after a build is never
 // shadowed by a stale dist/. Plain JavaScript on purpose: it must load before any TypeScript loader.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import module from 'node:module';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 
@@ -44,6 +45,11 @@ function reasonForSource() {
   const rootPath = fileURLToPath(root);
   return sourceDirs.some((dir) => newestUnder(`${rootPath}${dir}`) > builtAt) ? 'stale build' : null;
 }
+
+// Node 22.1+ keeps V8's compiled code of loaded modules on disk (in the OS temp dir; a read-only one
+// just means no cache): importing the runtime from dist/ took ~200 ms instead of ~250 ms on Node 24.
+// Node 20 has no such cache.
+module.enableCompileCache?.();
 
 const reason = reasonForSource();
 if (reason === null) {
