@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { PitbossConfig } from '../config.ts';
-import { FleetControl } from '../control/fleet.ts';
+import { FleetSettingsSync } from '../fleet/settings-sync.ts';
 import { buildHttpServer } from '../http/server.ts';
 import { StatusBoard } from '../http/status-board.ts';
 import { registerStatusRoutes } from '../http/status-routes.ts';
-import { BullmqDispatcher, LocalDispatcher } from '../jobs/dispatch/index.ts';
+import { LocalDispatcher } from '../jobs/dispatch/local.ts';
 import { JobStore } from '../jobs/store/index.ts';
 import { JobSystem } from '../jobs/system.ts';
 import type { RetentionOptions } from '../jobs/pruner.ts';
@@ -38,7 +38,8 @@ export interface RunningDeployment {
   readonly store: JobStore;
   readonly dispatcher: Dispatcher;
   readonly pools: readonly SupervisedPool[];
-  readonly control: FleetControl;
+  /** Telemetry rules and log levels, applied here and kept in step across the fleet (what `/control/*` serves). */
+  readonly control: FleetSettingsSync;
   readonly metrics: Metrics;
   readonly logger: PitbossLogger;
   readonly telemetry: Telemetry;
@@ -76,10 +77,13 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const levels = new LogLevels(config.logLevel);
   const logger = new PitbossLogger({ levels, base: { supervisor_id: supervisorId }, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const detachLogs = attachEventLogs(bus, logger);
+  // BullMQ and ioredis cost ~250 ms of module loading (measured from dist/): the embedded default,
+  // which dispatches in-process, never loads them.
+  const bullmq = config.redisUrl === null ? null : await import('../jobs/dispatch/bullmq.ts');
   const store = await JobStore.open({ url: config.databaseUrl, dataDir: config.dataDir, telemetry: bus });
   // A dead supervisor's BullMQ jobs stay "active" (a re-add of their ids is a no-op) until their lock
   // lapses and stalled recovery runs: the lock is the heartbeat's twin, so both follow the TTL.
-  const dispatcher: Dispatcher = config.redisUrl === null ? new LocalDispatcher() : new BullmqDispatcher({
+  const dispatcher: Dispatcher = config.redisUrl === null || bullmq === null ? new LocalDispatcher() : new bullmq.BullmqDispatcher({
     url: config.redisUrl, telemetry: bus, lockDurationMs: config.heartbeatTtlMs, stalledIntervalMs: config.heartbeatTtlMs,
   });
   const pools = deployment.pools.map((spec) => new SupervisedPool({ ...spec, telemetry: bus, logger }, { shutdownMs: config.shutdownTimeoutMs }));
@@ -98,7 +102,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     retention: retentionOf(config),
   });
   const metrics = createMetrics({ telemetry: bus, stats: () => store.overview.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
-  const control = new FleetControl({ bus, levels, store: store.settings, pools: () => pools });
+  const settings = new FleetSettingsSync({ bus, levels, store: store.settings, pools: () => pools });
   const detachWorkerEvents = recordWorkerLifecycle(bus, store.fleet, supervisorId);
   const board = new StatusBoard();
   const detachBoard = board.attach(bus, `pitboss.status_board.${supervisorId}`);
@@ -108,7 +112,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     host: config.host, port: config.port, token: config.controlToken, allowUnauthenticatedLoopback: config.allowLocalControl, publicReads: config.publicReads,
     requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections,
     waitingBound: { max: config.maxWaitingJobs, count: (queue) => store.jobs.countClaimable(queue) },
-    jobs, control, scrape: () => metrics.scrape(), logger: logger.category('http'),
+    jobs, settings, scrape: () => metrics.scrape(), logger: logger.category('http'),
     readiness: () => ({ store: store.available, storeProblem: store.problem, dispatch: dispatcher.healthy(), draining }),
     extend: (app) => registerStatusRoutes(app, {
       supervisorId, board, pools: () => pools, queuePools,
@@ -123,7 +127,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   /** Closes what stands around the supervision tree, in order; every step runs, the first failure is rethrown. */
   const closeAround = async (): Promise<void> => {
     const failures: unknown[] = [];
-    for (const step of [() => control.stop(), () => metrics.shutdown(), () => dispatcher.close(), () => store.close()]) {
+    for (const step of [() => settings.stop(), () => metrics.shutdown(), () => dispatcher.close(), () => store.close()]) {
       await step().catch((error: unknown) => { failures.push(error); });
     }
     detachBoard();
@@ -132,7 +136,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     if (failures.length > 0) throw failures[0];
   };
   try {
-    await control.start();
+    await settings.start();
     await supervisor.start();
   } catch (error) {
     // A child that cannot start (a port in use, a supervisor id held by a live process): the
@@ -196,7 +200,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
       });
     }
   }
-  return { supervisorId, url, jobs, store, dispatcher, pools, control, metrics, logger, telemetry: bus, http, supervisor, drain, stop, exited };
+  return { supervisorId, url, jobs, store, dispatcher, pools, control: settings, metrics, logger, telemetry: bus, http, supervisor, drain, stop, exited };
 }
 
 /**

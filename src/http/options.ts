@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { FleetControl } from '../control/fleet.ts';
+import type { FleetSettingsSync } from '../fleet/settings-sync.ts';
 import type { JobSystem } from '../jobs/system.ts';
 import type { requireToken } from './auth.ts';
 
@@ -27,7 +27,8 @@ export interface HttpServerOptions {
   readonly jobs: JobSystem;
   /** Bound on waiting jobs per queue: `POST /jobs` answers 429 at `max` (absent: unbounded). */
   readonly waitingBound?: { readonly max: number; readonly count: (queue: string) => Promise<number>; readonly refreshMs?: number };
-  readonly control: FleetControl;
+  /** Telemetry rules and log levels (the `/control/*` routes). */
+  readonly settings: FleetSettingsSync;
   readonly scrape: () => Promise<{ contentType: string; body: string }>;
   /** What readiness depends on; `storeProblem` says why the store is not ready (null when it is). */
   readonly readiness: () => Readiness;

@@ -10,7 +10,7 @@ import { requireToken, tokenCheck } from './auth.ts';
 import { WaitingBound, waitingBoundHook } from './backpressure.ts';
 import type { HttpServerOptions } from './options.ts';
 import { readAccessHook } from './read-access.ts';
-import { registerControlRoutes } from './routes-control.ts';
+import { registerTelemetrySettingsRoutes } from './routes-telemetry-settings.ts';
 import { registerJobRoutes } from './routes-jobs.ts';
 
 /** The `error` word of the JSON body for each status of the error table. */
@@ -74,7 +74,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.type(contentType).send(body);
   });
   registerJobRoutes(app, options, guard);
-  registerControlRoutes(app, options, guard);
+  registerTelemetrySettingsRoutes(app, options.settings, guard);
   options.extend?.(app, guard);
   return app;
 }

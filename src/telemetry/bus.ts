@@ -7,7 +7,7 @@
 import { describeError } from '../errors/describe.ts';
 import { TelemetryError } from '../errors/classes.ts';
 import { catalog, type Catalog } from './catalog.ts';
-import { RuleTable, type ControlRule, type ControlRuleInput, type RuleSnapshot } from './control.ts';
+import { RuleTable, type ControlRule, type ControlRuleInput, type RuleSnapshot } from './rules.ts';
 import { currentCorrelation } from './correlation.ts';
 import { nextSpanId, runSpan } from './span.ts';
 import { EventEntry, eventsForPattern, validateEventTable, type Attachment, type StoredHandler } from './registry.ts';

@@ -4,7 +4,7 @@
  * time, never at emit time (STYLE §3): `execute` is one map lookup and an index loop.
  */
 import { TelemetryError } from '../errors/classes.ts';
-import { hasScopedRule, patternMatches, patternShape, resolveRate, type ControlRule } from './control.ts';
+import { hasScopedRule, patternMatches, patternShape, resolveRate, type ControlRule } from './rules.ts';
 import type { EventSpec, EventTable } from './types.ts';
 
 /** A handler as stored by the bus (event-agnostic; the public types live on `attach`). */

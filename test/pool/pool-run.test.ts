@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withCorrelation, traceIdOf } from '../../src/index.ts';
+import { createTelemetry, withCorrelation, traceIdOf } from '../../src/index.ts';
 import { Pool } from '../../src/pool/pool.ts';
 import { generate, hashRounds } from '../../workers/hash.ts';
 import { eventually, startPool, workerPath } from '../helpers/pool.ts';

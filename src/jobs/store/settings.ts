@@ -7,7 +7,7 @@
  * reloading when it is back. Statements are in sql/settings.ts.
  */
 import { JobError } from '../../errors/classes.ts';
-import { normalizeRule, type ControlRule } from '../../telemetry/control.ts';
+import { normalizeRule, type ControlRule } from '../../telemetry/rules.ts';
 import { settle, type StoreEngine } from './engine.ts';
 import { settingsChannel, settingsSql } from './sql/settings.ts';
 import type { LogLevelInput, LogLevelName, LogLevelSetting, SqlClient, SqlRow, TelemetrySettings, TelemetrySettingsInput } from './types.ts';

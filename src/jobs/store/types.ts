@@ -4,7 +4,7 @@
  */
 import type { JobError } from '../../errors/classes.ts';
 import type { Telemetry } from '../../telemetry/bus.ts';
-import type { ControlRule, ControlRuleInput } from '../../telemetry/control.ts';
+import type { ControlRule, ControlRuleInput } from '../../telemetry/rules.ts';
 
 /** Which database engine a client talks to (the `backend` metadata of `store.*` events). */
 export type SqlBackend = 'postgres' | 'pglite';

@@ -9,7 +9,7 @@
  * the version moved. One Atomics.load per check, so a thread can check before every emit.
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
-import type { RuleSnapshot } from '../../telemetry/control.ts';
+import type { RuleSnapshot } from '../../telemetry/rules.ts';
 import { levelValue, type LogLevels } from '../../log/levels.ts';
 import { SlotField, slotFieldCount } from './protocol.ts';
 

@@ -1,16 +1,16 @@
 /**
- * Runtime control for a fleet: telemetry rules and log levels changed through the API are persisted
- * in Postgres (the truth, versioned) and applied here; every other supervisor sharing the database
- * hears the change (LISTEN/NOTIFY) and applies it too. Pools copy what the bus and the log levels
+ * Telemetry settings kept in step across a fleet: telemetry rules (sampling, filters) and log levels
+ * changed through the API are persisted in Postgres (the truth, versioned) and applied here; every
+ * other supervisor sharing the database hears the change (LISTEN/NOTIFY) and applies it too. Pools copy what the bus and the log levels
  * hold into their threads, so one PUT reaches every thread of every supervisor.
  */
 import type { Telemetry } from '../telemetry/bus.ts';
-import { normalizeRule, type ControlRule, type ControlRuleInput } from '../telemetry/control.ts';
+import { normalizeRule, type ControlRule, type ControlRuleInput } from '../telemetry/rules.ts';
 import { LogLevels, type LogCategory, type LogLevel, type LogLevelsChange, type LogLevelsSnapshot } from '../log/levels.ts';
 import type { LogLevelInput, LogLevelSetting, TelemetrySettings, TelemetrySettingsInput } from '../jobs/store/types.ts';
 
 /** The store's side (`JobStore.settings` on Postgres and PGlite): one versioned table, NOTIFY on change. */
-export interface ControlStorePort {
+interface SettingsStorePort {
   load(): Promise<TelemetrySettings>;
   save(input: TelemetrySettingsInput): Promise<TelemetrySettings>;
   onChange(listener: (state: TelemetrySettings) => void, onError?: (error: unknown) => void): Promise<() => Promise<void>>;
@@ -19,7 +19,7 @@ export interface ControlStorePort {
 type Levels = Omit<LogLevelsSnapshot, 'version'>;
 
 /** The level table as the store's rows: `*` is the default, `worker` rows scoped to a pool/slot are per-worker. */
-export function levelsToRows(levels: Levels): LogLevelInput[] {
+function levelsToRows(levels: Levels): LogLevelInput[] {
   return [
     { category: '*', level: levels.default },
     ...Object.entries(levels.categories).map(([category, level]) => ({ category, level: level! })),
@@ -30,7 +30,7 @@ export function levelsToRows(levels: Levels): LogLevelInput[] {
   ];
 }
 
-export function rowsToLevels(rows: readonly LogLevelSetting[]): Levels {
+function rowsToLevels(rows: readonly LogLevelSetting[]): Levels {
   const levels: { default: LogLevel; categories: Partial<Record<LogCategory, LogLevel>>; workers: Record<string, LogLevel> } = { default: 'info', categories: {}, workers: {} };
   for (const row of rows) {
     if (row.category === '*') levels.default = row.level;
@@ -41,25 +41,25 @@ export function rowsToLevels(rows: readonly LogLevelSetting[]): Levels {
 }
 
 /** Something whose threads apply rules: reports the version each thread applied. */
-export interface RuleAppliers {
+interface RuleAppliers {
   readonly name: string;
   threads(): readonly { workerId: number; rulesVersion: number }[];
 }
 
-export interface FleetControlOptions {
+export interface FleetSettingsSyncOptions {
   readonly bus: Telemetry;
   readonly levels: LogLevels;
   /** Without a store, changes apply to this process only. */
-  readonly store: ControlStorePort | null;
+  readonly store: SettingsStorePort | null;
   readonly pools: () => readonly RuleAppliers[];
 }
 
-export class FleetControl {
-  readonly #o: FleetControlOptions;
+export class FleetSettingsSync {
+  readonly #o: FleetSettingsSyncOptions;
   #storeVersion = 0;
   #unlisten: (() => Promise<void>) | null = null;
 
-  constructor(options: FleetControlOptions) {
+  constructor(options: FleetSettingsSyncOptions) {
     this.#o = options;
   }
 

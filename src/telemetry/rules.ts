@@ -1,5 +1,5 @@
 /**
- * Runtime control: sampling and filter rules that decide, per event, whether it is emitted.
+ * Telemetry rules: the sampling and filter rules that decide, per event, whether it is emitted.
  *
  * A rule is `{ pattern, rate, enabled, scope: { pool?, worker? } }`. The most specific rule wins:
  * scope first (a pool+worker rule beats a pool rule beats an unscoped one, because a scope is an
@@ -9,7 +9,7 @@
  */
 import { TelemetryError } from '../errors/classes.ts';
 
-/** A rule as given by host code or the control API. */
+/** A rule as given by host code or the `/control/telemetry` API. */
 export interface ControlRuleInput {
   /** An event name, `'<prefix>.*'`, or `'*'`. */
   pattern: string;
