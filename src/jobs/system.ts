@@ -20,7 +20,7 @@ import { toDispatchJob, type Dispatcher, type EnqueueInput, type EnqueuedJob, ty
 export interface JobSystemOptions {
   readonly store: JobStore;
   readonly dispatcher: Dispatcher;
-  /** Queues this supervisor consumes, each with its pool and concurrency (default: 2 per pool thread is up to you; 4). */
+  /** Queues this supervisor consumes, each with its pool and concurrency (jobs of the queue in flight at once; default 4, at most what the pool takes at once). */
   readonly queues: Readonly<Record<string, { pool: JobPool; concurrency?: number }>>;
   /**
    * Queues this system takes jobs for without consuming them, besides those the fleet's supervisors
