@@ -123,6 +123,8 @@ export type {
 } from './jobs/types.ts';
 export type { SupervisorIdNotice } from './jobs/supervisor-life.ts';
 export type { JobStoreOptions } from './jobs/store/index.ts';
+/** The SQL client `createSqlClient` opens (and `migrate` runs on), its options, and what a `migrate` call applied. */
+export type { MigrationReport, SqlClient, SqlClientOptions } from './jobs/store/index.ts';
 /** The facets of a JobStore, one per table group: `store.jobs`, `.fleet`, `.settings`, `.overview`, `.retention`. */
 export type { FleetFacet, JobsFacet, OverviewFacet, RetentionFacet, SettingsFacet } from './jobs/store/index.ts';
 /** The persisted telemetry settings (`store.settings`): sampling/filter rules and log levels at one version. */
@@ -150,7 +152,7 @@ export {
   /** The default inventory (docs/metrics.md lists it). */
   defaultMetrics,
 } from './metrics/index.ts';
-export type { MetricDefinition, MetricKind, MetricsOptions, OtlpOptions, PrometheusScrape } from './metrics/index.ts';
+export type { MetricConstructors, MetricDefinition, MetricKind, MetricsOptions, OtlpOptions, PrometheusScrape } from './metrics/index.ts';
 
 /** Running a deployment, and the default one's building blocks. */
 export {
@@ -164,7 +166,7 @@ export {
   startDeployment,
 } from './deploy/run.ts';
 export type { Deployment, DeploymentPool, DeploymentSpec } from './deploy/define.ts';
-export type { RunningDeployment } from './deploy/run.ts';
+export type { DeploymentExit, RunningDeployment } from './deploy/run.ts';
 export {
   /** Reads and validates the environment configuration. */
   loadConfig,

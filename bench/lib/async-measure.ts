@@ -88,7 +88,7 @@ export async function measureAsyncInterleaved(cases: readonly AsyncBenchCase[], 
  * A row (median) and its spread from per-round values already converted to the row's unit, e.g.
  * `perRound = samples.nsPerOp.map((ns) => 1e9 / ns)` for ops/s.
  */
-export function rowFrom(name: string, unit: string, perRound: readonly number[], opsPerRound: number): { row: Row; stats: RowStats } {
+function rowFrom(name: string, unit: string, perRound: readonly number[], opsPerRound: number): { row: Row; stats: RowStats } {
   const mid = median(perRound);
   return {
     row: { name, value: round(mid), unit },

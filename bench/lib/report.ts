@@ -41,7 +41,7 @@ function formatNumber(value: number | null | undefined): string {
 }
 
 /** A plain-text table with right-aligned numbers, readable in CI logs. */
-export function formatTable(header: readonly string[], body: readonly (readonly string[])[]): string {
+function formatTable(header: readonly string[], body: readonly (readonly string[])[]): string {
   const widths = header.map((h, col) => Math.max(h.length, ...body.map((row) => (row[col] ?? '').length)));
   const numeric = (cell: string): boolean => /^[-+0-9.—×%]+$/.test(cell);
   const line = (cells: readonly string[]): string =>

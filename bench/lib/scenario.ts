@@ -5,7 +5,7 @@
  */
 
 /** How a scenario should size itself. */
-export interface ScenarioOptions {
+interface ScenarioOptions {
   /** A short smoke run (CI): small loops, few rounds, targets reported but never enforced. */
   readonly quick: boolean;
 }

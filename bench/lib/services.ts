@@ -26,7 +26,7 @@ export interface BenchServices {
 }
 
 /** Thrown when a service is missing: its stack is the message, so the runner prints one line. */
-export class MissingServiceError extends Error {
+class MissingServiceError extends Error {
   override name = 'MissingServiceError';
 
   constructor(message: string) {

@@ -68,7 +68,10 @@ function compile(path: string): LoadResult {
   return { format: 'module', source: output.outputText, shortCircuit: true };
 }
 
-/** Off-thread `load` hook (Node's `module.register`); exported under the name Node looks for. */
+/**
+ * Off-thread `load` hook (Node's `module.register`); exported under the name Node looks for.
+ * @public — Node imports it by name from this file's URL, which knip cannot follow.
+ */
 export const load: AsyncLoad = async (url, context, nextLoad) => {
   const path = ownSource(url);
   return path === null ? nextLoad(url, context) : compile(path);

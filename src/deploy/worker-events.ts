@@ -10,7 +10,7 @@ import type { WorkerEventRecord } from '../jobs/store/types.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 
 /** The lifecycle events worth a row: spawns that worked are the normal case and are left out. */
-export const recordedWorkerEvents = ['pool.worker.terminated', 'pool.worker.restarted', 'pool.worker.recycled', 'pool.worker.spawn_failed'] as const;
+const recordedWorkerEvents = ['pool.worker.terminated', 'pool.worker.restarted', 'pool.worker.recycled', 'pool.worker.spawn_failed'] as const;
 
 /** Where rows go (the JobStore's `fleet` facet). */
 export interface WorkerEventSink {

@@ -38,7 +38,7 @@ export interface HttpServerOptions {
 }
 
 /** What `/readyz` reports (plus `ready`). */
-export interface Readiness {
+interface Readiness {
   readonly store: boolean;
   /** Why the store is down ("only 3 MiB free on …", "connect ECONNREFUSED …"), or null. */
   readonly storeProblem: string | null;

@@ -13,13 +13,13 @@ import type { ActionRecord, JobDetails } from '../jobs/types.ts';
 import type { Refusal } from './auth.ts';
 
 /** Tells the client what was left out and how to see it. */
-export const HIDDEN_REASON = 'payload, result and error texts need the bearer token (or PITBOSS_PUBLIC_READS=true)';
+const HIDDEN_REASON = 'payload, result and error texts need the bearer token (or PITBOSS_PUBLIC_READS=true)';
 
 type ErrorLike = { readonly type: string; readonly message: string | null } | null;
 const typeOnly = (error: ErrorLike): ErrorLike => (error === null ? null : { type: error.type, message: null });
 
 /** A job's details without payload, result and error texts. */
-export function hideJobDetails(job: JobDetails): Record<string, unknown> {
+function hideJobDetails(job: JobDetails): Record<string, unknown> {
   return {
     ...job, payload: null, result: null, error: typeOnly(job.error),
     actions: job.actions.map((a: ActionRecord) => ({ ...a, error: null })), hidden: HIDDEN_REASON,
@@ -32,7 +32,7 @@ interface StatusData {
 }
 
 /** The status page's data without error texts (recent jobs keep the error type, before its ": "). */
-export function hideStatusDetails(data: StatusData): Record<string, unknown> {
+function hideStatusDetails(data: StatusData): Record<string, unknown> {
   return {
     ...data,
     recentJobs: data.recentJobs.map((j) => ({ ...j, error: j.error === null ? null : j.error.split(':', 1)[0]! })),

@@ -12,7 +12,7 @@
 import type { Telemetry } from '../telemetry/bus.ts';
 
 /** One live or recently seen thread slot. */
-export interface ThreadView {
+interface ThreadView {
   readonly workerId: number;
   readonly threadId: number | null;
   /** busy / idle for a live thread; down for a slot whose thread exited and has no replacement yet. */

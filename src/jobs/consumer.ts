@@ -34,7 +34,7 @@ export interface QueueConsumerOptions {
 
 const done: DispatchOutcome = { kind: 'done' };
 /** How soon a released job is handed out again: long enough for a pool restart to be under way. */
-export const releaseDelayMs = 500;
+const releaseDelayMs = 500;
 
 /**
  * Pool errors that say nothing about the job: it never ran (the pool was closed, failed, full, or

@@ -18,7 +18,7 @@ export interface RetentionOptions extends Partial<RetentionPolicy> {
   readonly intervalMs?: number;
 }
 
-export const defaultRetention: Required<RetentionOptions> = {
+const defaultRetention: Required<RetentionOptions> = {
   completedMs: 14 * DAY_MS, deadMs: 30 * DAY_MS, cancelledMs: 14 * DAY_MS, fleetHistoryMs: 14 * DAY_MS, limit: 5000, intervalMs: 10 * 60 * 1000,
 };
 

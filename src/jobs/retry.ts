@@ -2,7 +2,7 @@
 import type { BackoffPolicy } from './types.ts';
 
 /** Cap on any single retry wait, so a long exponential chain stays operable. */
-export const maxRetryDelayMs = 60 * 60_000;
+const maxRetryDelayMs = 60 * 60_000;
 
 /** Delay before the attempt after `failedAttempt` (1-based): fixed, or doubling per attempt. */
 export function retryDelayMs(backoff: BackoffPolicy, failedAttempt: number): number {

@@ -9,7 +9,7 @@ import type { ThreadLogRecord } from './record.ts';
 import { logCategories, LogLevels, parseLogLevel, type LogCategory } from './levels.ts';
 
 /** Paths pino censors wherever they appear in a log object. */
-export const redactPaths = [
+const redactPaths = [
   'password', '*.password', 'token', '*.token', 'secret', '*.secret', 'authorization', '*.authorization',
   'headers.authorization', 'headers.cookie', 'databaseUrl', 'redisUrl', 'controlToken', '*.apiKey', 'apiKey',
 ];

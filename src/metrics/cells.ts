@@ -22,7 +22,7 @@ export interface Cell {
 }
 
 /** Counters and sums. */
-export class SumCell implements Cell {
+class SumCell implements Cell {
   readonly attributes: Attributes;
   readonly startTime: HrTime;
   value = 0;
@@ -38,7 +38,7 @@ export class SumCell implements Cell {
 }
 
 /** Last values (gauges). */
-export class GaugeCell implements Cell {
+class GaugeCell implements Cell {
   readonly attributes: Attributes;
   readonly startTime: HrTime;
   value = 0;
@@ -54,7 +54,7 @@ export class GaugeCell implements Cell {
 }
 
 /** Explicit-bucket histograms (distributions; summaries are the bucketless case). */
-export class HistogramCell implements Cell {
+class HistogramCell implements Cell {
   readonly attributes: Attributes;
   readonly startTime: HrTime;
   readonly boundaries: readonly number[];

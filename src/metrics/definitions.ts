@@ -49,12 +49,12 @@ type MeasurementBoxes<C extends EventTable, E extends EventName<C>> = E extends 
 type Shared<Boxes> = UnionToIntersection<Boxes> extends infer I ? (I extends readonly [unknown] ? I[0] & string : never) : never;
 
 /** Tags allowed for events `E`: label-safe keys that every one of them declares. */
-export type SharedLabel<C extends EventTable, E extends EventName<C>> = Shared<LabelBoxes<C, E>>;
+type SharedLabel<C extends EventTable, E extends EventName<C>> = Shared<LabelBoxes<C, E>>;
 /** Measurement keys that every event of `E` carries. */
-export type SharedMeasurement<C extends EventTable, E extends EventName<C>> = Shared<MeasurementBoxes<C, E>>;
+type SharedMeasurement<C extends EventTable, E extends EventName<C>> = Shared<MeasurementBoxes<C, E>>;
 
 /** Options every kind shares. */
-export interface BaseOptions<C extends EventTable, E extends EventName<C>> {
+interface BaseOptions<C extends EventTable, E extends EventName<C>> {
   readonly name: string;
   /** One event or several (a metric fed by `job.stop` and `job.exception`). */
   readonly event: E | readonly E[];
@@ -64,7 +64,7 @@ export interface BaseOptions<C extends EventTable, E extends EventName<C>> {
 }
 
 /** Options of kinds that read a value from each event. */
-export interface ValueOptions<C extends EventTable, E extends EventName<C>> extends BaseOptions<C, E> {
+interface ValueOptions<C extends EventTable, E extends EventName<C>> extends BaseOptions<C, E> {
   readonly measurement: SharedMeasurement<C, E> | ((measurements: Measurements<C, E>, metadata: Metadata<C, E>) => number);
   readonly unit?: MetricUnit;
 }
@@ -97,8 +97,8 @@ const reservedLabels = new Set(['le', 'quantile', 'otel_scope_name', 'otel_scope
 /** Definitions made by `defineMetric` (and so validated); hand-built objects are refused. */
 const made = new WeakSet<MetricDefinition>();
 
-/** Builds and checks one definition against `table`. Exported for `createMetrics`, which re-checks against the bus. */
-export function defineMetric(table: EventTable, kind: MetricKind, options: LooseOptions): MetricDefinition {
+/** Builds and checks one definition against `table` (`createMetrics` re-checks it against the bus with `checkDefinitionFits`). */
+function defineMetric(table: EventTable, kind: MetricKind, options: LooseOptions): MetricDefinition {
   const label = typeof options?.name === 'string' ? JSON.stringify(options.name) : '(unnamed)';
   const fail = (why: string, code: 'PITBOSS_INVALID_CONFIG' | 'PITBOSS_UNKNOWN_EVENT' = 'PITBOSS_INVALID_CONFIG'): never => {
     throw new MetricsError(code, `metric ${label}: ${why}`);

@@ -49,7 +49,7 @@ export interface EngineOptions {
 }
 
 /** Prometheus text exposition format 0.0.4, what the OTel serializer writes. */
-export const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
+const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
 
 let engines = 0;
 

@@ -36,7 +36,7 @@ export class Series {
 }
 
 /** A tag value as a label value: strings as they are, numbers and booleans as text, absent as ''. */
-export function labelValue(value: unknown): string {
+function labelValue(value: unknown): string {
   return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
 }
 

@@ -58,7 +58,7 @@ export const secondsBuckets: readonly number[] = Object.freeze([
 ]);
 
 /** OTel's default explicit buckets, for any unit other than seconds. */
-export const otelDefaultBuckets: readonly number[] = Object.freeze([
+const otelDefaultBuckets: readonly number[] = Object.freeze([
   0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000,
 ]);
 

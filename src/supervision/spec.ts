@@ -79,7 +79,7 @@ function normalizeBackoff(value: unknown, where: string): NormalizedBackoff | nu
 }
 
 /** Validates one child spec; `where` names it in messages. */
-export function normalizeChildSpec(value: unknown, where: string): NormalizedChildSpec {
+function normalizeChildSpec(value: unknown, where: string): NormalizedChildSpec {
   if (!isObject(value)) invalid(where, 'must be a child spec object');
   const id = nonEmptyString(value.id, `${where}.id`);
   const at = `child ${JSON.stringify(id)}`;

@@ -27,7 +27,7 @@ export function nextSpanId(): number {
 /** Event names per prefix, built once: a template literal per call costs a concatenation and a hash. */
 const namesByPrefix = new Map<string, SpanNames>();
 
-export function spanNames(prefix: string): SpanNames {
+function spanNames(prefix: string): SpanNames {
   let names = namesByPrefix.get(prefix);
   if (names === undefined) {
     names = { start: `${prefix}.start`, stop: `${prefix}.stop`, exception: `${prefix}.exception` };

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const dashboardFile = `${repoRoot}supervisors/deploy/grafana/dashboards/pitboss.json`;
+const dashboardFile = `${repoRoot}supervisors/deploy/grafana/dashboards/pitboss.json`;
 
 export const datasourceUids = { prometheus: 'pitboss-prometheus', postgres: 'pitboss-postgres' } as const;
 

@@ -5,9 +5,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../setup/support.ts';
 
 export interface PrometheusServer {
   readonly url: string;
@@ -27,18 +27,6 @@ export function requirePrometheusBinary(): void {
     throw new Error('prometheus is not installed: this test runs a real Prometheus server. Install it with `apt-get install -y prometheus` (Debian; .ci/run does) and run again.');
   }
   if (probe.status !== 0) throw new Error(`prometheus --version failed: ${probe.stderr || probe.error?.message}`);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts Prometheus scraping `targets` (host:port) at `metricsPath` every second; resolves once it is ready. */

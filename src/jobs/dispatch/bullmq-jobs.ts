@@ -12,7 +12,7 @@ import type { DispatchJob } from '../types.ts';
  */
 const ID_PREFIX = 'job-';
 
-export function toBullmqId(rowId: string): string {
+function toBullmqId(rowId: string): string {
   return ID_PREFIX + rowId;
 }
 
@@ -32,7 +32,7 @@ const PRIORITY_ZERO = 2 ** 20;
  * urgent ones. Within one priority BullMQ keeps insertion order (a per-queue counter in the score).
  * Priorities beyond ±2^20 are clamped.
  */
-export function toBullmqPriority(priority: number): number {
+function toBullmqPriority(priority: number): number {
   return Math.min(PRIORITY_LIMIT, Math.max(1, PRIORITY_ZERO - Math.round(priority)));
 }
 

@@ -7,5 +7,3 @@ export { BullmqDispatcher } from './bullmq.ts';
 export type { BullmqDispatcherOptions } from './bullmq.ts';
 export { LocalDispatcher } from './local.ts';
 export type { LocalDispatcherOptions } from './local.ts';
-export { DEFAULT_FAILURE_RETRY_DELAY_MS } from './validate.ts';
-export type { DispatchErrorHandler } from './processing.ts';

@@ -10,7 +10,7 @@
 import { JobError, PitbossError } from '../../errors/classes.ts';
 import { redactUrl } from '../../log/redact-url.ts';
 
-export type FailureKind = 'connection' | 'transient' | 'storage' | 'fatal';
+type FailureKind = 'connection' | 'transient' | 'storage' | 'fatal';
 
 // SQLSTATE class 08 is "connection exception"; 57P01..57P03 are admin/crash shutdown and "cannot
 // connect now" (a server starting up); 53300 is too_many_connections.

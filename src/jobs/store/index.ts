@@ -7,9 +7,4 @@ export type { OverviewFacet } from './overview.ts';
 export type { RetentionFacet } from './retention.ts';
 export { createSqlClient } from './client.ts';
 export { migrate, type MigrationReport } from './migrate.ts';
-export type { FailedJobSummary, StoreOverview, SupervisorSummary, WorkerEventSummary } from './overview.ts';
-export { classifyFailure, type FailureKind } from './failures.ts';
-export type {
-  BatchOptions, JobStoreOptions, LogLevelInput, LogLevelName, LogLevelSetting, NotificationListener, RetryOptions, SqlBackend, SqlClient,
-  SqlClientOptions, SqlQueryable, SqlRow, StoreDrops, TelemetrySettings, TelemetrySettingsInput, WorkerEventRecord,
-} from './types.ts';
+export type { JobStoreOptions, SqlClient, SqlClientOptions, TelemetrySettings, TelemetrySettingsInput } from './types.ts';

@@ -14,7 +14,7 @@ import type { SqlClient, SqlRow } from './types.ts';
 import { checkCount } from './validate.ts';
 
 /** A job whose latest attempt failed (awaiting retry) or that is dead. */
-export interface FailedJobSummary {
+interface FailedJobSummary {
   readonly id: string;
   readonly queue: string;
   readonly name: string;
@@ -26,7 +26,7 @@ export interface FailedJobSummary {
 }
 
 /** A supervisor of the fleet as its heartbeats record it. */
-export interface SupervisorSummary {
+interface SupervisorSummary {
   readonly id: string;
   readonly host: string;
   readonly pid: number;
@@ -41,7 +41,7 @@ export interface SupervisorSummary {
 }
 
 /** Lifecycle events of one thread slot and kind in the last hour. */
-export interface WorkerEventSummary {
+interface WorkerEventSummary {
   readonly supervisor: string;
   readonly pool: string;
   readonly workerId: string;

@@ -26,8 +26,8 @@ export class PreparedJob {
   ) {}
 }
 
-export const DEFAULT_MAX_ATTEMPTS = 3;
-export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ type: 'exponential', delayMs: 1_000 });
+const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ type: 'exponential', delayMs: 1_000 });
 // Queues stay clear of ':' and '/': dispatch keys (BullMQ) and claimers (`supervisor/pool`) use them as separators.
 const queueShape = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const nameShape = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;

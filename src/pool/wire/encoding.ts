@@ -14,13 +14,13 @@ import type { ThreadLogRecord } from '../../log/record.ts';
 import { BatchHeader, batchHeaderDoubles, type EventBatch } from './protocol.ts';
 
 /** Cataloged event names in a fixed order: the wire index of an event. */
-export const wireEvents: readonly string[] = Object.keys(catalog);
+const wireEvents: readonly string[] = Object.keys(catalog);
 const wireEventIndex = new Map(wireEvents.map((name, i) => [name, i]));
 const wireMeasurements: readonly (readonly string[])[] = wireEvents.map((name) => catalog[name as keyof typeof catalog].measurements);
 const measurementIndex: readonly ReadonlyMap<string, number>[] = wireMeasurements.map((keys) => new Map(keys.map((k, i) => [k, i])));
 
 /** Every metadata key of the catalog plus the context keys the bus stamps: the wire index of a key. */
-export const wireMetadataKeys: readonly string[] = [
+const wireMetadataKeys: readonly string[] = [
   ...new Set([...Object.values(catalog).flatMap((spec) => spec.metadata), 'correlation_id', 'traceparent', 'telemetry_span_id']),
 ];
 const metadataKeyIndex = new Map(wireMetadataKeys.map((k, i) => [k, i]));

@@ -14,9 +14,9 @@ import { levelValue, type LogLevels } from '../../log/levels.ts';
 import { SlotField, slotFieldCount } from './protocol.ts';
 
 /** Int32s of the rule table's header: `[version, byteLength]`. */
-export const ruleTableHeaderInts = 2;
+const ruleTableHeaderInts = 2;
 /** Room for the snapshot's JSON after the header. */
-export const ruleTableBytes = 64 * 1024;
+const ruleTableBytes = 64 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -27,7 +27,7 @@ export function createRuleTableBuffer(): SharedArrayBuffer {
 }
 
 /** Supervisor side: publishes a snapshot to every thread of the pool. */
-export function writeRules(buffer: SharedArrayBuffer, snapshot: RuleSnapshot): void {
+function writeRules(buffer: SharedArrayBuffer, snapshot: RuleSnapshot): void {
   const header = new Int32Array(buffer, 0, ruleTableHeaderInts);
   const bytes = encoder.encode(JSON.stringify(snapshot));
   if (bytes.length > ruleTableBytes) throw new RangeError(`rule table of ${bytes.length} bytes exceeds ${ruleTableBytes}`);

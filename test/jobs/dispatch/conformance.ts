@@ -12,7 +12,7 @@ import type { Dispatcher } from '../../../src/jobs/types.ts';
 import { deferred, eventually, job, recorder, sleep } from './helpers.ts';
 
 /** What every factory is given. */
-export interface ConformanceOptions {
+interface ConformanceOptions {
   readonly failureRetryDelayMs: number;
   readonly onError: (error: Error) => void;
 }

@@ -18,7 +18,7 @@ import type { SupervisorProcess } from './supervisor-process.ts';
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `url` with `search_path` set to `schema` for every connection made from it. */
-export function withSearchPath(url: string, schema: string): string {
+function withSearchPath(url: string, schema: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set('options', `-c search_path=${schema}`);
   return parsed.toString();
@@ -35,7 +35,7 @@ export interface FleetDatabase {
 }
 
 /** Creates and migrates a fresh schema on `url`. */
-export async function fleetDatabase(url: string, prefix: string): Promise<FleetDatabase> {
+async function fleetDatabase(url: string, prefix: string): Promise<FleetDatabase> {
   const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
   const migrated = await JobStore.open({ url, schema, poolSize: 1, telemetry: createTelemetry() });
   await migrated.close();
