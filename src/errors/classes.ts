@@ -1,5 +1,5 @@
 /**
- * Every pitboss error class but the pool's task failures (src/pool/errors.ts): the base class, one
+ * Every pitboss error class but the pool's task failures (pool.ts, next to this): the base class, one
  * family class a capability, and the supervisor's intensity failure. Each carries a stable `code`
  * from the table in table.ts; the HTTP status and meaning of a code live there, not here.
  */

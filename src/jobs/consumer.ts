@@ -7,7 +7,7 @@ import type { Telemetry } from '../telemetry/bus.ts';
 import { describeError } from '../errors/describe.ts';
 import { restoreCorrelation } from '../telemetry/correlation.ts';
 import type { RunOptions } from '../pool/pool.ts';
-import { TaskFailedError } from '../pool/errors.ts';
+import { TaskFailedError } from '../errors/pool.ts';
 import { retryDelayMs } from './retry.ts';
 import type { JobStore } from './store/store.ts';
 import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Dispatcher } from './types.ts';

@@ -6,4 +6,4 @@ export type { PoolOptions, RecycleOptions } from './options.ts';
 export type { PoolState } from './engine/state.ts';
 export {
   PoolClosedError, PoolFailedError, PoolSaturatedError, QueueTimeoutError, TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError,
-} from './errors.ts';
+} from '../errors/pool.ts';

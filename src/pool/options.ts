@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
-import { PoolError } from './errors.ts';
+import { PoolError } from '../errors/pool.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import type { ThreadLogRecord } from '../log/record.ts';
 import type { Intensity } from '../supervision/types.ts';

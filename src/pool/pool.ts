@@ -5,7 +5,7 @@
 import { telemetry as sharedTelemetry } from '../telemetry/default.ts';
 import { PoolCore } from './engine/core.ts';
 import type { PoolState } from './engine/state.ts';
-import { PoolError } from './errors.ts';
+import { PoolError } from '../errors/pool.ts';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.ts';
 import { SlotField } from './wire/protocol.ts';
 import { workerModuleExists } from './engine/runtime-path.ts';

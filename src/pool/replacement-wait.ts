@@ -4,7 +4,7 @@
  * timer is ref'd, so it holds the process alive until the task is handed to the new instance or
  * gives up. Only waits allocate here; a running pool's tasks never pass through.
  */
-import { PoolClosedError, PoolSaturatedError } from './errors.ts';
+import { PoolClosedError, PoolSaturatedError } from '../errors/pool.ts';
 import type { Pool } from './pool.ts';
 
 interface Waiter {

@@ -5,7 +5,7 @@
  * a replacement up, `run()` waits for it (see ReplacementWait) rather than failing the task.
  */
 import type { BackoffOptions, ChildHandle, ChildSpec, RestartType } from '../supervision/types.ts';
-import { PoolClosedError } from './errors.ts';
+import { PoolClosedError } from '../errors/pool.ts';
 import type { PoolOptions } from './options.ts';
 import { Pool, validatePoolOptions, type PoolThreadInfo, type RunOptions } from './pool.ts';
 import { ReplacementWait } from './replacement-wait.ts';

@@ -11,7 +11,7 @@ import type { Telemetry } from '../../telemetry/bus.ts';
 import { TaskDispatcher } from './tasks.ts';
 import { createRingBuffer } from '../wire/event-ring.ts';
 import { ThreadInbox, type LogSink } from './inbox.ts';
-import { PoolClosedError, PoolFailedError } from '../errors.ts';
+import { PoolClosedError, PoolFailedError } from '../../errors/pool.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { CancelTable, cancelTableWords } from '../wire/cancel-table.ts';
 import { SlotField, slotFieldCount, type ThreadBootData, type ThreadMessage } from '../wire/protocol.ts';

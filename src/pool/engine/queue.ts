@@ -6,7 +6,7 @@
  * wait itself is here: `TaskQueue` (what waiting means for the pool) over `TaskFifo` (the order).
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
-import { PoolSaturatedError, QueueTimeoutError } from '../errors.ts';
+import { PoolSaturatedError, QueueTimeoutError } from '../../errors/pool.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { PendingTask } from './pending-task.ts';
 

@@ -7,7 +7,7 @@
  * The dispatcher (tasks.ts) sends tasks out and passes every answer and rejection here.
  */
 import type { Telemetry } from '../../telemetry/bus.ts';
-import { TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError } from '../errors.ts';
+import { TaskFailedError, TaskInterruptedError, TaskTimeoutError, WorkerCrashedError } from '../../errors/pool.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { TaskResult } from '../wire/protocol.ts';
 import { drainAnswers, type ChunkPolicy } from './chunks.ts';

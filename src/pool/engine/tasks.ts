@@ -7,7 +7,7 @@
 import type { Piscina } from 'piscina';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { currentCorrelation } from '../../telemetry/correlation.ts';
-import { PoolClosedError } from '../errors.ts';
+import { PoolClosedError } from '../../errors/pool.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { CancelTable } from '../wire/cancel-table.ts';
 import type { ChunkEnvelope, TaskCorrelation, TaskResult } from '../wire/protocol.ts';

@@ -2,9 +2,9 @@
  * Errors a pool's `run` rejects with. Each is a `PoolError` with a stable code, so callers can tell
  * "try later" (saturated, queue timeout) from "the work failed" (task failed, timed out, crashed).
  */
-import { PoolError } from '../errors/classes.ts';
-import { describeError } from '../errors/describe.ts';
-import type { SerializedError } from './wire/protocol.ts';
+import { PoolError } from './classes.ts';
+import { describeError } from './describe.ts';
+import type { SerializedError } from '../pool/wire/protocol.ts';
 
 export { PoolError };
 
