@@ -266,9 +266,10 @@ export class TaskDispatcher {
       (slot: number) => {
         this.#busyThreads--;
         chunk.stop();
-        const results = this.#threads.bySlot(slot)?.results;
-        if (results != null) this.drainAnswers(results);
-        this.#chunkEnded(chunk, new Error(`pool ${this.#opts.name}: a chunk ended without the answer of one of its tasks`));
+        this.#threads.withResults(slot, (results) => {
+          if (results !== null) this.drainAnswers(results);
+          this.#chunkEnded(chunk, new Error(`pool ${this.#opts.name}: a chunk ended without the answer of one of its tasks`));
+        });
       },
       (error: unknown) => {
         this.#busyThreads--;

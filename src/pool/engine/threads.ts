@@ -39,6 +39,8 @@ export class PoolThread {
   retired = false;
   /** Where the thread posts answers of chunked tasks (from its hello); read synchronously, never started. */
   results: MessagePort | null = null;
+  /** Waiting for `results` (see ThreadRegistry.withResults): called at the hello, or at the exit without one. */
+  resultsWaiters: ((results: MessagePort | null) => void)[] = [];
 
   constructor(worker: Worker, spawnStartedAt: number) {
     this.worker = worker;
@@ -120,7 +122,22 @@ export class ThreadRegistry {
     thread.slot = slot;
     thread.results ??= results;
     thread.readyAt = performance.now();
+    for (const use of thread.resultsWaiters.splice(0)) use(thread.results);
     return thread;
+  }
+
+  /**
+   * Hands `use` the result port of the thread holding `slot`: at once, or once its hello is read.
+   * piscina can give a fresh thread a chunk before that thread's hello (another port) is read; the
+   * chunk's answers wait on a port only the hello names, and read too early they were taken for
+   * missing, so its finished tasks ran again. null when the thread is gone without a hello.
+   */
+  withResults(slot: number, use: (results: MessagePort | null) => void): void {
+    const known = this.bySlot(slot);
+    if (known !== undefined) return use(known.results);
+    const thread = this.#byThreadId.get(this.field(slot, SlotField.threadId));
+    if (thread === undefined || thread.exited) return use(null);
+    thread.resultsWaiters.push(use);
   }
 
   byThreadId(threadId: number): PoolThread | undefined {
@@ -218,6 +235,7 @@ export class ThreadRegistry {
 
   #exit(thread: PoolThread, code: number): void {
     this.#noteInterrupted(thread);
+    for (const use of thread.resultsWaiters.splice(0)) use(thread.results);
     thread.exited = true;
     this.#byThreadId.delete(thread.threadId);
     if (thread.slot >= 0) {
