@@ -71,6 +71,19 @@ describe('thread registry: a thread whose hello is not read yet', () => {
     expect(registry.byThreadId(42)?.faultTask).toBe('default');
   });
 
+  it('holds a chunk rejected over its death until its exit, when the answers its hello names are read', () => {
+    const { registry, worker } = setup();
+    let settled = 0;
+    registry.afterUnannouncedDeaths(() => settled++);
+    expect(settled).toBe(1); // nobody is dying: at once
+    worker.emit('error', new Error('uncaught'));
+    registry.afterUnannouncedDeaths(() => settled++);
+    registry.hello(42, 1, resultPort()); // delivered before the exit
+    expect(settled).toBe(1);
+    worker.emit('exit', 1);
+    expect(settled).toBe(2);
+  });
+
   it('never counts a thread retired before its hello as ready', () => {
     const { registry, worker } = setup();
     worker.emit('error', new Error('uncaught'));

@@ -274,7 +274,7 @@ export class TaskDispatcher {
       (error: unknown) => {
         this.#busyThreads--;
         chunk.stop();
-        this.#chunkEnded(chunk, error);
+        this.#threads.afterUnannouncedDeaths(() => this.#chunkEnded(chunk, error));
       },
     );
   }

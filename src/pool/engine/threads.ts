@@ -81,6 +81,9 @@ const nsSince = (ms: number): number => Math.round((performance.now() - ms) * 1e
 /** Live threads of one pool, by Node thread id and by slot. */
 export class ThreadRegistry {
   readonly #byThreadId = new Map<number, PoolThread>();
+  /** Threads that reported an error before their hello was read; their answers are readable at their exit. */
+  readonly #dyingUnannounced = new Set<PoolThread>();
+  readonly #afterDeaths: (() => void)[] = [];
   #ready = 0;
   readonly #adopted = new WeakSet<Worker>();
   readonly #slots: Int32Array;
@@ -103,6 +106,7 @@ export class ThreadRegistry {
       // task the thread was running has been rejected (its callbacks run after us, in a microtask).
       worker.on('error', (error) => {
         thread.error ??= error;
+        if (thread.slot < 0) this.#dyingUnannounced.add(thread);
         this.retire(thread);
         this.#events.dying(thread);
         this.#noteInterrupted(thread);
@@ -138,6 +142,17 @@ export class ThreadRegistry {
     const thread = this.#byThreadId.get(this.field(slot, SlotField.threadId));
     if (thread === undefined || thread.exited) return use(null);
     thread.resultsWaiters.push(use);
+  }
+
+  /**
+   * Runs `then` once no thread that died before its hello was read is still short of its exit. Such a
+   * thread's finished chunk answers sit on a port only its hello names (read at its exit at the
+   * latest: a thread's messages are delivered before its 'exit'), while piscina rejects its chunk at
+   * once: settled before then, the finished tasks were taken for unstarted and ran again.
+   */
+  afterUnannouncedDeaths(then: () => void): void {
+    if (this.#dyingUnannounced.size === 0) then();
+    else this.#afterDeaths.push(then);
   }
 
   byThreadId(threadId: number): PoolThread | undefined {
@@ -249,6 +264,8 @@ export class ThreadRegistry {
     // A caller's abort is the caller's decision, not a fault: it does not count against intensity.
     const planned = thread.plannedReason !== null || thread.killReason === 'aborted';
     this.#events.exited(thread, reason, planned);
+    this.#dyingUnannounced.delete(thread);
+    if (this.#dyingUnannounced.size === 0) for (const then of this.#afterDeaths.splice(0)) then();
   }
 }
 
