@@ -91,7 +91,7 @@ export class TaskOutcomes {
     if (call !== null && outcome.error === undefined) this.#bus.execute('worker.call.stop', { duration }, call);
     else if (call !== null) this.#bus.execute('worker.call.exception', { duration }, Object.assign(call, { error_type: outcome.error!.name, error: outcome.error!.message }));
     if (outcome.recycle !== undefined) {
-      const thread = this.#threads.bySlot(slot);
+      const thread = this.#threads.holding(slot);
       if (thread !== undefined) this.#ctx.terminatePlanned(thread, outcome.recycle);
     }
     if (outcome.retry === true) {

@@ -137,11 +137,15 @@ export class ThreadRegistry {
    * missing, so its finished tasks ran again. null when the thread is gone without a hello.
    */
   withResults(slot: number, use: (results: MessagePort | null) => void): void {
-    const known = this.bySlot(slot);
-    if (known !== undefined) return use(known.results);
-    const thread = this.#byThreadId.get(this.field(slot, SlotField.threadId));
-    if (thread === undefined || thread.exited) return use(null);
+    const thread = this.holding(slot);
+    if (thread === undefined) return use(null);
+    if (thread.slot >= 0) return use(thread.results);
     thread.resultsWaiters.push(use);
+  }
+
+  /** The live thread holding `slot`: from its hello, or from the slot table while its hello is on the way. */
+  holding(slot: number): PoolThread | undefined {
+    return this.bySlot(slot) ?? this.#byThreadId.get(this.field(slot, SlotField.threadId));
   }
 
   /**
