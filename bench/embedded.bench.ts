@@ -179,7 +179,7 @@ const scenario: Scenario = {
           cli.note,
           build.note,
           ...footprintNotes,
-          `throughput: ${plan.jobsPerRound} jobs a round on each side, ${plan.rounds} measured rounds after ${plan.warmupRounds} warm-up, interleaved from a rotating start; each round on a fresh PGlite data dir, opened and closed outside the clock; enqueue in calls of ${bulk} while the consumer runs`,
+          `throughput: ${plan.jobsPerRound} jobs a round on each side, ${plan.rounds} measured rounds after ${plan.warmupRounds} warm-up, interleaved from a rotating start; each round on a fresh PGlite data dir (a copy of an empty one the side made once: initdb and schema, no rows), opened and closed outside the clock; enqueue in calls of ${bulk} while the consumer runs`,
           `concurrency ${concurrency} on both sides: ours JobSystem queue concurrency ${concurrency} on a ${threads}-thread Pool of workers/noop with LocalDispatcher; pg-boss one work() loop (localConcurrency 1) fetching batchSize ${concurrency}, burstWhenBatchFull, queue notify + useListenNotify (polling 0.5 s as backstop), schedule off, other options default`,
           '*_cpu: process.cpuUsage() of this process per job (all threads: PGlite runs in process on both sides, our pool threads included)',
           `vs_pgboss_pglite = ours/pg-boss jobs/s, cpu_per_job_vs_pgboss = ours/pg-boss CPU per job, each a median of per-round pairs; idle_rss_mb and rss_growth_pct sit among the ratios because targets are judged there${pgbossRuns ? '' : `; pg-boss skipped on ${process.version} (needs ≥ 22.12)`}`,

@@ -1,6 +1,8 @@
 /**
  * The two sides of the embedded pair, each on a fresh PGlite data dir per round (opened before the
- * round's clock starts, closed and deleted after it), so no round runs on a table the one before grew:
+ * round's clock starts, closed and deleted after it), so no round runs on a table the one before grew.
+ * A round's dir is a copy of a template the side made once (initdb, schema and migrations applied,
+ * tables empty), as initdb in WASM costs seconds a round and is not what a round measures:
  *
  * - ours: the public API in process, as the embedded default wires it: `JobStore` on PGlite,
  *   `LocalDispatcher`, `JobSystem`, and a `Pool` of the dist no-op worker (kept across rounds: a
@@ -16,7 +18,7 @@
  * other while the consumer already runs, and both PGlites are opened alike (`PGlite.create(dir)`,
  * the project's own @electric-sql/pglite).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type * as PgBossApi from 'pg-boss';
@@ -45,6 +47,14 @@ export interface EmbeddedSideOptions {
 }
 
 const queue = 'bench_embedded';
+
+/** A new round dir holding a copy of `template` as `pglite/`. */
+function roundDir(scratch: string, prefix: string, template: string): { dir: string; dataDir: string } {
+  const dir = mkdtempSync(join(scratch, prefix));
+  const dataDir = join(dir, 'pglite');
+  cpSync(template, dataDir, { recursive: true });
+  return { dir, dataDir };
+}
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Our job system on the embedded store, in process. */
@@ -56,14 +66,16 @@ export async function oursEmbedded(pitboss: Pitboss, build: DistBuild, options: 
   // Room in the pool's queue for every job the consumer may hand it (JobSystem checks this).
   const pool = new Pool({ name: 'bench-embedded', worker: distWorker(build, 'noop'), threads: options.threads, maxQueue: Math.max(options.threads * 64, options.concurrency), telemetry: bus });
   await pool.start();
+  const template = join(mkdtempSync(join(options.scratch, 'ours-template-')), 'pglite');
+  await (await JobStore.open({ dataDir: template, telemetry: bus })).close();
   type Round = { dir: string; store: Awaited<ReturnType<Pitboss['JobStore']['open']>>; dispatcher: InstanceType<Pitboss['LocalDispatcher']>; system: InstanceType<Pitboss['JobSystem']>; base: number; enqueued: number };
   let round: Round | null = null;
 
   return {
     name: 'ours',
     async open() {
-      const dir = mkdtempSync(join(options.scratch, 'ours-'));
-      const store = await JobStore.open({ dataDir: join(dir, 'pglite'), telemetry: bus });
+      const { dir, dataDir } = roundDir(options.scratch, 'ours-', template);
+      const store = await JobStore.open({ dataDir, telemetry: bus });
       const dispatcher = new LocalDispatcher();
       const system = new JobSystem({ store, dispatcher, queues: { [queue]: { pool, concurrency: options.concurrency } }, telemetry: bus });
       await system.start();
@@ -107,6 +119,18 @@ export async function pgbossPglite(options: EmbeddedSideOptions): Promise<RoundS
   const { PgBoss, fromPglite } = (await import('pg-boss')) as typeof PgBossApi;
   type Round = { dir: string; db: PGlite; boss: PgBossApi.PgBoss; sent: number; handled: number };
   let round: Round | null = null;
+  const start = async (dataDir: string): Promise<{ db: PGlite; boss: PgBossApi.PgBoss }> => {
+    const db = await PGlite.create(dataDir);
+    const boss = new PgBoss({ db: fromPglite(db), backend: 'pglite', useListenNotify: true, schedule: false });
+    boss.on('error', (error: Error) => console.warn(`  warning: pg-boss: ${error.message}`));
+    await boss.start();
+    await boss.createQueue(queue, { notify: true });
+    return { db, boss };
+  };
+  const template = join(mkdtempSync(join(options.scratch, 'pgboss-template-')), 'pglite');
+  const made = await start(template);
+  await made.boss.stop({ graceful: true, timeout: 10_000 });
+  await made.db.close();
   const completed = async (r: Round): Promise<number> => {
     const { rows } = await r.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'", [queue]);
     return rows[0]!.n;
@@ -115,12 +139,8 @@ export async function pgbossPglite(options: EmbeddedSideOptions): Promise<RoundS
   return {
     name: 'pgboss_pglite',
     async open() {
-      const dir = mkdtempSync(join(options.scratch, 'pgboss-'));
-      const db = await PGlite.create(join(dir, 'pglite'));
-      const boss = new PgBoss({ db: fromPglite(db), backend: 'pglite', useListenNotify: true, schedule: false });
-      boss.on('error', (error: Error) => console.warn(`  warning: pg-boss: ${error.message}`));
-      await boss.start();
-      await boss.createQueue(queue, { notify: true });
+      const { dir, dataDir } = roundDir(options.scratch, 'pgboss-', template);
+      const { db, boss } = await start(dataDir);
       const r: Round = { dir, db, boss, sent: 0, handled: 0 };
       await boss.work(queue, { batchSize: options.concurrency, localConcurrency: 1, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }, async (jobs) => {
         r.handled += jobs.length;
