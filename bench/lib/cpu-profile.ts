@@ -14,8 +14,10 @@ interface ProfileNode {
 
 /** The code area a frame belongs to, from its script URL. */
 function area(url: string, functionName: string): string {
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native/wasm)';
-  if (url.includes('@electric-sql/pglite')) return 'pglite';
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  // PGlite's Postgres, compiled to WebAssembly: its functions' scripts are wasm://wasm/<hash>.
+  if (url.startsWith('wasm://')) return 'pglite wasm';
+  if (url.includes('@electric-sql/pglite')) return 'pglite js';
   if (url.startsWith('node:')) return 'node internals';
   const dist = /\/dist\/(src\/[^/]+(?:\/[^/]+)?)\//.exec(url);
   if (dist !== null) return `dist/${dist[1]}`;
