@@ -12,7 +12,7 @@
  * ES modules: keep it inside a copy of the project, or put `{"type":"module"}` in its package.json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as PitbossApi from '../../src/index.ts';
@@ -67,6 +67,24 @@ function staleness(root: string): string | null {
   return null;
 }
 
+/** Runs `npm run build` because of `reason`; `after` says why the result is still unusable, or null. */
+function rebuild(root: string, reason: string, after: () => string | null): DistBuild {
+  console.log(`  dist/ is stale (${reason}): npm run build`);
+  const started = performance.now();
+  const build = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  // tsc still emits when other files of the project have type errors; only a build whose graph is
+  // still missing or stale afterwards stops the run, a failed type check elsewhere is reported.
+  const still = after();
+  if (still !== null) throw new Error(`npm run build left dist/ unusable (${still}): ${build.error?.message ?? ''}\n${build.stdout}${build.stderr}`);
+  if (build.status !== 0) {
+    const firstError = `${build.stdout}${build.stderr}`.split('\n').find((line) => line.includes('error TS')) ?? `exit ${build.status}`;
+    console.warn(`  warning: npm run build reported errors (outputs were emitted): ${firstError}`);
+    return { root, note: `build under test: dist/ rebuilt in ${seconds} s; tsc reported errors elsewhere in the project (${firstError})` };
+  }
+  return { root, note: `build under test: dist/ rebuilt in ${seconds} s` };
+}
+
 /** Returns the build to measure, running `npm run build` first when dist/ is missing or stale. */
 export function ensureBuilt(): DistBuild {
   const override = process.env.PITBOSS_BENCH_DIST;
@@ -77,22 +95,44 @@ export function ensureBuilt(): DistBuild {
   }
   const root = join(repoRoot, 'dist');
   const reason = staleness(root);
-  if (reason === null) return { root, note: 'build under test: dist/ (up to date)' };
-  console.log(`  dist/ is stale (${reason}): npm run build`);
-  const started = performance.now();
-  const build = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' });
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  // tsc still emits when other files of the project have type errors; only a build whose graph is
-  // still missing or stale afterwards stops the run, a failed type check elsewhere is reported.
-  const after = staleness(root);
-  if (after !== null) throw new Error(`npm run build left dist/ unusable (${after}): ${build.error?.message ?? ''}\n${build.stdout}${build.stderr}`);
-  if (build.status !== 0) {
-    const firstError = `${build.stdout}${build.stderr}`.split('\n').find((line) => line.includes('error TS')) ?? `exit ${build.status}`;
-    console.warn(`  warning: npm run build reported errors (outputs were emitted): ${firstError}`);
-    return { root, note: `build under test: dist/ rebuilt in ${seconds} s; tsc reported errors elsewhere in the project (${firstError})` };
-  }
-  return { root, note: `build under test: dist/ rebuilt in ${seconds} s` };
+  return reason === null ? { root, note: 'build under test: dist/ (up to date)' } : rebuild(root, reason, () => staleness(root));
 }
+
+/** Newest modification time (ms) of any file under `dir`; 0 when it does not exist. */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, mtime(join(entry.parentPath, entry.name)) ?? 0);
+  }
+  return newest;
+}
+
+/**
+ * Why `pitboss start` (bin/pitboss.mjs) would not run dist/, by the bin's own test: dist/src/cli.js
+ * missing, or older than some file under src/, supervisors/ or workers/ (the bin then runs the
+ * sources through tsx, which is not what users of the build run). Null when it runs dist/.
+ */
+function cliStaleness(root: string): string | null {
+  const cli = mtime(join(root, 'src/cli.js'));
+  if (cli === null) return 'dist/src/cli.js is missing';
+  const stale = ['src', 'supervisors', 'workers'].find((dir) => newestUnder(join(repoRoot, dir)) > cli);
+  return stale === undefined ? null : `a file under ${stale}/ is newer than dist/src/cli.js`;
+}
+
+/**
+ * Makes sure `node bin/pitboss.mjs start` runs the repository's dist/ (not the sources through tsx),
+ * building it when the bin would not. Always the repository's dist/: the bin knows no other build,
+ * so PITBOSS_BENCH_DIST does not apply to a scenario that starts the CLI.
+ */
+export function ensureCliBuilt(): DistBuild {
+  const root = join(repoRoot, 'dist');
+  const reason = cliStaleness(root) ?? staleness(root);
+  if (reason === null) return { root, note: 'pitboss start runs dist/ (up to date by the bin\'s own test)' };
+  return rebuild(root, reason, () => cliStaleness(root) ?? staleness(root));
+}
+
+/** Absolute path of the repository's root (where bin/ and package.json are). */
+export const projectRoot = repoRoot;
 
 /**
  * The runner starts scenarios with `--expose-gc`, and pools pass the parent's flags to their threads;

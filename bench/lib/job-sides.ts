@@ -49,7 +49,7 @@ export interface SideOptions {
 const STALL_MS = 20_000;
 
 /** Counts completions and resolves a waiter once a target count is reached. */
-class Completions {
+export class Completions {
   count = 0;
   #target = Number.POSITIVE_INFINITY;
   #resolve: (() => void) | null = null;
