@@ -9,7 +9,7 @@
  * Memory and startup (the embedded store is most of the default deployment's footprint): a fresh
  * directory is filled from a prebuilt template instead of running initdb (pglite-template.ts),
  * Postgres gets smaller buffers than PGlite's defaults, and the WASM stays on V8's baseline compiler
- * (see `bootPglite`). Figures: docs/embedded-store.md.
+ * (see `bootPglite`). Figures: docs/deploy.md, "The embedded store".
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
