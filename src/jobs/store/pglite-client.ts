@@ -37,7 +37,7 @@ const pgliteDefaults = ['--single', '-F', '-O', '-j', '-c', 'search_path=public'
  * OS page cache still holds the table files, so a miss in the pool is a read(2), not a disk seek.
  * max_wal_size bounds the segments a checkpoint keeps for reuse (pglite-checkpoint.ts).
  */
-export const pgliteStartParams: readonly string[] = [
+const pgliteStartParams: readonly string[] = [
   ...((PGlite as unknown as { defaultStartParams?: readonly string[] }).defaultStartParams ?? pgliteDefaults),
   '-c', 'shared_buffers=16MB', '-c', 'maintenance_work_mem=16MB', '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB',
 ];
