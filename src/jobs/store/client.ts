@@ -41,5 +41,5 @@ export async function createSqlClient(options: SqlClientOptions = {}): Promise<S
   checkClientOptions(options);
   const schema = options.schema ?? null;
   if (options.url !== undefined && options.url !== null && options.url !== '') return new PostgresClient(options.url, options);
-  return PgliteClient.open(options.dataDir ?? defaultPgliteDir(), schema, options.minFreeBytes);
+  return PgliteClient.open(options.dataDir ?? defaultPgliteDir(), schema, options.minFreeBytes === undefined ? {} : { minFreeBytes: options.minFreeBytes });
 }

@@ -34,7 +34,7 @@ describe.skipIf(!isRoot)('PGlite after a PANIC on a full disk', () => {
 
   it('refuses at once, settles failed, and loses nothing committed', async () => {
     const dataDir = join(mountPoint, 'pglite');
-    const client = await PgliteClient.open(dataDir, null, 0);
+    const client = await PgliteClient.open(dataDir, null, { minFreeBytes: 0 });
     // Free room inside the table, so that after the fill only the WAL needs new space (no
     // checkpoint ran, so no recycled segment is waiting).
     await client.exec("CREATE TABLE t (v text); INSERT INTO t SELECT repeat('y', 1500) FROM generate_series(1, 30000); DELETE FROM t");
