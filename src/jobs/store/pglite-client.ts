@@ -13,7 +13,6 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { JobError } from '../../errors/classes.ts';
 import { DataDirLock } from './data-dir-lock.ts';
@@ -52,26 +51,18 @@ export interface PgliteOpenOptions {
   readonly template?: string | null;
 }
 
-let baselineWasm = false;
-
 /**
  * Boots PGlite on `dataDir` (absent or empty: from the template when there is one).
- *
- * V8 first compiles WASM with its baseline compiler (Liftoff) and recompiles hot functions with
- * TurboFan; booting Postgres makes thousands of functions hot at once, and their optimised code plus
- * the compiler's scratch memory stayed in the RSS: ~55 MB of a warm open (measured, Node 20). The
- * flag is process-wide but only affects modules compiled after it, and the only large WASM module in
- * a deployment is PGlite's; it is set when the embedded store is first opened, never for Postgres.
  *
  * Without a template, initdb runs in a second PGlite instance whose memory stays reachable from the
  * first until that is closed (812 MB RSS after a fresh open, 291 MB after close and reopen): so the
  * instance that ran initdb is closed and the directory opened again (~0.5 s).
+ *
+ * Not done: V8's `--liftoff-only` kept ~50 MB of optimised PGlite code out of the RSS (Node 20), but
+ * set at run time it is process-wide (every worker thread's WASM too), Node documents changing V8
+ * flags after start as unsafe, and on Node 24 it had no effect; a user can pass it to `node` instead.
  */
 async function bootPglite(dataDir: string, template: string | null | undefined): Promise<PGlite> {
-  if (!baselineWasm) {
-    setFlagsFromString('--liftoff-only');
-    baselineWasm = true;
-  }
   const options = { startParams: [...pgliteStartParams] };
   if (dataDir.startsWith('memory://')) return PGlite.create(dataDir, options);
   const initialised = await stat(join(dataDir, 'PG_VERSION')).then(() => true, () => false);
