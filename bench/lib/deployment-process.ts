@@ -6,8 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../test/setup/support.ts';
 import { projectRoot } from './dist.ts';
 
 /** `PITBOSS_CONTROL_TOKEN` of every started deployment (≥ 16 characters). */
@@ -16,18 +16,6 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A port nobody listens on right now (the OS picks it; closed again before the child binds it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A field of /proc/<pid>/status in MB (`VmRSS`, `VmHWM`). */
 function procStatusMb(pid: number, field: string): number {
