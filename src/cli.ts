@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from './config.ts';
 import { isDeployment } from './deploy/define.ts';
 import { PitbossError } from './errors/classes.ts';
-import { ApiClient } from './cli-api.ts';
+import { api, print, withApi } from './cli-api.ts';
 import { startupBanner } from './cli-banner.ts';
 
 // The runtime (store, dispatch, pools, metrics, fastify: ~0.5 s of module loading from dist/, more
@@ -21,13 +21,6 @@ const program = new Command('pitboss').description('supervised worker runtime: p
 const here = import.meta.url;
 const defaultSupervisor = new URL(here.endsWith('.ts') ? '../supervisors/main.ts' : '../supervisors/main.js', here);
 
-const api = (options: { url?: string; token?: string }): ApiClient => {
-  const config = loadConfig();
-  return new ApiClient(options.url ?? `http://${config.host}:${config.port}`, options.token ?? config.controlToken);
-};
-const withApi = (command: Command): Command => command
-  .option('--url <url>', 'supervisor HTTP address (default http://$HOST:$PORT)')
-  .option('--token <token>', 'control token (default $PITBOSS_CONTROL_TOKEN)');
 const rate = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('rate must be a number in 0..1');
@@ -106,10 +99,6 @@ program.command('migrate').description('apply database migrations (DATABASE_URL,
   await store.close();
   console.error(`migrations applied (${config.databaseUrl === null ? `embedded store in ${config.dataDir}` : 'DATABASE_URL'})`);
 });
-
-function print(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
-}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`pitboss: ${error instanceof Error ? error.message : String(error)}`);
