@@ -113,6 +113,8 @@ export {
   JobSystem,
 } from './jobs/system.ts';
 export type { JobSystemOptions } from './jobs/system.ts';
+/** A queue's row in `JobSystem.queues()` and `GET /queues`: counts, `paused`, and the rate limit it is consumed under. */
+export type { QueueRow } from './jobs/system.ts';
 export type { JobPool } from './jobs/consumer.ts';
 /** Queues a JobSystem takes jobs for without consuming them (`acceptQueues`): names, or `'*'` for any. */
 export type { AcceptQueues } from './jobs/accepted-queues.ts';
@@ -121,12 +123,14 @@ export type {
   BackoffPolicy, ClaimedJob, DispatchJob, Dispatcher, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, JobStatus, PruneCounts, QueueStats,
   RetentionPolicy, SupervisorBeat, SupervisorHolder, SupervisorRecord,
 } from './jobs/types.ts';
+/** A per-queue rate limit: at most `max` job starts per `perMs` (`JobSystemOptions.queues`, deployment `queues`). */
+export type { RateLimit } from './jobs/types.ts';
 export type { SupervisorIdNotice } from './jobs/supervisor-life.ts';
 export type { JobStoreOptions } from './jobs/store/index.ts';
 /** The SQL client `createSqlClient` opens (and `migrate` runs on), its options, and what a `migrate` call applied. */
 export type { MigrationReport, SqlClient, SqlClientOptions } from './jobs/store/index.ts';
-/** The facets of a JobStore, one per table group: `store.jobs`, `.fleet`, `.settings`, `.overview`, `.retention`. */
-export type { FleetFacet, JobsFacet, OverviewFacet, RetentionFacet, SettingsFacet } from './jobs/store/index.ts';
+/** The facets of a JobStore, one per table group: `store.jobs`, `.fleet`, `.settings`, `.queues`, `.overview`, `.retention`. */
+export type { FleetFacet, JobsFacet, OverviewFacet, QueuesFacet, RetentionFacet, SettingsFacet } from './jobs/store/index.ts';
 /** The persisted telemetry settings (`store.settings`): sampling/filter rules and log levels at one version. */
 export type { TelemetrySettings, TelemetrySettingsInput } from './jobs/store/index.ts';
 export type { BullmqDispatcherOptions, LocalDispatcherOptions } from './jobs/dispatch/index.ts';

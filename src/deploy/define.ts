@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PoolOptions } from '../pool/options.ts';
 import { PitbossError } from '../errors/classes.ts';
+import { rateLimitProblem } from '../jobs/dispatch/rate-limit.ts';
 import { isQueueName } from '../jobs/store/validate.ts';
+import type { RateLimit } from '../jobs/types.ts';
 
 /** One pool of the deployment (telemetry and logger are supplied by the runtime). */
 export type DeploymentPool = Omit<PoolOptions, 'telemetry' | 'logger' | 'onLog'>;
@@ -15,8 +17,11 @@ export type DeploymentPool = Omit<PoolOptions, 'telemetry' | 'logger' | 'onLog'>
 /** What a deployment file declares: its pools (with worker modules), the queues each consumes, and options. */
 export interface DeploymentSpec {
   readonly pools: readonly DeploymentPool[];
-  /** Queue name → the pool that runs its jobs and how many at once. */
-  readonly queues: Readonly<Record<string, { readonly pool: string; readonly concurrency?: number }>>;
+  /**
+   * Queue name → the pool that runs its jobs, how many at once, and optionally a rate limit: at most
+   * `max` job starts per `perMs` (fleet-wide with Redis, in this process when embedded).
+   */
+  readonly queues: Readonly<Record<string, { readonly pool: string; readonly concurrency?: number; readonly rateLimit?: RateLimit }>>;
   /**
    * Queues `POST /jobs` takes without a consumer in the fleet (default none; `'*'` any): jobs for
    * a consumer deployed elsewhere or later. Others are refused with PITBOSS_UNKNOWN_QUEUE.
@@ -33,11 +38,13 @@ export interface Deployment extends DeploymentSpec {
 export function defineDeployment(spec: DeploymentSpec): Deployment {
   const pools = new Set(spec.pools.map((p) => p.name));
   if (pools.size !== spec.pools.length) throw new PitbossError('PITBOSS_INVALID_CONFIG', 'deployment.pools: pool names must be unique');
-  for (const [queue, { pool, concurrency }] of Object.entries(spec.queues)) {
+  for (const [queue, { pool, concurrency, rateLimit }] of Object.entries(spec.queues)) {
     if (!pools.has(pool)) throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.queues.${queue}.pool: no pool named ${JSON.stringify(pool)}`);
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
       throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.queues.${queue}.concurrency must be a positive integer`);
     }
+    const problem = rateLimit === undefined ? null : rateLimitProblem(`deployment.queues.${queue}.rateLimit`, rateLimit);
+    if (problem !== null) throw new PitbossError('PITBOSS_INVALID_CONFIG', problem);
   }
   const accept = spec.acceptQueues;
   if (accept !== undefined && accept !== '*') {

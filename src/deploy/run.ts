@@ -88,7 +88,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   });
   const pools = deployment.pools.map((spec) => new SupervisedPool({ ...spec, telemetry: bus, logger }, { shutdownMs: config.shutdownTimeoutMs }));
   const poolByName = new Map(pools.map((p) => [p.name, p]));
-  const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4 }]));
+  const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4, ...(q.rateLimit === undefined ? {} : { rateLimit: q.rateLimit }) }]));
   const jobs = new JobSystem({
     store, dispatcher, queues, telemetry: bus, supervisorId, ...(deployment.acceptQueues === undefined ? {} : { acceptQueues: deployment.acceptQueues }),
     reconcile: {

@@ -11,6 +11,13 @@ export const jobIdParams = {
   properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
 } as const;
 
+/** A queue named in a path: the store's queue names (no ':'), so a bad one is a 400 before anything runs. */
+export const queueParams = {
+  type: 'object',
+  required: ['queue'],
+  properties: { queue: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' } },
+} as const;
+
 export const enqueueBody = {
   type: 'object',
   required: ['queue', 'name'],

@@ -10,7 +10,7 @@ import type { RunOptions } from '../pool/pool.ts';
 import { TaskFailedError } from '../errors/pool.ts';
 import { retryDelayMs } from './retry.ts';
 import type { JobStore } from './store/store.ts';
-import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Dispatcher } from './types.ts';
+import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Dispatcher, RateLimit } from './types.ts';
 
 /** What a queue runs its jobs on: a `Pool` or a `SupervisedPool`. */
 export interface JobPool {
@@ -24,6 +24,8 @@ export interface QueueConsumerOptions {
   readonly queue: string;
   readonly pool: JobPool;
   readonly concurrency: number;
+  /** At most `max` starts per `perMs` (see Dispatcher.consume). */
+  readonly rateLimit?: RateLimit;
   readonly store: JobStore;
   readonly dispatcher: Dispatcher;
   readonly bus: Telemetry;
@@ -51,25 +53,46 @@ export class QueueConsumer {
   readonly #finishing = new Set<Promise<void>>();
   #consumer: DispatchConsumer | null = null;
   #unsubscribe: (() => void) | null = null;
+  /**
+   * Why dispatch is held back: the store is down, the queue is paused fleet-wide, this system is
+   * draining. Dispatch runs only while there is none, so one reason ending does not undo another.
+   */
+  readonly #holds = new Set<'store' | 'paused' | 'draining'>();
 
   constructor(options: QueueConsumerOptions) {
     this.#o = options;
   }
 
-  start(): void {
-    const { dispatcher, queue, concurrency, store } = this.#o;
-    this.#consumer = dispatcher.consume(queue, { concurrency }, (job) => this.#process(job));
-    // While the store is down nothing can be claimed: stop taking work instead of failing it.
-    this.#unsubscribe = store.onAvailability((available) => {
-      if (available) this.#consumer?.resume();
-      else void this.#consumer?.pause();
-    });
-    if (!store.available) void this.#consumer.pause();
+  get queue(): string {
+    return this.#o.queue;
   }
 
-  /** Stops taking new jobs; in-flight ones continue. */
-  async pause(): Promise<void> {
-    await this.#consumer?.pause();
+  /** Starts consuming, held back from the start when `paused` (the queue is paused fleet-wide). */
+  start(paused = false): void {
+    const { dispatcher, queue, concurrency, rateLimit, store } = this.#o;
+    this.#consumer = dispatcher.consume(queue, { concurrency, ...(rateLimit === undefined ? {} : { rateLimit }) }, (job) => this.#process(job));
+    // While the store is down nothing can be claimed: stop taking work instead of failing it.
+    this.#unsubscribe = store.onAvailability((available) => void this.#hold('store', !available));
+    if (!store.available) this.#holds.add('store');
+    if (paused) this.#holds.add('paused');
+    if (this.#holds.size > 0) void this.#consumer.pause();
+  }
+
+  /** Stops taking new jobs for good (draining); in-flight ones continue. */
+  pause(): Promise<void> {
+    return this.#hold('draining', true);
+  }
+
+  /** Follows the queue's fleet-wide pause: held back while paused, taking jobs again once resumed (unless held otherwise). */
+  setPaused(paused: boolean): Promise<void> {
+    return this.#hold('paused', paused);
+  }
+
+  async #hold(reason: 'store' | 'paused' | 'draining', on: boolean): Promise<void> {
+    if (on) this.#holds.add(reason);
+    else this.#holds.delete(reason);
+    if (this.#holds.size > 0) await this.#consumer?.pause();
+    else this.#consumer?.resume();
   }
 
   /** Stops taking jobs and waits for those in flight and their outcomes' writes, up to `timeoutMs` in all. */

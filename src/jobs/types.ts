@@ -225,6 +225,12 @@ export interface DispatchedJob {
   readonly name: string;
 }
 
+/** At most `max` job starts of a queue per `perMs` milliseconds. */
+export interface RateLimit {
+  readonly max: number;
+  readonly perMs: number;
+}
+
 /** A running consumer of one queue. */
 export interface DispatchConsumer {
   /** Stops taking new jobs (jobs in flight continue). */
@@ -245,8 +251,11 @@ export interface Dispatcher {
   add(jobs: readonly DispatchJob[]): Promise<void>;
   /** Jobs dispatch currently holds for a queue (waiting, delayed, prioritized, active). */
   count(queue: string): Promise<number>;
-  /** Starts handing a queue's jobs to `process`, at most `concurrency` at a time. */
-  consume(queue: string, options: { concurrency: number }, process: (job: DispatchedJob) => Promise<DispatchOutcome>): DispatchConsumer;
+  /**
+   * Starts handing a queue's jobs to `process`, at most `concurrency` at a time and, with a
+   * `rateLimit`, at most `max` per `perMs` (BullMQ: across every consumer of the queue; local: in this process).
+   */
+  consume(queue: string, options: { concurrency: number; rateLimit?: RateLimit }, process: (job: DispatchedJob) => Promise<DispatchOutcome>): DispatchConsumer;
   /** True when the backend is reachable right now. */
   healthy(): boolean;
   close(): Promise<void>;

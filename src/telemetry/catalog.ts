@@ -49,6 +49,9 @@ export const catalog = {
   'job.dead': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A job exhausted its attempts.' }),
   'job.stalled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id'], labels: jobKeys, description: 'A running job lost its owner and was requeued.' }),
   'job.cancelled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'A job was cancelled.' }),
+  // ── queue (operator control of a queue, fleet-wide) ───────────────────────────────────────────
+  'queue.paused': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A queue was paused fleet-wide: jobs are still accepted, none starts until it is resumed (emitted by the supervisor that paused it).' }),
+  'queue.resumed': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A paused queue was resumed: its waiting jobs are handed out again (emitted by the supervisor that resumed it).' }),
   // ── action (spans inside a job, emitted by worker code) ───────────────────────────────────────
   'action.start': spec({ measurements: [], metadata: [...jobKeys, 'action', 'job_id'], labels: [...jobKeys, 'action'], description: 'A named step inside a job began.' }),
   'action.stop': spec({ measurements: ['duration'], metadata: [...jobKeys, 'action', 'status', 'job_id'], labels: [...jobKeys, 'action', 'status'], description: 'A step finished.' }),

@@ -8,10 +8,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
-import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome } from '../types.ts';
+import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome, RateLimit } from '../types.ts';
 import { BullmqConsumer } from './bullmq-consumer.ts';
 import { toBullmqJob } from './bullmq-jobs.ts';
 import { report, type DispatchErrorHandler } from './processing.ts';
+import { rateLimitProblem } from './rate-limit.ts';
 import { closeClient, errorListener, RedisWatch } from './redis-watch.ts';
 import { checkConcurrency, checkJobs, checkOptionalMs, checkQueueName, DEFAULT_FAILURE_RETRY_DELAY_MS } from './validate.ts';
 import { DispatchError } from '../../errors/classes.ts';
@@ -121,14 +122,21 @@ export class BullmqDispatcher implements Dispatcher {
     }
   }
 
-  consume(queue: string, options: { concurrency: number }, process: Process): DispatchConsumer {
+  /**
+   * A `rateLimit` is BullMQ's limiter: one counter per queue in Redis, shared by every consumer of
+   * the queue in the fleet (they should all declare the same limit; see bullmq-consumer.ts).
+   */
+  consume(queue: string, options: { concurrency: number; rateLimit?: RateLimit }, process: Process): DispatchConsumer {
     this.#checkOpen();
     checkQueueName(queue);
     checkConcurrency(options?.concurrency);
     if (typeof process !== 'function') throw invalidConfig('consume: process must be a function');
+    const problem = options.rateLimit === undefined ? null : rateLimitProblem('consume: rateLimit', options.rateLimit);
+    if (problem !== null) throw invalidConfig(problem);
     const consumer = new BullmqConsumer({
       queue,
       concurrency: options.concurrency,
+      rateLimit: options.rateLimit ?? null,
       process,
       // BullMQ requires maxRetriesPerRequest: null for Workers: their commands wait out an outage
       // instead of failing, and BullMQ duplicates this client for the blocking fetch. The name shows

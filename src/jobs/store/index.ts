@@ -3,6 +3,7 @@ export { JobStore } from './store.ts';
 export type { JobsFacet } from './jobs.ts';
 export type { FleetFacet } from './fleet.ts';
 export type { SettingsFacet } from './settings.ts';
+export type { QueuesFacet } from './queues.ts';
 export type { OverviewFacet } from './overview.ts';
 export type { RetentionFacet } from './retention.ts';
 export { createSqlClient } from './client.ts';

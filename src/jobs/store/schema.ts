@@ -126,6 +126,17 @@ ALTER TABLE supervisors ADD COLUMN queues text[] NOT NULL DEFAULT '{}';
 ALTER TABLE jobs ADD COLUMN tracestate text;
 `,
   },
+  {
+    version: 6,
+    name: 'paused queues',
+    // One row per paused queue: the claim looks its job's queue up here by key (see sql/jobs.ts).
+    sql: `
+CREATE TABLE paused_queues (
+  queue     text PRIMARY KEY,
+  paused_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 export const migrationSql = {

@@ -9,6 +9,7 @@
  * | `store.jobs` | jobs, job_actions | enqueue, claim, finish, actions, get, cancel, claimable, orphans |
  * | `store.fleet` | supervisors, worker_events | heartbeats, id holders, consumed queues, thread lifecycle rows |
  * | `store.settings` | control_state, control_rules | persisted telemetry settings: rules and log levels, NOTIFY on change |
+ * | `store.queues` | paused_queues | paused queues, fleet-wide: pause, resume, NOTIFY on change |
  * | `store.overview` | (reads across them) | queue counts, the status page's view |
  * | `store.retention` | jobs, worker_events, supervisors | bounded pruning of expired rows |
  *
@@ -30,6 +31,7 @@ import { FleetFacet } from './fleet.ts';
 import { JobsFacet } from './jobs.ts';
 import { migrate } from './migrate.ts';
 import { OverviewFacet } from './overview.ts';
+import { QueuesFacet } from './queues.ts';
 import { RetentionFacet } from './retention.ts';
 import { SettingsFacet } from './settings.ts';
 import type { JobStoreOptions, SqlBackend, StoreDrops } from './types.ts';
@@ -39,7 +41,7 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
 /**
  * The job record on Postgres or embedded PGlite: `open` it, then reach each table group through its
- * facet (`jobs`, `fleet`, `settings`, `overview`, `retention`). Tracks the database's availability.
+ * facet (`jobs`, `fleet`, `settings`, `queues`, `overview`, `retention`). Tracks the database's availability.
  */
 export class JobStore {
   /** Jobs and their actions: enqueue, claim, finish, get, cancel, and what the reconciler needs. */
@@ -48,6 +50,8 @@ export class JobStore {
   readonly fleet: FleetFacet;
   /** The persisted telemetry settings (sampling/filter rules and log levels), shared by the fleet. */
   readonly settings: SettingsFacet;
+  /** Paused queues, shared by the fleet: pause, resume, and who is paused now. */
+  readonly queues: QueuesFacet;
   /** Read-only views: per-queue counts and what the status page shows. */
   readonly overview: OverviewFacet;
   /** Bounded deletes of expired rows. */
@@ -59,6 +63,7 @@ export class JobStore {
     this.jobs = new JobsFacet(engine, maxPayloadBytes);
     this.fleet = new FleetFacet(engine);
     this.settings = new SettingsFacet(engine);
+    this.queues = new QueuesFacet(engine);
     this.overview = new OverviewFacet(engine);
     this.retention = new RetentionFacet(engine);
   }

@@ -44,6 +44,10 @@ const claimedColumns = `j.id::text AS id, j.queue, j.name, j.payload, j.attempts
  * only happens at light load. A generic plan made while the table was still small would be a
  * sequential scan kept until the table is next analysed: the store's Postgres connections rule that
  * out (plannerSettings in pg-client.ts).
+ *
+ * A claim refuses rows of a paused queue: the lookup sits inside the CASE too, so it stays a subplan
+ * run per claimable row (a probe of paused_queues, usually empty) instead of becoming a join the
+ * planner could reorder; it also makes every claim hold the lock a pause waits on (sql/queues.ts).
  */
 const claimWrite = `
 WITH v AS (
@@ -53,7 +57,8 @@ WITH v AS (
   SET status = 'running', attempts = j.attempts + 1, claimed_by = v.claimed_by, attempt_id = v.token,
       started_at = now(), updated_at = now()
   FROM v
-  WHERE j.id = v.id AND CASE WHEN j.status IN ('queued', 'failed') THEN j.run_at <= now() END
+  WHERE j.id = v.id AND CASE WHEN j.status IN ('queued', 'failed')
+    THEN j.run_at <= now() AND NOT EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = j.queue) END
   RETURNING v.ord, ${claimedColumns}
 )`;
 
@@ -181,6 +186,8 @@ SELECT id::text AS id, queue, name, priority, max_attempts, backoff_type, backof
 FROM jobs
 WHERE status IN ('queued', 'failed') AND updated_at <= now() - $1::float8 * interval '1 millisecond'
   AND ($3::text[] IS NULL OR queue = ANY($3::text[]))
+  -- A paused queue's jobs would only be refused at claim: they wait in the store until it resumes.
+  AND NOT EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = jobs.queue)
 ORDER BY run_at, id
 LIMIT $2::int`,
 
