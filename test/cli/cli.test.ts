@@ -1,6 +1,7 @@
 /**
  * The `pitboss` CLI against a real running supervisor: enqueue, status, control sample and
- * log-level go through the HTTP API with the token; migrate applies migrations to an embedded store.
+ * log-level, queue pause and resume go through the HTTP API with the token; migrate applies
+ * migrations to an embedded store.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +49,15 @@ describe('pitboss CLI', () => {
     expect(d.telemetry.control.rules().rules).toEqual([expect.objectContaining({ pattern: 'action.*', rate: 0.5, scope: { pool: 'tp', worker: null } })]);
     await pitboss(['control', 'log-level', 'debug', '--category', 'job', '--url', d.running.url]);
     expect(d.running.logger.levels.levelFor('job')).toBe('debug');
+  }, 60_000);
+
+  it('queue pause and queue resume change the queue fleet-wide and print its row', async () => {
+    const paused = JSON.parse((await pitboss(['queue', 'pause', 'work', '--url', d.running.url])).stdout) as { queue: string; paused: boolean };
+    expect(paused).toMatchObject({ queue: 'work', paused: true });
+    expect((await d.running.jobs.queues()).find((q) => q.queue === 'work')).toMatchObject({ paused: true });
+    const resumed = JSON.parse((await pitboss(['queue', 'resume', 'work', '--url', d.running.url])).stdout) as { queue: string; paused: boolean };
+    expect(resumed).toMatchObject({ queue: 'work', paused: false });
+    await expect(pitboss(['queue', 'pause', 'bad:name', '--url', d.running.url])).rejects.toMatchObject({ stderr: expect.stringMatching(/400: .*queue/) });
   }, 60_000);
 
   it('refuses bad arguments and a wrong token with a clear message and a non-zero exit', async () => {
