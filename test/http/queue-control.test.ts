@@ -2,7 +2,7 @@
  * Queue control as an operator uses it, over real HTTP against a running deployment (embedded
  * store, local dispatch): `POST /queues/:queue/pause` and `/resume` need the token and refuse a bad
  * name; a paused queue takes `POST /jobs` but runs nothing until resumed; `GET /queues` and
- * `/status/data` rows carry `paused` and the queue's `rateLimit`.
+ * `/status/data` rows carry `paused` and the queue's `rateLimit`, which `/metrics` shows too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineDeployment } from '../../src/deploy/define.ts';
@@ -72,5 +72,9 @@ describe('POST /queues/:queue/pause and /resume', () => {
     expect(await call('POST', '/queues/not-yet-used/resume')).toMatchObject({ status: 200, body: { paused: false } });
     expect(await queueRow('metered')).toMatchObject({ paused: false, rateLimit: { max: 5, perMs: 1000 } });
     expect(await statusRow('metered')).toMatchObject({ paused: false, rateLimit: { max: 5, perMs: 1000 } });
+    // And on /metrics, as the starts per second it allows; a queue without a limit has no series.
+    const metrics = await (await fetch(`${d.running.url}/metrics`)).text();
+    expect(metrics).toMatch(/^pitboss_queue_rate_limit\{queue="metered"[^}]*\} 5$/m);
+    expect(metrics).not.toMatch(/^pitboss_queue_rate_limit\{queue="work"/m);
   });
 });
