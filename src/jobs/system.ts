@@ -198,7 +198,7 @@ export class JobSystem {
    * the store has no job of; each row says whether the queue is paused and its rate limit here.
    */
   async queues(options?: { timeoutMs?: number }): Promise<QueueRow[]> {
-    const [stats, paused] = await Promise.all([this.#o.store.overview.queueStats(options), this.#o.store.queues.paused()]);
+    const [stats, paused] = await Promise.all([this.#o.store.overview.queueStats(options), this.#o.store.queues.paused(options)]);
     const seen = new Set(stats.map((s) => s.queue));
     const zeros = [...new Set([...this.#knownQueues, ...paused])].filter((q) => !seen.has(q))
       .map((queue) => ({ queue, queued: 0, running: 0, failed: 0, completed: 0, dead: 0, cancelled: 0 }));
@@ -225,7 +225,7 @@ export class JobSystem {
 
   async #queueRow(queue: string): Promise<QueueRow> {
     const name = checkQueueName('queue', queue);
-    const row = (await this.queues()).find((q) => q.queue === name);
+    const row = (await this.queues({ timeoutMs: 5_000 })).find((q) => q.queue === name);
     return row ?? { queue: name, queued: 0, running: 0, failed: 0, completed: 0, dead: 0, cancelled: 0, paused: false, rateLimit: null };
   }
 

@@ -8,10 +8,10 @@
  * back. Statements are in sql/queues.ts.
  */
 import { JobError } from '../../errors/classes.ts';
-import { settle, type StoreEngine } from './engine.ts';
+import { settle, withTimeout, type StoreEngine } from './engine.ts';
 import { queueSql, queuesChannel } from './sql/queues.ts';
 import type { SqlClient } from './types.ts';
-import { checkQueueName } from './validate.ts';
+import { checkCount, checkQueueName } from './validate.ts';
 
 /** Waits this long at most for the claims under way before a pause gives up (they take milliseconds). */
 const LOCK_TIMEOUT_MS = 10_000;
@@ -57,9 +57,14 @@ export class QueuesFacet {
     return this.#set('queues.resume', queue, false);
   }
 
-  /** The paused queues, in name order. */
-  paused(): Promise<string[]> {
-    return settle(() => this.#engine.open('queues.paused') && this.#engine.health.once('queues.paused', () => listPaused(this.#engine.client)));
+  /** The paused queues, in name order; `timeoutMs` bounds the read (`PITBOSS_STORE_TIMEOUT`), as for `overview.queueStats`. */
+  paused(options: { timeoutMs?: number } = {}): Promise<string[]> {
+    return settle(() => {
+      this.#engine.open('queues.paused');
+      const timeoutMs = options.timeoutMs === undefined ? null : checkCount('timeoutMs', options.timeoutMs, 1);
+      const read = this.#engine.health.once('queues.paused', () => listPaused(this.#engine.client));
+      return timeoutMs === null ? read : withTimeout(read, timeoutMs, 'queues.paused');
+    });
   }
 
   /**
