@@ -5,13 +5,16 @@
  * - A pause through one stops starts on both, and the other's consumer stops taking jobs from Redis
  *   within ~1–2 s (it heard the NOTIFY): the jobs enqueued meanwhile stay in Redis instead of being
  *   fetched and refused. A resume through the other hands them all out.
+ * - Under load, a pause is strict: the set of claimed jobs does not grow once it has answered; a
+ *   pause waits for a claim under way (its lock), so that claim commits first.
  * - A rate limit holds across both: their starts together never exceed it.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureEvents, createTelemetry, JobSystem, type Telemetry } from '../../../src/index.ts';
 import { BullmqDispatcher } from '../../../src/jobs/dispatch/index.ts';
 import { createSqlClient } from '../../../src/jobs/store/client.ts';
+import { jobSql } from '../../../src/jobs/store/sql/jobs.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import type { JobStatus, RateLimit } from '../../../src/jobs/types.ts';
 import { Pool } from '../../../src/pool/pool.ts';
@@ -46,7 +49,7 @@ describe('queue control across two supervisors (Postgres + BullMQ)', () => {
     await pool.start();
     const system = new JobSystem({
       store, dispatcher, telemetry: bus, supervisorId: `qfleet-${index}-${randomBytes(3).toString('hex')}`,
-      queues: { shared: { pool, concurrency: 2 }, metered: { pool, concurrency: 4, rateLimit: LIMIT } },
+      queues: { shared: { pool, concurrency: 2 }, busy: { pool, concurrency: 2 }, metered: { pool, concurrency: 4, rateLimit: LIMIT } },
       // A long period: the consumers must follow the pause through the notification, not the period.
       reconcile: { intervalMs: 10_000, graceMs: 100 },
     });
@@ -102,6 +105,60 @@ describe('queue control across two supervisors (Postgres + BullMQ)', () => {
     // Each change is announced once, by the supervisor that made it.
     expect([events[0]!.names(), events[1]!.names()]).toEqual([['queue.paused'], ['queue.resumed']]);
   }, 60_000);
+
+  it('a pause under load is strict: once it has answered, no claim of the queue commits on either supervisor', async () => {
+    const [a, b] = members as [Member, Member];
+    const side = await createSqlClient({ url: testDatabaseUrl(), schema, poolSize: 1 });
+    const claimed = async (): Promise<string[]> => (await side.query<{ id: string }>("SELECT id::text AS id FROM jobs WHERE queue = 'busy' AND attempts > 0 ORDER BY id")).map((r) => r.id);
+    try {
+      const jobs = await a.system.enqueue(Array.from({ length: 400 }, (_, i) => ({ queue: 'busy', name: 'flow', data: { kind: 'ok', value: i, delayMs: 5 } })));
+      // Both supervisors are claiming when the pause lands.
+      while ((await claimed()).length < 40) await sleep(10);
+      await b.system.pauseQueue('busy');
+      const atPause = await claimed();
+      expect(atPause.length).toBeLessThan(jobs.length);
+      await sleep(1_500);
+      expect(await claimed()).toEqual(atPause);
+      await a.system.resumeQueue('busy');
+      await waitStatus(jobs.map((j) => j.id), 'completed', 30_000);
+      const byMember = new Set(starts.filter((s) => s.queue === 'busy').map((s) => s.member));
+      expect([...byMember].sort()).toEqual([0, 1]);
+    } finally {
+      await side.close();
+    }
+  }, 60_000);
+
+  it('a pause waits for the claims under way, so none of them can commit after it answered', async () => {
+    const [a] = members as [Member];
+    const side = await createSqlClient({ url: testDatabaseUrl(), schema, poolSize: 1 });
+    try {
+      const [job] = await a.store.jobs.enqueue([{ queue: 'unconsumed', name: 'x', data: { kind: 'ok' } }]);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      let claimedInside = 0;
+      // A claim under way: the store's own claim statement, in a transaction the test holds open.
+      const claim = side.transaction(async (tx) => {
+        claimedInside = (await tx.query(jobSql.claim, [[job!.id], ['side/p'], [randomUUID()], [0]])).length;
+        await held;
+      });
+      while (claimedInside === 0) await sleep(10);
+      let paused = false;
+      const pause = a.store.queues.pause('unconsumed').then(() => { paused = true; });
+      await sleep(500);
+      expect(paused).toBe(false);
+      release();
+      await claim;
+      await pause;
+      // The claim committed before the pause did; a claim now is refused.
+      expect(await a.store.jobs.get(job!.id)).toMatchObject({ status: 'running', attempts: 1 });
+      const [next] = await a.store.jobs.enqueue([{ queue: 'unconsumed', name: 'y', data: { kind: 'ok' } }]);
+      expect(await a.store.jobs.claim(next!.id, 'side/p')).toBeNull();
+      await a.store.queues.resume('unconsumed');
+      expect(await a.store.jobs.claim(next!.id, 'side/p')).toMatchObject({ id: next!.id, attempt: 1 });
+    } finally {
+      await side.close();
+    }
+  }, 30_000);
 
   it('a rate limit holds across both supervisors', async () => {
     const [a, b] = members as [Member, Member];
