@@ -30,7 +30,10 @@ export class PausedQueues {
 
   constructor(options: PausedQueuesOptions) {
     this.#o = options;
-    this.#refresh = new PeriodicPass(async () => this.#adopt(await this.#o.store.queues.paused()), options.refreshMs);
+    this.#refresh = new PeriodicPass(async () => {
+      // While the store is down there is nothing to read (and its claims refuse nothing: none commit).
+      if (this.#o.store.available) this.#adopt(await this.#o.store.queues.paused());
+    }, options.refreshMs);
   }
 
   /** True when `queue` was paused as this system last heard. */
