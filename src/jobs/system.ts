@@ -13,6 +13,9 @@ import { AcceptedQueues, type AcceptQueues } from './accepted-queues.ts';
 import { QueueConsumer, type JobPool } from './consumer.ts';
 import { Pruner, type RetentionOptions } from './pruner.ts';
 import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts';
+import type { SchedulerOptions } from './schedules/scheduler.ts';
+import { Schedules } from './schedules/schedules.ts';
+import type { ScheduleInput } from './schedules/spec.ts';
 import type { JobStore } from './store/store.ts';
 import { toDispatchJob, type Dispatcher, type EnqueueInput, type EnqueuedJob, type JobDetails, type JobRecord, type QueueStats } from './types.ts';
 
@@ -34,6 +37,10 @@ export interface JobSystemOptions {
   readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch' | 'abandonAfterMs' | 'onSupervisorIdNotice'>>;
   /** How long finished records are kept (defaults in pruner.ts: 14 days, dead jobs 30); false keeps everything. */
   readonly retention?: RetentionOptions | false;
+  /** Cron schedules this system declares (a deployment's): upserted at each start; see `schedules`. */
+  readonly schedules?: Readonly<Record<string, ScheduleInput>>;
+  /** The scheduler's timing, or false: this system fires no schedule ticks (default: it does, as every supervisor of a fleet). */
+  readonly scheduler?: SchedulerOptions | false;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -75,6 +82,8 @@ export class JobSystem {
   readonly #pruner: Pruner | null;
   readonly #knownQueues = new Set<string>();
   readonly #accepted: AcceptedQueues;
+  /** Cron schedules: list, set and remove them (shared by the fleet through the store); this system fires their ticks. */
+  readonly schedules: Schedules;
   #state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
 
   constructor(options: JobSystemOptions) {
@@ -89,6 +98,10 @@ export class JobSystem {
       queues: () => [...this.#knownQueues], consumes: Object.keys(options.queues), running: () => [...this.#inFlight.keys()], ...options.reconcile,
     });
     this.#pruner = options.retention === false ? null : new Pruner(options.store.retention, options.retention ?? {});
+    this.schedules = new Schedules({
+      store: options.store.schedules, dispatcher: options.dispatcher, bus: this.#bus, accepted: this.#accepted, onQueue: (queue) => this.#knownQueues.add(queue),
+      declared: options.schedules ?? {}, scheduler: options.scheduler ?? {},
+    });
   }
 
   /** 'idle' | 'running' | 'draining' | 'stopped'. */
@@ -102,6 +115,8 @@ export class JobSystem {
     // Before claiming: requeue what a previous process under this supervisor id left running (a
     // live process under the id fails the start).
     await this.#reconciler.recoverPreviousLife();
+    // The deployment's schedules first: one the fleet cannot run (an unknown queue) fails the start before anything runs.
+    await this.schedules.start();
     for (const [queue, { pool, concurrency = DEFAULT_CONCURRENCY }] of Object.entries(queues)) {
       const consumer = new QueueConsumer({ queue, pool, concurrency, store, dispatcher, bus: this.#bus, supervisorId: this.supervisorId, inFlight: this.#inFlight });
       consumer.start();
@@ -188,6 +203,8 @@ export class JobSystem {
   async drain(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'draining';
+    // Ticks go on firing on the fleet's other supervisors (or, missed, at the next start).
+    await this.schedules.stop();
     await Promise.all(this.#consumers.map((c) => c.pause()));
   }
 

@@ -49,6 +49,9 @@ export const catalog = {
   'job.dead': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A job exhausted its attempts.' }),
   'job.stalled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id'], labels: jobKeys, description: 'A running job lost its owner and was requeued.' }),
   'job.cancelled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'A job was cancelled.' }),
+  // ── schedule ──────────────────────────────────────────────────────────────────────────────
+  'schedule.fired': spec({ measurements: ['lateness'], metadata: ['schedule', ...jobKeys, 'job_id', 'tick'], labels: ['schedule', ...jobKeys], description: 'A cron schedule\'s tick enqueued its job; sent by the one supervisor whose statement created the row. lateness: from the tick to the pass that fired it (database clock).' }),
+  'schedule.skipped': spec({ measurements: ['ticks'], metadata: ['schedule', ...jobKeys, 'reason', 'first_tick', 'last_tick', 'capped'], labels: ['schedule', ...jobKeys, 'reason'], description: 'Ticks of a cron schedule that enqueued nothing: reason missed (past missedAfterMs under policy latest or skip), catch_up_limit (policy all, beyond 100) or duplicate (the tick\'s job exists already); capped: more ticks than counted.' }),
   // ── action (spans inside a job, emitted by worker code) ───────────────────────────────────────
   'action.start': spec({ measurements: [], metadata: [...jobKeys, 'action', 'job_id'], labels: [...jobKeys, 'action'], description: 'A named step inside a job began.' }),
   'action.stop': spec({ measurements: ['duration'], metadata: [...jobKeys, 'action', 'status', 'job_id'], labels: [...jobKeys, 'action', 'status'], description: 'A step finished.' }),

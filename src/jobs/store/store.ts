@@ -11,6 +11,7 @@
  * | `store.settings` | control_state, control_rules | persisted telemetry settings: rules and log levels, NOTIFY on change |
  * | `store.overview` | (reads across them) | queue counts, the status page's view |
  * | `store.retention` | jobs, worker_events, supervisors | bounded pruning of expired rows |
+ * | `store.schedules` | schedules (+ jobs) | cron schedules, and firing their ticks once across a fleet |
  *
  * ```ts
  * const store = await JobStore.open({ url: process.env.DATABASE_URL }); // no URL → embedded PGlite
@@ -31,6 +32,7 @@ import { JobsFacet } from './jobs.ts';
 import { migrate } from './migrate.ts';
 import { OverviewFacet } from './overview.ts';
 import { RetentionFacet } from './retention.ts';
+import { SchedulesFacet } from './schedules.ts';
 import { SettingsFacet } from './settings.ts';
 import type { JobStoreOptions, SqlBackend, StoreDrops } from './types.ts';
 import { checkCount } from './validate.ts';
@@ -52,6 +54,8 @@ export class JobStore {
   readonly overview: OverviewFacet;
   /** Bounded deletes of expired rows. */
   readonly retention: RetentionFacet;
+  /** Cron schedules: definitions, and the one statement that fires a tick's job once across a fleet. */
+  readonly schedules: SchedulesFacet;
   readonly #engine: StoreEngine;
 
   private constructor(engine: StoreEngine, maxPayloadBytes: number) {
@@ -61,6 +65,7 @@ export class JobStore {
     this.settings = new SettingsFacet(engine);
     this.overview = new OverviewFacet(engine);
     this.retention = new RetentionFacet(engine);
+    this.schedules = new SchedulesFacet(engine, maxPayloadBytes);
   }
 
   /**
