@@ -92,7 +92,8 @@ function isTimeZone(timezone: string): boolean {
  * Vixie cron (croner's default).
  */
 export function cronOf(cron: string, timezone: string | null): Cron {
-  return new Cron(cron, { mode: '5-or-6-parts', timezone: timezone ?? 'UTC', paused: true });
+  // utcOffset 0 rather than timezone 'UTC': the same instants, without a time-zone conversion per step (about 3× faster to enumerate).
+  return new Cron(cron, { mode: '5-or-6-parts', paused: true, ...(timezone === null ? { utcOffset: 0 } : { timezone }) });
 }
 
 /** Checks a schedule name (1..128 of `[A-Za-z0-9_.-]`, as queue names: it travels in URLs and idempotency keys). */

@@ -16,8 +16,12 @@ import type { MissedTicks } from './spec.ts';
 
 /** Most ticks one plan fires (`all` after a long outage). */
 export const MAX_CATCH_UP = 100;
-/** Ticks counted per plan: a longer gap (a per-second schedule down for hours) reports this many, `capped`. */
-const MAX_COUNTED = 10_000;
+/**
+ * Ticks counted per plan: a longer gap (a per-second schedule down for over a quarter of an hour)
+ * reports this many, `capped`. Croner steps through a time zone at some 50–150 µs a tick, so this
+ * bounds a pass's work after an outage to tens of milliseconds.
+ */
+const MAX_COUNTED = 1_000;
 
 /** Why ticks were not run: past `missedAfterMs` under `latest` or `skip`, or beyond what `all` catches up on. */
 export type SkipReason = 'missed' | 'catch_up_limit';
