@@ -12,6 +12,7 @@ import { isDeployment } from './deploy/define.ts';
 import { PitbossError } from './errors/classes.ts';
 import { api, print, withApi } from './cli-api.ts';
 import { startupBanner } from './cli-banner.ts';
+import { registerScheduleCommands } from './cli-schedule.ts';
 
 // The runtime (store, dispatch, pools, metrics, fastify: ~0.5 s of module loading from dist/, more
 // through tsx) is imported by the commands that run it, so the client commands (enqueue, status,
@@ -91,6 +92,8 @@ withApi(control.command('log-level').description('set the default, a category\'s
       : options.category !== undefined ? { categories: { [options.category]: level } } : { default: level };
     print(await api(options).put('/control/log-levels', body));
   });
+
+registerScheduleCommands(program);
 
 program.command('migrate').description('apply database migrations (DATABASE_URL, or the embedded store)').action(async () => {
   const config = loadConfig();

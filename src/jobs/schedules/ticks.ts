@@ -24,10 +24,10 @@ export const MAX_CATCH_UP = 100;
 const MAX_COUNTED = 1_000;
 
 /** Why ticks were not run: past `missedAfterMs` under `latest` or `skip`, or beyond what `all` catches up on. */
-export type SkipReason = 'missed' | 'catch_up_limit';
+type SkipReason = 'missed' | 'catch_up_limit';
 
 /** A run of consecutive ticks skipped for one reason. */
-export interface SkippedTicks {
+interface SkippedTicks {
   readonly reason: SkipReason;
   readonly first: Date;
   readonly last: Date;

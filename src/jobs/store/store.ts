@@ -35,9 +35,7 @@ import { RetentionFacet } from './retention.ts';
 import { SchedulesFacet } from './schedules.ts';
 import { SettingsFacet } from './settings.ts';
 import type { JobStoreOptions, SqlBackend, StoreDrops } from './types.ts';
-import { checkCount } from './validate.ts';
-
-const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+import { checkCount, DEFAULT_MAX_PAYLOAD_BYTES } from './validate.ts';
 
 /**
  * The job record on Postgres or embedded PGlite: `open` it, then reach each table group through its
