@@ -129,6 +129,15 @@ export function scheduleSuite(label: string, createBackend: BackendFactory): voi
         code: 'PITBOSS_UNKNOWN_QUEUE', field: 'schedules.bad.queue', message: expect.stringMatching(/^schedules\.bad\.queue "nobody-consumes": no supervisor consumes this queue/),
       });
       expect((await system.schedules.list()).map((s) => s.schedule)).not.toContain('bad');
+      // A declared schedule (a deployment's) for such a queue fails the start, before anything runs.
+      const orphan = new JobSystem({
+        store: backend.store, dispatcher: backend.dispatcher, telemetry: bus, queues: {}, scheduler,
+        schedules: { nightly: { cron: '0 3 * * *', queue: 'elsewhere', name: 'n' } },
+      });
+      await expect(orphan.start()).rejects.toMatchObject({ code: 'PITBOSS_UNKNOWN_QUEUE', message: expect.stringMatching(/^schedules\.nightly\.queue "elsewhere"/) });
+      expect((await system.schedules.list()).map((s) => s.schedule)).not.toContain('nightly');
+      expect(() => new JobSystem({ store: backend.store, dispatcher: backend.dispatcher, queues: {}, schedules: { nightly: { cron: 'soon', queue: QUEUE, name: 'n' } } }))
+        .toThrow(/^schedules\.nightly\.cron "soon" is not a valid cron expression/);
     });
 
     it('missed ticks follow each schedule\'s policy across a stop and a start on the persisted store', async () => {
