@@ -36,6 +36,8 @@ interface SchedulerDeps {
 /** A timer wakes a pass this long after a tick, so the database's clock has surely reached it. */
 const AFTER_TICK_MS = 5;
 const MIN_WAIT_MS = 20;
+/** After a failed fire, the next pass comes this soon (bounded by pollMs). */
+const RETRY_MS = 250;
 
 export class Scheduler {
   readonly #deps: SchedulerDeps;
@@ -92,7 +94,7 @@ export class Scheduler {
     this.#timer.unref();
   }
 
-  /** One pass over every schedule; resolves to how long to wait before the next. A store outage ends it early (the next pass retries). */
+  /** One pass over every schedule; resolves to how long to wait before the next. A store that cannot list ends it early (the next pass retries). */
   async #pass(): Promise<number> {
     const { now, schedules } = await this.#deps.store.list();
     let waitMs = this.#pollMs;
@@ -100,7 +102,8 @@ export class Scheduler {
       if (this.#stopped) break;
       const cron = this.cronFor(schedule);
       const plan = planTicks(cron, schedule.cursor, now, schedule.missed, this.#missedAfterMs);
-      if (plan.cursor !== null) await this.#apply(schedule, plan.cursor, plan.fire, plan.skipped, now);
+      // A failed fire (a store hiccup) moved nothing: the next pass plans the same ticks again.
+      if (plan.cursor !== null) await this.#apply(schedule, plan.cursor, plan.fire, plan.skipped, now).catch(() => { waitMs = Math.min(waitMs, RETRY_MS); });
       const next = cron.nextRun(plan.cursor ?? (schedule.cursor > now ? schedule.cursor : now));
       if (next !== null) waitMs = Math.min(waitMs, next.getTime() - now.getTime() + AFTER_TICK_MS);
     }

@@ -140,6 +140,19 @@ export function scheduleSuite(label: string, createBackend: BackendFactory): voi
         .toThrow(/^schedules\.nightly\.cron "soon" is not a valid cron expression/);
     });
 
+    it('a tick whose job retention deleted is never fired again', async () => {
+      await system.schedules.set('pruned', { cron: '* * * * * *', queue: QUEUE, name: 'pruned', data: { kind: 'ok' }, missed: 'all' });
+      await until(() => fired('pruned').length >= 2, 10_000, 'two ticks');
+      const gone = (await rows('pruned')).map((j) => j.key);
+      // As the pruner deletes finished jobs past their retention.
+      await backend.sql("DELETE FROM jobs WHERE idempotency_key = ANY($1::text[])", [gone]);
+      await until(() => fired('pruned').length >= gone.length + 2, 10_000, 'two more ticks');
+      await system.schedules.remove('pruned');
+      const keys = (await rows('pruned')).map((j) => j.key);
+      expect(keys.filter((key) => gone.includes(key))).toEqual([]);
+      expect(keys.length).toBeGreaterThanOrEqual(2);
+    });
+
     it('missed ticks follow each schedule\'s policy across a stop and a start on the persisted store', async () => {
       // Declared as a deployment declares them: upserted at each start, unchanged ones keep their cursor.
       const declared: Record<string, ScheduleInput> = {
