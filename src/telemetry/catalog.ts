@@ -3,7 +3,7 @@
  * `execute`/`attach` are derived from this table, docs/telemetry.md's event table is generated from it and
  * pinned by a test, and a coverage test proves each entry is emitted by real code.
  *
- * Units: durations are nanoseconds (`duration`, `wait`, `lifetime`, `downtime`, `queue_time`),
+ * Units: durations are nanoseconds (`duration`, `wait`, `lifetime`, `downtime`, `queue_time`, `lateness`),
  * sizes are bytes, utilization is a 0..1 ratio. Only `labels` may become metric labels; the other
  * metadata (error messages, job ids, thread ids) is unbounded and stays out of metrics.
  */

@@ -106,17 +106,18 @@ export function scheduleSuite(label: string, createBackend: BackendFactory): voi
       await until(() => fired('edited').length >= 1, 10_000, 'a tick of v1');
       await system.schedules.set('edited', { cron: '* * * * * *', queue: QUEUE, name: 'v2', data: { kind: 'ok', value: 2 } });
       await until(() => fired('edited').some((e) => e.metadata.job_name === 'v2'), 10_000, 'a tick of v2');
-      const switched = Date.now();
       await system.schedules.set('edited', { cron: '*/2 * * * * *', queue: QUEUE, name: 'v3', data: { kind: 'ok', value: 3 } });
-      await until(() => fired('edited').filter((e) => e.metadata.job_name === 'v3').length >= 2, 10_000, 'two ticks of v3');
+      // A pass that read the old definition can no longer fire once the edit committed (its revision is gone).
+      const switched = Date.now();
+      await until(() => fired('edited').filter((e) => e.metadata.job_name === 'v3').length >= 1, 10_000, 'a tick of v3');
       // After the edit resolved, only v3 fires, and only on even seconds.
-      const later = fired('edited').filter((e) => Date.parse(String(e.metadata.tick)) > switched + SECOND);
+      const later = fired('edited').filter((e) => Date.parse(String(e.metadata.tick)) > switched);
       expect(later.every((e) => e.metadata.job_name === 'v3' && Date.parse(String(e.metadata.tick)) % (2 * SECOND) === 0)).toBe(true);
-      expect((await rows('edited')).filter((j) => (j.payload as { value: number }).value === 3).length).toBeGreaterThanOrEqual(2);
+      expect((await rows('edited')).filter((j) => (j.payload as { value: number }).value === 3).length).toBeGreaterThanOrEqual(1);
 
       expect(await system.schedules.remove('edited')).toBe(true);
       const after = (await rows('edited')).length;
-      await sleep(2_500);
+      await sleep(2_100); // past a tick of the */2 expression
       expect((await rows('edited')).length).toBe(after);
       expect(await system.schedules.remove('edited')).toBe(false);
       expect((await system.schedules.list()).map((s) => s.schedule)).not.toContain('edited');
