@@ -100,12 +100,16 @@ export class Scheduler {
     let waitMs = this.#pollMs;
     for (const schedule of schedules) {
       if (this.#stopped) break;
-      const cron = this.cronFor(schedule);
-      const plan = planTicks(cron, schedule.cursor, now, schedule.missed, this.#missedAfterMs);
-      // A failed fire (a store hiccup) moved nothing: the next pass plans the same ticks again.
-      if (plan.cursor !== null) await this.#apply(schedule, plan.cursor, plan.fire, plan.skipped, now).catch(() => { waitMs = Math.min(waitMs, RETRY_MS); });
-      const next = cron.nextRun(plan.cursor ?? (schedule.cursor > now ? schedule.cursor : now));
-      if (next !== null) waitMs = Math.min(waitMs, next.getTime() - now.getTime() + AFTER_TICK_MS);
+      try {
+        const cron = this.cronFor(schedule);
+        const plan = planTicks(cron, schedule.cursor, now, schedule.missed, this.#missedAfterMs);
+        // A failed fire (a store hiccup) moved nothing: the next pass plans the same ticks again.
+        if (plan.cursor !== null) await this.#apply(schedule, plan.cursor, plan.fire, plan.skipped, now).catch(() => { waitMs = Math.min(waitMs, RETRY_MS); });
+        const next = cron.nextRun(plan.cursor ?? (schedule.cursor > now ? schedule.cursor : now));
+        if (next !== null) waitMs = Math.min(waitMs, next.getTime() - now.getTime() + AFTER_TICK_MS);
+      } catch {
+        // A row this version cannot parse (written by a newer one): left to the supervisors that can.
+      }
     }
     // Croner's crons are cheap to keep, but not a schedule's edits for ever.
     if (this.#crons.size > 4 * schedules.length + 16) this.#crons.clear();
