@@ -13,6 +13,7 @@ import { PitbossError } from './errors/classes.ts';
 import { api, print, withApi } from './cli-api.ts';
 import { startupBanner } from './cli-banner.ts';
 import { registerQueueCommands } from './cli-queue.ts';
+import { registerScheduleCommands } from './cli-schedule.ts';
 
 // The runtime (store, dispatch, pools, metrics, fastify: ~0.5 s of module loading from dist/, more
 // through tsx) is imported by the commands that run it, so the client commands (enqueue, status,
@@ -94,6 +95,7 @@ withApi(control.command('log-level').description('set the default, a category\'s
   });
 
 registerQueueCommands(program);
+registerScheduleCommands(program);
 
 program.command('migrate').description('apply database migrations (DATABASE_URL, or the embedded store)').action(async () => {
   const config = loadConfig();

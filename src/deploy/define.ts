@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import type { PoolOptions } from '../pool/options.ts';
 import { PitbossError } from '../errors/classes.ts';
 import { rateLimitProblem } from '../jobs/dispatch/rate-limit.ts';
-import { isQueueName } from '../jobs/store/validate.ts';
 import type { RateLimit } from '../jobs/types.ts';
+import { checkSchedule, type ScheduleInput } from '../jobs/schedules/spec.ts';
+import { DEFAULT_MAX_PAYLOAD_BYTES, isQueueName } from '../jobs/store/validate.ts';
 
 /** One pool of the deployment (telemetry and logger are supplied by the runtime). */
 export type DeploymentPool = Omit<PoolOptions, 'telemetry' | 'logger' | 'onLog'>;
@@ -27,6 +28,11 @@ export interface DeploymentSpec {
    * a consumer deployed elsewhere or later. Others are refused with PITBOSS_UNKNOWN_QUEUE.
    */
   readonly acceptQueues?: readonly string[] | '*';
+  /**
+   * Cron schedules: name → `{ cron, queue, name, data?, timezone?, missed? }`. Upserted into the
+   * store at each start (source `deployment`); the fleet fires each tick once. See docs/jobs.md#schedules.
+   */
+  readonly schedules?: Readonly<Record<string, ScheduleInput>>;
 }
 
 /** A checked deployment, as `defineDeployment` returns it and `pitboss start <file>` runs it. */
@@ -52,6 +58,14 @@ export function defineDeployment(spec: DeploymentSpec): Deployment {
     accept.forEach((queue, i) => {
       if (!isQueueName(queue)) throw new PitbossError('PITBOSS_INVALID_CONFIG', `deployment.acceptQueues[${i}] must be 1..128 characters of [A-Za-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(queue)}`);
     });
+  }
+  const schedules = spec.schedules;
+  if (schedules !== undefined) {
+    if (typeof schedules !== 'object' || schedules === null || Array.isArray(schedules)) {
+      throw new PitbossError('PITBOSS_INVALID_CONFIG', 'deployment.schedules must be an object of schedule name → { cron, queue, name, data?, timezone?, missed? }');
+    }
+    // The queue is checked at start, against what the fleet consumes (a producer's schedule may feed another supervisor's queue).
+    for (const [name, input] of Object.entries(schedules)) checkSchedule(`deployment.schedules.${name}`, name, input, DEFAULT_MAX_PAYLOAD_BYTES);
   }
   return { kind: 'pitboss.deployment', ...spec };
 }

@@ -91,6 +91,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4, ...(q.rateLimit === undefined ? {} : { rateLimit: q.rateLimit }) }]));
   const jobs = new JobSystem({
     store, dispatcher, queues, telemetry: bus, supervisorId, ...(deployment.acceptQueues === undefined ? {} : { acceptQueues: deployment.acceptQueues }),
+    ...(deployment.schedules === undefined ? {} : { schedules: deployment.schedules }),
     reconcile: {
       heartbeatTtlMs: config.heartbeatTtlMs, intervalMs: config.reconcileIntervalMs,
       onSupervisorIdNotice: (notice) => {

@@ -79,3 +79,25 @@ export const logLevelsBody = {
     workers: { type: 'object', additionalProperties: { anyOf: [level, { type: 'null' }] } },
   },
 } as const;
+
+/** A schedule's name in `/schedules/:name` (the shape of a queue name: it travels in URLs and idempotency keys). */
+export const scheduleParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' } },
+} as const;
+
+/** `PUT /schedules/:name`: the expression and zone are checked by croner and Intl (a 400 naming the key). */
+export const scheduleBody = {
+  type: 'object',
+  required: ['cron', 'queue', 'name'],
+  additionalProperties: false,
+  properties: {
+    cron: { type: 'string', minLength: 1, maxLength: 256 },
+    queue: name,
+    name,
+    data: {},
+    timezone: { type: 'string', minLength: 1, maxLength: 64 },
+    missed: { type: 'string', enum: ['latest', 'all', 'skip'] },
+  },
+} as const;

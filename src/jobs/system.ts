@@ -15,6 +15,9 @@ import { rateLimitProblem } from './dispatch/rate-limit.ts';
 import { PausedQueues } from './paused-queues.ts';
 import { Pruner, type RetentionOptions } from './pruner.ts';
 import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts';
+import type { SchedulerOptions } from './schedules/scheduler.ts';
+import { Schedules } from './schedules/schedules.ts';
+import type { ScheduleInput } from './schedules/spec.ts';
 import type { JobStore } from './store/store.ts';
 import { checkQueueName } from './store/validate.ts';
 import {
@@ -50,6 +53,10 @@ export interface JobSystemOptions {
   readonly reconcile?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'heartbeatTtlMs' | 'graceMs' | 'batch' | 'abandonAfterMs' | 'onSupervisorIdNotice'>>;
   /** How long finished records are kept (defaults in pruner.ts: 14 days, dead jobs 30); false keeps everything. */
   readonly retention?: RetentionOptions | false;
+  /** Cron schedules this system declares (a deployment's): upserted at each start; see `schedules`. */
+  readonly schedules?: Readonly<Record<string, ScheduleInput>>;
+  /** The scheduler's timing, or false: this system fires no schedule ticks (default: it does, as every supervisor of a fleet). */
+  readonly scheduler?: SchedulerOptions | false;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -94,6 +101,8 @@ export class JobSystem {
   readonly #knownQueues = new Set<string>();
   readonly #accepted: AcceptedQueues;
   readonly #paused: PausedQueues;
+  /** Cron schedules: list, set and remove them (shared by the fleet through the store); this system fires their ticks. */
+  readonly schedules: Schedules;
   #state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
 
   constructor(options: JobSystemOptions) {
@@ -113,6 +122,10 @@ export class JobSystem {
       // A resumed queue's jobs that a claim refused while it was paused left dispatch: re-add them now.
       onResumed: (queue) => { if (this.#knownQueues.has(queue)) void this.#reconciler.reconcile().catch(() => {}); },
     });
+    this.schedules = new Schedules({
+      store: options.store.schedules, dispatcher: options.dispatcher, bus: this.#bus, accepted: this.#accepted, onQueue: (queue) => this.#knownQueues.add(queue),
+      declared: options.schedules ?? {}, scheduler: options.scheduler ?? {},
+    });
   }
 
   /** 'idle' | 'running' | 'draining' | 'stopped'. */
@@ -126,6 +139,8 @@ export class JobSystem {
     // Before claiming: requeue what a previous process under this supervisor id left running (a
     // live process under the id fails the start).
     await this.#reconciler.recoverPreviousLife();
+    // The deployment's schedules first: one the fleet cannot run (an unknown queue) fails the start before anything runs.
+    await this.schedules.start();
     await this.#paused.start();
     for (const [queue, { pool, concurrency = DEFAULT_CONCURRENCY, rateLimit }] of Object.entries(queues)) {
       const consumer = new QueueConsumer({
@@ -243,6 +258,8 @@ export class JobSystem {
   async drain(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'draining';
+    // Ticks go on firing on the fleet's other supervisors (or, missed, at the next start).
+    await this.schedules.stop();
     await Promise.all(this.#consumers.map((c) => c.pause()));
   }
 

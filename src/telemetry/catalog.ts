@@ -3,7 +3,7 @@
  * `execute`/`attach` are derived from this table, docs/telemetry.md's event table is generated from it and
  * pinned by a test, and a coverage test proves each entry is emitted by real code.
  *
- * Units: durations are nanoseconds (`duration`, `wait`, `lifetime`, `downtime`, `queue_time`),
+ * Units: durations are nanoseconds (`duration`, `wait`, `lifetime`, `downtime`, `queue_time`, `lateness`),
  * sizes are bytes, utilization is a 0..1 ratio. Only `labels` may become metric labels; the other
  * metadata (error messages, job ids, thread ids) is unbounded and stays out of metrics.
  */
@@ -52,6 +52,9 @@ export const catalog = {
   // ── queue (operator control of a queue, fleet-wide) ───────────────────────────────────────────
   'queue.paused': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A queue was paused fleet-wide: jobs are still accepted, none starts until it is resumed (emitted by the supervisor that paused it).' }),
   'queue.resumed': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A paused queue was resumed: its waiting jobs are handed out again (emitted by the supervisor that resumed it).' }),
+  // ── schedule ──────────────────────────────────────────────────────────────────────────────
+  'schedule.fired': spec({ measurements: ['lateness'], metadata: ['schedule', ...jobKeys, 'job_id', 'tick'], labels: ['schedule', ...jobKeys], description: 'A cron schedule\'s tick enqueued its job; sent by the one supervisor whose statement created the row. lateness: from the tick to the pass that fired it (database clock).' }),
+  'schedule.skipped': spec({ measurements: ['ticks'], metadata: ['schedule', ...jobKeys, 'reason', 'first_tick', 'last_tick', 'capped'], labels: ['schedule', ...jobKeys, 'reason'], description: 'Ticks of a cron schedule that enqueued nothing: reason missed (past missedAfterMs under policy latest or skip), catch_up_limit (policy all, beyond 100) or duplicate (the tick\'s job exists already); capped: more ticks than counted.' }),
   // ── action (spans inside a job, emitted by worker code) ───────────────────────────────────────
   'action.start': spec({ measurements: [], metadata: [...jobKeys, 'action', 'job_id'], labels: [...jobKeys, 'action'], description: 'A named step inside a job began.' }),
   'action.stop': spec({ measurements: ['duration'], metadata: [...jobKeys, 'action', 'status', 'job_id'], labels: [...jobKeys, 'action', 'status'], description: 'A step finished.' }),

@@ -17,6 +17,7 @@ const designEvents = [
 const addedEvents = [
   'worker.call.crashed', // issue 14: task-caused thread deaths counted apart from intensity, so a poison task type shows
   'queue.paused', 'queue.resumed', // issue 18: an operator pauses and resumes a queue fleet-wide
+  'schedule.fired', 'schedule.skipped', // issue 18: cron schedules, each tick fired (or skipped, with why) once across a fleet
 ];
 
 // Values that are unbounded per job, thread or error and so must never become metric labels.

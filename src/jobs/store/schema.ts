@@ -137,6 +137,32 @@ CREATE TABLE paused_queues (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'schedules: cron schedules and the tick each one has covered',
+    // cursor_at is the newest instant whose ticks are handled (fired or skipped): every supervisor
+    // advances it by compare-and-set in the statement that inserts the tick's job (sql/schedules.ts),
+    // so a tick fires once however many schedulers race, and pruning old jobs cannot re-fire it.
+    // revision changes with every edit: a pass that read an older definition fires nothing.
+    sql: `
+CREATE SEQUENCE schedules_revision_seq;
+CREATE TABLE schedules (
+  name          text PRIMARY KEY,
+  cron          text NOT NULL,
+  timezone      text,
+  queue         text NOT NULL,
+  job_name      text NOT NULL,
+  payload       jsonb,
+  missed        text NOT NULL DEFAULT 'latest' CHECK (missed IN ('latest', 'all', 'skip')),
+  source        text NOT NULL CHECK (source IN ('deployment', 'runtime')),
+  revision      bigint NOT NULL DEFAULT nextval('schedules_revision_seq'),
+  cursor_at     timestamptz NOT NULL,
+  last_fired_at timestamptz,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 export const migrationSql = {

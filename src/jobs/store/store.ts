@@ -12,6 +12,7 @@
  * | `store.queues` | paused_queues | paused queues, fleet-wide: pause, resume, NOTIFY on change |
  * | `store.overview` | (reads across them) | queue counts, the status page's view |
  * | `store.retention` | jobs, worker_events, supervisors | bounded pruning of expired rows |
+ * | `store.schedules` | schedules (+ jobs) | cron schedules, and firing their ticks once across a fleet |
  *
  * ```ts
  * const store = await JobStore.open({ url: process.env.DATABASE_URL }); // no URL → embedded PGlite
@@ -33,11 +34,10 @@ import { migrate } from './migrate.ts';
 import { OverviewFacet } from './overview.ts';
 import { QueuesFacet } from './queues.ts';
 import { RetentionFacet } from './retention.ts';
+import { SchedulesFacet } from './schedules.ts';
 import { SettingsFacet } from './settings.ts';
 import type { JobStoreOptions, SqlBackend, StoreDrops } from './types.ts';
-import { checkCount } from './validate.ts';
-
-const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+import { checkCount, DEFAULT_MAX_PAYLOAD_BYTES } from './validate.ts';
 
 /**
  * The job record on Postgres or embedded PGlite: `open` it, then reach each table group through its
@@ -56,6 +56,8 @@ export class JobStore {
   readonly overview: OverviewFacet;
   /** Bounded deletes of expired rows. */
   readonly retention: RetentionFacet;
+  /** Cron schedules: definitions, and the one statement that fires a tick's job once across a fleet. */
+  readonly schedules: SchedulesFacet;
   readonly #engine: StoreEngine;
 
   private constructor(engine: StoreEngine, maxPayloadBytes: number) {
@@ -66,6 +68,7 @@ export class JobStore {
     this.queues = new QueuesFacet(engine);
     this.overview = new OverviewFacet(engine);
     this.retention = new RetentionFacet(engine);
+    this.schedules = new SchedulesFacet(engine, maxPayloadBytes);
   }
 
   /**

@@ -26,6 +26,8 @@ export class PreparedJob {
   ) {}
 }
 
+/** The largest job payload (JSON bytes) a store takes unless `maxPayloadBytes` says otherwise. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ type: 'exponential', delayMs: 1_000 });
 // Queues stay clear of ':' and '/': dispatch keys (BullMQ) and claimers (`supervisor/pool`) use them as separators.
