@@ -35,6 +35,7 @@ export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
   'job.retry': { category: 'job', level: 'info', name: 'job_retry_scheduled' },
   'job.stalled': { category: 'job', level: 'warn', name: 'job_stalled' },
   'job.cancelled': { category: 'job', level: 'info', name: 'job_cancelled' },
+  'job.retried': { category: 'job', level: 'info', name: 'job_retried' },
   'pool.initialized': { category: 'pool', level: 'info', name: 'pool_started' },
   'pool.saturated': { category: 'pool', level: 'warn', name: 'pool_saturated' },
   'pool.worker.spawned': { category: 'pool', level: 'debug', name: 'worker_spawned' },

@@ -49,6 +49,7 @@ export const catalog = {
   'job.dead': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A job exhausted its attempts.' }),
   'job.stalled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id'], labels: jobKeys, description: 'A running job lost its owner and was requeued.' }),
   'job.cancelled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'A job was cancelled.' }),
+  'job.retried': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'An operator retried a dead, failed or cancelled job (status: the state it came from); it is queued, due now.' }),
   // ── action (spans inside a job, emitted by worker code) ───────────────────────────────────────
   'action.start': spec({ measurements: [], metadata: [...jobKeys, 'action', 'job_id'], labels: [...jobKeys, 'action'], description: 'A named step inside a job began.' }),
   'action.stop': spec({ measurements: ['duration'], metadata: [...jobKeys, 'action', 'status', 'job_id'], labels: [...jobKeys, 'action', 'status'], description: 'A step finished.' }),

@@ -16,6 +16,7 @@ const designEvents = [
 // Events the issues added beyond DESIGN.md's table, each with the issue that asked for it.
 const addedEvents = [
   'worker.call.crashed', // issue 14: task-caused thread deaths counted apart from intensity, so a poison task type shows
+  'job.retried', // issue 18: an operator put a dead, failed or cancelled job back to queued
 ];
 
 // Values that are unbounded per job, thread or error and so must never become metric labels.

@@ -5,6 +5,7 @@ export type { FleetFacet } from './fleet.ts';
 export type { SettingsFacet } from './settings.ts';
 export type { OverviewFacet } from './overview.ts';
 export type { RetentionFacet } from './retention.ts';
+export type { JobListQuery, JobPage, JobSummary, RetryFilter, RetryOutcome, SearchFacet } from './search.ts';
 export { createSqlClient } from './client.ts';
 export { migrate, type MigrationReport } from './migrate.ts';
 export type { JobStoreOptions, SqlClient, SqlClientOptions, TelemetrySettings, TelemetrySettingsInput } from './types.ts';

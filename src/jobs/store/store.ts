@@ -11,6 +11,7 @@
  * | `store.settings` | control_state, control_rules | persisted telemetry settings: rules and log levels, NOTIFY on change |
  * | `store.overview` | (reads across them) | queue counts, the status page's view |
  * | `store.retention` | jobs, worker_events, supervisors | bounded pruning of expired rows |
+ * | `store.search` | jobs | list jobs by filter (keyset pages), retry dead/failed/cancelled jobs |
  *
  * ```ts
  * const store = await JobStore.open({ url: process.env.DATABASE_URL }); // no URL → embedded PGlite
@@ -31,6 +32,7 @@ import { JobsFacet } from './jobs.ts';
 import { migrate } from './migrate.ts';
 import { OverviewFacet } from './overview.ts';
 import { RetentionFacet } from './retention.ts';
+import { SearchFacet } from './search.ts';
 import { SettingsFacet } from './settings.ts';
 import type { JobStoreOptions, SqlBackend, StoreDrops } from './types.ts';
 import { checkCount } from './validate.ts';
@@ -52,6 +54,8 @@ export class JobStore {
   readonly overview: OverviewFacet;
   /** Bounded deletes of expired rows. */
   readonly retention: RetentionFacet;
+  /** The operator's job surface: pages of jobs by filter, newest first, and retries of dead, failed or cancelled jobs. */
+  readonly search: SearchFacet;
   readonly #engine: StoreEngine;
 
   private constructor(engine: StoreEngine, maxPayloadBytes: number) {
@@ -61,6 +65,7 @@ export class JobStore {
     this.settings = new SettingsFacet(engine);
     this.overview = new OverviewFacet(engine);
     this.retention = new RetentionFacet(engine);
+    this.search = new SearchFacet(engine);
   }
 
   /**
