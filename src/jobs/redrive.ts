@@ -1,7 +1,7 @@
 /**
  * Retrying (redriving) jobs from the operator's side: one job by id, or every dead, failed or
  * cancelled job matching a filter. The store moves the rows (store.search); this commits first, then
- * dispatches and emits `job.retried` per job, as enqueue does. A dispatch failure does not fail the
+ * dispatches (promoting what dispatch still holds back) and emits `job.retried` per job, as enqueue does. A dispatch failure does not fail the
  * retry: the rows are queued, and the reconciler dispatches them.
  */
 import { JobError } from '../errors/classes.ts';
@@ -20,7 +20,8 @@ interface RedriveParts {
 async function dispatchRetried({ dispatcher, bus }: RedriveParts, outcomes: readonly RetryOutcome[]): Promise<void> {
   const retried = outcomes.filter((o) => o.retried);
   if (retried.length === 0) return;
-  await dispatcher.add(retried.map((o) => toDispatchJob(o.job))).catch(() => {});
+  // promote, not add: a failed job's backoff, or a delayed job cancelled, may still be held in dispatch.
+  await dispatcher.promote(retried.map((o) => toDispatchJob(o.job))).catch(() => {});
   for (const { job, previousStatus } of retried) {
     // The job's own correlation: the retry is one more chapter of the job, not of the caller.
     bus.execute('job.retried', { attempt: job.attempts }, { ...jobMetadata(job), status: previousStatus });
