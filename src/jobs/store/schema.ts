@@ -141,6 +141,8 @@ CREATE INDEX jobs_created ON jobs (created_at, id);
 CREATE INDEX jobs_queue_created ON jobs (queue, created_at, id);
 CREATE INDEX jobs_status_created ON jobs (status, created_at, id);
 CREATE INDEX jobs_queue_status_created ON jobs (queue, status, created_at, id);
+-- Its prefix serves all jobs_queue_status did (counts per queue and state): one index fewer to write.
+DROP INDEX jobs_queue_status;
 CREATE INDEX jobs_queue_name_created ON jobs (queue, name, created_at, id);
 ALTER TABLE jobs DROP CONSTRAINT jobs_max_attempts_check;
 ALTER TABLE jobs ADD CONSTRAINT jobs_max_attempts_check CHECK (max_attempts >= 1) NOT VALID;

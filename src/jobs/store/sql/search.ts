@@ -41,8 +41,9 @@ export function listStatement(filter: ListFilter): { text: string; params: unkno
     where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
   }
   params.push(filter.limit);
+  // ORDER BY names the table's columns: a bare `id` would be the output's id::text, sorted as text, by a Sort.
   const text = `SELECT ${listedColumns} FROM jobs${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}
-ORDER BY created_at DESC, id DESC LIMIT $${params.length}::int`;
+ORDER BY jobs.created_at DESC, jobs.id DESC LIMIT $${params.length}::int`;
   return { text, params };
 }
 
