@@ -111,7 +111,7 @@ function toSummary(row: SqlRow): JobSummary {
   return {
     id: record.id, queue: record.queue, name: record.name, status: record.status, priority: record.priority, attempts: record.attempts,
     maxAttempts: record.maxAttempts, runAt: record.runAt, createdAt: record.createdAt, startedAt: record.startedAt, finishedAt: record.finishedAt,
-    updatedAt: new Date(String(row.updated_at instanceof Date ? row.updated_at.toISOString() : row.updated_at)),
+    updatedAt: row.updated_at instanceof Date ? row.updated_at : new Date(String(row.updated_at)),
     error: record.error, correlationId: record.correlationId, traceparent: record.traceparent,
   };
 }
