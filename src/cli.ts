@@ -14,6 +14,7 @@ import { api, print, withApi } from './cli-api.ts';
 import { startupBanner } from './cli-banner.ts';
 import { registerQueueCommands } from './cli-queue.ts';
 import { registerScheduleCommands } from './cli-schedule.ts';
+import { registerJobCommands } from './cli-jobs.ts';
 
 // The runtime (store, dispatch, pools, metrics, fastify: ~0.5 s of module loading from dist/, more
 // through tsx) is imported by the commands that run it, so the client commands (enqueue, status,
@@ -75,6 +76,8 @@ withApi(program.command('status').description('queues, readiness and control ver
     const [ready, queues] = await Promise.all([client.get('/readyz', true), client.get('/queues')]);
     print({ ready, ...(queues as object) });
   });
+
+registerJobCommands(program);
 
 const control = program.command('control').description('change telemetry sampling and log levels at runtime');
 withApi(control.command('sample').description('set the keep-rate of events matching a pattern').argument('<pattern>').argument('<rate>', 'fraction kept, 0..1', rate)

@@ -137,6 +137,8 @@ export type { JobStoreOptions } from './jobs/store/index.ts';
 export type { MigrationReport, SqlClient, SqlClientOptions } from './jobs/store/index.ts';
 /** The facets of a JobStore, one per table group: `store.jobs`, `.fleet`, `.settings`, `.queues`, `.overview`, `.retention`, `.schedules`. */
 export type { FleetFacet, JobsFacet, OverviewFacet, QueuesFacet, RetentionFacet, SchedulesFacet, SettingsFacet } from './jobs/store/index.ts';
+/** The operator's job surface (`store.search`, `jobs.list`, `jobs.retry`, `jobs.retryWhere`): a listing page, its rows and query, a bulk retry's filter, one retry's outcome. */
+export type { JobListQuery, JobPage, JobSummary, RetryFilter, RetryOutcome, SearchFacet } from './jobs/store/index.ts';
 /** The persisted telemetry settings (`store.settings`): sampling/filter rules and log levels at one version. */
 export type { TelemetrySettings, TelemetrySettingsInput } from './jobs/store/index.ts';
 export type { BullmqDispatcherOptions, LocalDispatcherOptions } from './jobs/dispatch/index.ts';

@@ -101,3 +101,35 @@ export const scheduleBody = {
     missed: { type: 'string', enum: ['latest', 'all', 'skip'] },
   },
 } as const;
+
+const dateTime = { type: 'string', format: 'date-time', maxLength: 64 } as const;
+
+/** `GET /jobs`: every filter optional; query strings stay strings (no coercion), so limit is a pattern, bounded by the handler. */
+export const jobListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    queue: name,
+    state: { type: 'string', enum: ['queued', 'running', 'completed', 'failed', 'dead', 'cancelled'] },
+    name,
+    since: dateTime,
+    until: dateTime,
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,5}$' },
+    cursor: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;
+
+/** `POST /jobs/retry`: which dead, failed or cancelled jobs to retry. */
+export const retryFilterBody = {
+  type: 'object',
+  required: ['state'],
+  additionalProperties: false,
+  properties: {
+    state: { type: 'string', enum: ['dead', 'failed', 'cancelled'] },
+    queue: name,
+    name,
+    errorType: { type: 'string', minLength: 1, maxLength: 200 },
+    since: dateTime,
+    limit: { type: 'integer', minimum: 1, maximum: 100000 },
+  },
+} as const;

@@ -18,6 +18,8 @@ import { jobMetadata, Reconciler, type ReconcilerOptions } from './reconciler.ts
 import type { SchedulerOptions } from './schedules/scheduler.ts';
 import { Schedules } from './schedules/schedules.ts';
 import type { ScheduleInput } from './schedules/spec.ts';
+import { retryJob, retryJobsWhere } from './redrive.ts';
+import type { JobListQuery, JobPage, RetryFilter } from './store/search.ts';
 import type { JobStore } from './store/store.ts';
 import { checkQueueName } from './store/validate.ts';
 import {
@@ -206,6 +208,25 @@ export class JobSystem {
       this.#bus.execute('job.cancelled', { attempt: job.attempts }, { ...jobMetadata(job), status: 'cancelled' });
     }
     return job;
+  }
+
+  /**
+   * Puts a dead, failed or cancelled job back to queued as a new attempt, due now (one more attempt
+   * even if it had used them all; its attempts, actions and last error stay), and dispatches it.
+   * Null for an unknown job; rejects with PITBOSS_JOB_NOT_RETRYABLE for a job in another state.
+   */
+  retry(id: string): Promise<JobRecord | null> {
+    return retryJob({ store: this.#o.store, dispatcher: this.#o.dispatcher, bus: this.#bus }, id);
+  }
+
+  /** Retries the dead, failed or cancelled jobs matching `filter` in bounded batches; resolves to how many. */
+  async retryWhere(filter: RetryFilter): Promise<{ retried: number }> {
+    return { retried: await retryJobsWhere({ store: this.#o.store, dispatcher: this.#o.dispatcher, bus: this.#bus }, filter) };
+  }
+
+  /** A page of jobs matching `query`, newest first (without payload and result); `next` pages on. */
+  list(query?: JobListQuery): Promise<JobPage> {
+    return this.#o.store.search.list(query);
   }
 
   /**

@@ -249,6 +249,8 @@ export interface Dispatcher {
   readonly backend: 'bullmq' | 'local';
   /** Makes jobs available to consumers; a job id already known is not duplicated. */
   add(jobs: readonly DispatchJob[]): Promise<void>;
+  /** Makes jobs due now (a retry): one dispatch holds back (delayed) is handed out at once, one it does not know is added. */
+  promote(jobs: readonly DispatchJob[]): Promise<void>;
   /** Jobs dispatch currently holds for a queue (waiting, delayed, prioritized, active). */
   count(queue: string): Promise<number>;
   /**

@@ -37,6 +37,7 @@ export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
   'job.cancelled': { category: 'job', level: 'info', name: 'job_cancelled' },
   'schedule.fired': { category: 'job', level: 'info', name: 'schedule_fired' },
   'schedule.skipped': { category: 'job', level: 'warn', name: 'schedule_skipped' },
+  'job.retried': { category: 'job', level: 'info', name: 'job_retried' },
   'pool.initialized': { category: 'pool', level: 'info', name: 'pool_started' },
   'pool.saturated': { category: 'pool', level: 'warn', name: 'pool_saturated' },
   'pool.worker.spawned': { category: 'pool', level: 'debug', name: 'worker_spawned' },

@@ -49,6 +49,7 @@ export const catalog = {
   'job.dead': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A job exhausted its attempts.' }),
   'job.stalled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id'], labels: jobKeys, description: 'A running job lost its owner and was requeued.' }),
   'job.cancelled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'A job was cancelled.' }),
+  'job.retried': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'An operator retried a dead, failed or cancelled job (status: the state it came from); it is queued, due now.' }),
   // ── queue (operator control of a queue, fleet-wide) ───────────────────────────────────────────
   'queue.paused': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A queue was paused fleet-wide: jobs are still accepted, none starts until it is resumed (emitted by the supervisor that paused it).' }),
   'queue.resumed': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A paused queue was resumed: its waiting jobs are handed out again (emitted by the supervisor that resumed it).' }),

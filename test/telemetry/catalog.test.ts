@@ -18,6 +18,7 @@ const addedEvents = [
   'worker.call.crashed', // issue 14: task-caused thread deaths counted apart from intensity, so a poison task type shows
   'queue.paused', 'queue.resumed', // issue 18: an operator pauses and resumes a queue fleet-wide
   'schedule.fired', 'schedule.skipped', // issue 18: cron schedules, each tick fired (or skipped, with why) once across a fleet
+  'job.retried', // issue 18: an operator put a dead, failed or cancelled job back to queued
 ];
 
 // Values that are unbounded per job, thread or error and so must never become metric labels.

@@ -111,6 +111,24 @@ export class BullmqDispatcher implements Dispatcher {
     }
   }
 
+  /**
+   * Adds the jobs, then promotes those BullMQ holds delayed (a failed attempt's backoff, a delayed
+   * job cancelled and retried) so they are handed out now. One lookup per job: it serves retries,
+   * not the enqueue path.
+   */
+  async promote(jobs: readonly DispatchJob[]): Promise<void> {
+    await this.add(jobs.map((job) => ({ ...job, delayMs: 0 })));
+    try {
+      await Promise.all(jobs.map(async (job) => {
+        const held = await this.#queue(job.queue).getJob(toBullmqJob(job).opts.jobId as string);
+        // A job that left the delayed set meanwhile (handed out, promoted by another retry) needs nothing.
+        if (held !== undefined && (await held.isDelayed())) await held.promote().catch(() => {});
+      }));
+    } catch (error) {
+      throw new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', `could not promote ${jobs.length} job(s) in Redis: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   async count(queue: string): Promise<number> {
     this.#checkOpen();
     checkQueueName(queue);

@@ -41,6 +41,13 @@ export class LocalDispatcher implements Dispatcher {
     for (const job of jobs) this.#queue(job.queue).add(job);
   }
 
+  /** Adds the jobs, due now; a job held back (delayed) is made waiting at once. */
+  async promote(jobs: readonly DispatchJob[]): Promise<void> {
+    this.#checkOpen();
+    checkJobs(jobs);
+    for (const job of jobs) this.#queue(job.queue).promote(job);
+  }
+
   async count(queue: string): Promise<number> {
     this.#checkOpen();
     checkQueueName(queue);

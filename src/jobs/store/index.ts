@@ -7,6 +7,7 @@ export type { QueuesFacet } from './queues.ts';
 export type { OverviewFacet } from './overview.ts';
 export type { RetentionFacet } from './retention.ts';
 export type { SchedulesFacet } from './schedules.ts';
+export type { JobListQuery, JobPage, JobSummary, RetryFilter, RetryOutcome, SearchFacet } from './search.ts';
 export { createSqlClient } from './client.ts';
 export { migrate, type MigrationReport } from './migrate.ts';
 export type { JobStoreOptions, SqlClient, SqlClientOptions, TelemetrySettings, TelemetrySettingsInput } from './types.ts';

@@ -163,6 +163,28 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'jobs: list/search indexes, newest first; a retried job may pass 100 attempts',
+    // Each index serves one filter of GET /jobs newest first by keyset (created_at, id): all jobs,
+    // a queue, a state, a queue and state, a name within a queue; since/until ranges on created_at
+    // ride on each. Scanned backward, so ascending columns serve the descending order.
+    // A retry grants one attempt more than the job has used (max_attempts = attempts + 1), which can
+    // pass 100 on a job retried again and again: the enqueue bound (1..100) stays in validation, the
+    // table only asks for ≥ 1. NOT VALID: the new check is weaker, every existing row meets it, so
+    // there is nothing to scan; the check holds for every write from now on.
+    sql: `
+CREATE INDEX jobs_created ON jobs (created_at, id);
+CREATE INDEX jobs_queue_created ON jobs (queue, created_at, id);
+CREATE INDEX jobs_status_created ON jobs (status, created_at, id);
+CREATE INDEX jobs_queue_status_created ON jobs (queue, status, created_at, id);
+-- Its prefix serves all jobs_queue_status did (counts per queue and state): one index fewer to write.
+DROP INDEX jobs_queue_status;
+CREATE INDEX jobs_queue_name_created ON jobs (queue, name, created_at, id);
+ALTER TABLE jobs DROP CONSTRAINT jobs_max_attempts_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_max_attempts_check CHECK (max_attempts >= 1) NOT VALID;
+`,
+  },
 ];
 
 export const migrationSql = {

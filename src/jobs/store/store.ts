@@ -13,6 +13,7 @@
  * | `store.overview` | (reads across them) | queue counts, the status page's view |
  * | `store.retention` | jobs, worker_events, supervisors | bounded pruning of expired rows |
  * | `store.schedules` | schedules (+ jobs) | cron schedules, and firing their ticks once across a fleet |
+ * | `store.search` | jobs | list jobs by filter (keyset pages), retry dead/failed/cancelled jobs |
  *
  * ```ts
  * const store = await JobStore.open({ url: process.env.DATABASE_URL }); // no URL → embedded PGlite
@@ -35,6 +36,7 @@ import { OverviewFacet } from './overview.ts';
 import { QueuesFacet } from './queues.ts';
 import { RetentionFacet } from './retention.ts';
 import { SchedulesFacet } from './schedules.ts';
+import { SearchFacet } from './search.ts';
 import { SettingsFacet } from './settings.ts';
 import type { JobStoreOptions, SqlBackend, StoreDrops } from './types.ts';
 import { checkCount, DEFAULT_MAX_PAYLOAD_BYTES } from './validate.ts';
@@ -58,6 +60,8 @@ export class JobStore {
   readonly retention: RetentionFacet;
   /** Cron schedules: definitions, and the one statement that fires a tick's job once across a fleet. */
   readonly schedules: SchedulesFacet;
+  /** The operator's job surface: pages of jobs by filter, newest first, and retries of dead, failed or cancelled jobs. */
+  readonly search: SearchFacet;
   readonly #engine: StoreEngine;
 
   private constructor(engine: StoreEngine, maxPayloadBytes: number) {
@@ -69,6 +73,7 @@ export class JobStore {
     this.overview = new OverviewFacet(engine);
     this.retention = new RetentionFacet(engine);
     this.schedules = new SchedulesFacet(engine, maxPayloadBytes);
+    this.search = new SearchFacet(engine);
   }
 
   /**

@@ -81,6 +81,8 @@ describe('catalog coverage: job, action, dispatch and store events', () => {
     ]);
     await waitForJob(flaky!.id, 'job.stop');
     await waitForJob(doomed!.id, 'job.dead');
+    // job.retried: an operator retries the dead job (it runs, and dies, once more).
+    await system.retry(doomed!.id);
     await system.cancel(later!.id);
     await waitForJob(later!.id, 'job.cancelled');
 
