@@ -34,7 +34,7 @@ const enqueueItem = {
 } as const;
 
 /** Jobs one `POST /jobs` array may carry: one group commit, and well inside the 1 MiB body limit for small payloads. */
-export const MAX_BULK_JOBS = 1000;
+const MAX_BULK_JOBS = 1000;
 
 /** `POST /jobs`: one job, or an array of 1..1000 jobs (if/then/else, so ajv reports the errors of the shape that was sent). */
 export const enqueueBody = {

@@ -9,7 +9,7 @@
  */
 
 /** Largest progress value as JSON text, in UTF-8 bytes: it is stored on the job row and travels in an event. */
-export const MAX_PROGRESS_BYTES = 1024;
+const MAX_PROGRESS_BYTES = 1024;
 
 /**
  * Reports sent per task at most every this many ms, counted from the task's start: a task shorter
@@ -34,7 +34,7 @@ interface Checked {
  * Throws a TypeError/RangeError naming what is wrong with `value` (the worker's own mistake: its
  * task fails with it if the worker does not catch it; the thread is untouched).
  */
-export function checkProgress(value: unknown): Checked {
+function checkProgress(value: unknown): Checked {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0 || value > 1) throw new RangeError(`ctx.progress: a number must be a fraction in 0..1, got ${value}`);
     const json = JSON.stringify(value);
