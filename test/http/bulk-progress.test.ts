@@ -90,6 +90,12 @@ describe('POST /jobs with an array, timeoutMs and progress', () => {
     expect(midway.progress).toBeGreaterThan(0);
     expect(midway.progress).toBeLessThan(1);
     expect(await until(id, (j) => j.status === 'completed')).toMatchObject({ progress: 1, result: 'done', timeoutMs: null });
+    // A number is state, visible without the token; a JSON value may quote the job's data, so it needs it.
+    expect((await d.request('GET', `/jobs/${id}`, { token: null })).json()).toMatchObject({ progress: 1, result: null });
+    const json = await d.request('POST', '/jobs', { body: { queue: 'work', name: 'report', data: { kind: 'report', values: [{ file: 'secret.csv' }], stepMs: 1 } } });
+    const jsonId = (json.json() as JobView).id;
+    expect(await until(jsonId, (j) => j.status === 'completed')).toMatchObject({ progress: { file: 'secret.csv' } });
+    expect((await d.request('GET', `/jobs/${jsonId}`, { token: null })).json()).toMatchObject({ progress: null, hidden: expect.stringContaining('progress') });
   });
 
   it('a job with timeoutMs that overruns it ends dead with error type timeout', async () => {
