@@ -100,6 +100,19 @@ export function progressTimeoutSuite(label: string, createBackend: BackendFactor
       expect(event!.measurements).toEqual({ size: JSON.stringify(value).length });
     });
 
+    it('records progress with job.progress sampled to 0: observers see none, the row still gets the last value', async () => {
+      bus.control.setRule({ pattern: 'job.progress', rate: 0 });
+      try {
+        const [enqueued] = await system.enqueue([job('sampled', { kind: 'report', values: [0.2, 0.4, 0.6], stepMs: 150 })]);
+        const done = await until(enqueued!.id, (j) => j?.status === 'completed' && j.progress === 0.6);
+        expect(done.progress).toBe(0.6);
+        await timeline.waitFor(enqueued!.id, 'job.stop');
+        expect(timeline.of(enqueued!.id, 'job.progress')).toEqual([]);
+      } finally {
+        bus.control.removeRule('job.progress');
+      }
+    });
+
     it('refuses bad progress values in the worker with a clear error, and the thread carries on', async () => {
       const [enqueued] = await system.enqueue([job('bad', { kind: 'bad', values: ['nan', 'range', 'big', 'function', 'nul'] })]);
       const done = await until(enqueued!.id, (j) => j?.status === 'completed');
