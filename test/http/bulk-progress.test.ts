@@ -10,6 +10,7 @@ import { startTestDeployment } from '../helpers/deployment.ts';
 const deployment = defineDeployment({
   pools: [{ name: 'pp', worker: new URL('../fixtures/progress-worker.ts', import.meta.url), threads: 1, killGraceMs: 100, statusIntervalMs: null, sampleIntervalMs: null }],
   queues: { work: { pool: 'pp', concurrency: 1 } },
+  acceptQueues: ['other'],
 });
 
 type Running = Awaited<ReturnType<typeof startTestDeployment>>;
@@ -79,6 +80,16 @@ describe('POST /jobs with an array, timeoutMs and progress', () => {
     const response = await d.request('POST', '/jobs', { body: over });
     expect(response.statusCode).toBe(429);
     expect(await waiting()).toBe(before);
+  });
+
+  it('an array refused for one of its queues counts nothing against the others', async () => {
+    const later = (queue: string) => ({ queue, name: 'n', data: { kind: 'who' }, delayMs: 600_000 });
+    const full = 21 - await waiting();
+    const refused = await d.request('POST', '/jobs', { body: [...Array.from({ length: 15 }, () => later('other')), ...Array.from({ length: full }, () => later('work'))] });
+    expect(refused.statusCode).toBe(429);
+    // Had the 15 been counted for queue other, 20 more would pass its bound of 20.
+    const accepted = await d.request('POST', '/jobs', { body: Array.from({ length: 20 }, () => later('other')) });
+    expect(accepted.statusCode).toBe(202);
   });
 
   it('shows progress in GET /jobs/:id while the job runs and after', async () => {
