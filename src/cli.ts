@@ -56,18 +56,25 @@ program.command('start').description('run a deployment (default: supervisors/mai
     }));
   });
 
-withApi(program.command('enqueue').description('submit a job').argument('<queue>').argument('<name>')
+withApi(program.command('enqueue').description('submit a job, or with --each one job per element in one call').argument('<queue>').argument('<name>')
   .option('--data <json>', 'job payload as JSON', '{}')
+  .option('--each <json-array>', 'submit one job per element of this JSON array (its payload), all in one call (at most 1000)')
   .option('--priority <n>', 'higher runs first', (v) => Number.parseInt(v, 10))
+  .option('--timeout-ms <ms>', 'deadline of each attempt', (v) => Number.parseInt(v, 10))
   .option('--idempotency-key <key>', 'submitting the same key again returns the existing job'))
-  .action(async (queue: string, name: string, options: { data: string; priority?: number; idempotencyKey?: string; url?: string; token?: string }) => {
-    let data: unknown;
-    try {
-      data = JSON.parse(options.data);
-    } catch {
-      throw new InvalidArgumentError('--data must be JSON');
-    }
-    print(await api(options).post('/jobs', { queue, name, data, priority: options.priority, idempotencyKey: options.idempotencyKey }));
+  .action(async (queue: string, name: string, options: { data: string; each?: string; priority?: number; timeoutMs?: number; idempotencyKey?: string; url?: string; token?: string }) => {
+    const json = (flag: string, text: string): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new InvalidArgumentError(`${flag} must be JSON`);
+      }
+    };
+    const job = (data: unknown) => ({ queue, name, data, priority: options.priority, timeoutMs: options.timeoutMs, idempotencyKey: options.idempotencyKey });
+    if (options.each === undefined) return print(await api(options).post('/jobs', job(json('--data', options.data))));
+    const each = json('--each', options.each);
+    if (!Array.isArray(each)) throw new InvalidArgumentError('--each must be a JSON array of payloads');
+    print(await api(options).post('/jobs', each.map(job)));
   });
 
 withApi(program.command('status').description('queues, readiness and control versions of a running supervisor'))

@@ -18,7 +18,7 @@ export const queueParams = {
   properties: { queue: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' } },
 } as const;
 
-export const enqueueBody = {
+const enqueueItem = {
   type: 'object',
   required: ['queue', 'name'],
   additionalProperties: false,
@@ -30,6 +30,7 @@ export const enqueueBody = {
     maxAttempts: { type: 'integer', minimum: 1, maximum: 100 },
     delayMs: { type: 'integer', minimum: 0, maximum: 31536000000 },
     idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 2147483647 },
     backoff: {
       type: 'object',
       required: ['type', 'delayMs'],
@@ -37,6 +38,16 @@ export const enqueueBody = {
       properties: { type: { type: 'string', enum: ['fixed', 'exponential'] }, delayMs: { type: 'integer', minimum: 0, maximum: 86400000 } },
     },
   },
+} as const;
+
+/** Jobs one `POST /jobs` array may carry: one group commit, and well inside the 1 MiB body limit for small payloads. */
+const MAX_BULK_JOBS = 1000;
+
+/** `POST /jobs`: one job, or an array of 1..1000 jobs (if/then/else, so ajv reports the errors of the shape that was sent). */
+export const enqueueBody = {
+  if: { type: 'array' },
+  then: { type: 'array', minItems: 1, maxItems: MAX_BULK_JOBS, items: enqueueItem },
+  else: enqueueItem,
 } as const;
 
 export const telemetryRulesBody = {

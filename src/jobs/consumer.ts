@@ -45,6 +45,18 @@ const releaseDelayMs = 500;
  */
 const notTheJobs = new Set(['PITBOSS_POOL_CLOSED', 'PITBOSS_POOL_FAILED', 'PITBOSS_POOL_SATURATED', 'PITBOSS_QUEUE_TIMEOUT', 'PITBOSS_TASK_INTERRUPTED']);
 const chargesAttempt = (error: unknown): boolean => !notTheJobs.has(String((error as { code?: unknown } | null)?.code));
+/**
+ * How a failed attempt is recorded. A deadline passed — the thread killed at the hard deadline
+ * (TaskTimeoutError) or the task failing after its soft one (the thread's error carries the code) —
+ * is type `timeout` whatever the worker threw on its way out, so retries and dead jobs by timeout
+ * read as one kind.
+ */
+function errorOf(thrown: unknown): { type: string; message: string } {
+  if (thrown instanceof TaskFailedError) return { type: thrown.remote.code === TIMEOUT ? 'timeout' : thrown.remote.name, message: thrown.remote.message };
+  const { error_type, error: message } = describeError(thrown);
+  return { type: (thrown as { code?: unknown } | null)?.code === TIMEOUT ? 'timeout' : error_type, message };
+}
+const TIMEOUT = 'PITBOSS_TASK_TIMEOUT';
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
 
 export class QueueConsumer {
@@ -133,7 +145,10 @@ export class QueueConsumer {
     const started = performance.now();
     let outcome: Promise<DispatchOutcome>;
     try {
-      const result = await pool.run(job.payload, { task: job.name, signal: abort.signal, metadata: { queue, job_name: job.name, job_id: job.id } });
+      const metadata = { queue, job_name: job.name, job_id: job.id };
+      const result = await pool.run(job.payload, job.timeoutMs === null
+        ? { task: job.name, signal: abort.signal, metadata }
+        : { task: job.name, signal: abort.signal, metadata, timeoutMs: job.timeoutMs });
       this.#completed(job, result, ns(performance.now() - started), queueTime, meta);
       return done;
     } catch (thrown) {
@@ -183,9 +198,7 @@ export class QueueConsumer {
       if (!(await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'released', retryAt: new Date(Date.now() + releaseDelayMs) }))) return done;
       return { kind: 'retry', delayMs: releaseDelayMs };
     }
-    const error = thrown instanceof TaskFailedError
-      ? { type: thrown.remote.name, message: thrown.remote.message }
-      : (({ error_type, error: message }) => ({ type: error_type, message }))(describeError(thrown));
+    const error = errorOf(thrown);
     const failure = { error_type: error.type, error: error.message };
     if (job.attempt >= job.maxAttempts) {
       if (await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'dead', error })) {

@@ -163,6 +163,12 @@ export class JobSystem {
         duration: measurements.duration ?? 0, error: typeof metadata.error === 'string' ? metadata.error : null,
       }]);
     }, undefined, { record: true });
+    // Progress is recorded the same way (threads ship job.progress whatever the sampling rules say).
+    this.#bus.attach(`${id}.progress`, 'job.progress', (_event, _measurements, metadata) => {
+      const jobId = metadata.job_id;
+      const attempt = typeof jobId === 'string' ? this.#inFlight.get(jobId)?.attempt : undefined;
+      if (attempt !== undefined && typeof metadata.progress_json === 'string') store.jobs.recordProgress(jobId as string, attempt, metadata.progress_json);
+    }, undefined, { record: true });
     // Redis came back (maybe empty): reconcile now rather than at the next period.
     this.#bus.attach(`${id}.reconnect`, 'dispatch.connection.reconnected', () => { void this.#reconciler.reconcile().catch(() => {}); });
     this.#reconciler.start();
@@ -295,6 +301,7 @@ export class JobSystem {
     await this.#paused.stop();
     const id = `pitboss.jobs.${this.supervisorId}`;
     this.#bus.detach(`${id}.actions`);
+    this.#bus.detach(`${id}.progress`);
     this.#bus.detach(`${id}.reconnect`);
     this.#state = 'stopped';
   }

@@ -32,6 +32,12 @@ export interface EnqueueInput {
   readonly delayMs?: number;
   /** Enqueueing the same key twice in a queue returns the existing job. */
   readonly idempotencyKey?: string;
+  /**
+   * Deadline of each attempt in ms (default: the pool's `taskTimeoutMs`, if any): `ctx.signal`
+   * aborts at it and the thread is replaced `killGraceMs` later; the attempt fails with error type
+   * `timeout` and is retried per `maxAttempts`/`backoff`.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** The result of an enqueue. */
@@ -112,6 +118,10 @@ export interface JobRecord {
   readonly finishedAt: Date | null;
   readonly result: unknown;
   readonly error: { readonly type: string; readonly message: string } | null;
+  /** Deadline of each attempt in ms (`EnqueueInput.timeoutMs`), null for the pool's. */
+  readonly timeoutMs: number | null;
+  /** The last `ctx.progress` value of the current (or last) attempt; null before it reports any. */
+  readonly progress: unknown;
 }
 
 /** One recorded action (a `ctx.span('action', …)` inside a job attempt). */
@@ -144,6 +154,8 @@ export interface ClaimedJob {
   readonly tracestate: string | null;
   readonly createdAt: Date;
   readonly runAt: Date;
+  /** Deadline of this attempt in ms, null for the pool's (see EnqueueInput.timeoutMs). */
+  readonly timeoutMs: number | null;
 }
 
 /**

@@ -21,7 +21,8 @@ interface LineSpec {
   readonly names?: readonly string[];
 }
 
-const crashTypes = new Set(['WorkerCrashedError', 'TaskTimeoutError']);
+// 'timeout': a job attempt past its deadline (see the consumer), the hard deadline terminating its thread.
+const crashTypes = new Set(['WorkerCrashedError', 'TaskTimeoutError', 'timeout']);
 
 /** The table of stable log event names; docs/logs.md lists it and a test pins them together. */
 export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {

@@ -48,6 +48,7 @@ export const catalog = {
   'job.retry': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A failed job was scheduled for another attempt.' }),
   'job.dead': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A job exhausted its attempts.' }),
   'job.stalled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id'], labels: jobKeys, description: 'A running job lost its owner and was requeued.' }),
+  'job.progress': spec({ measurements: ['progress', 'size'], metadata: [...jobKeys, 'job_id', 'progress_json'], labels: jobKeys, description: 'Worker code reported a running job\'s progress (ctx.progress, at most four a second per job): progress is the value when it is a fraction in 0..1, size its bytes as JSON, progress_json the value itself.' }),
   'job.cancelled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'A job was cancelled.' }),
   'job.retried': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'An operator retried a dead, failed or cancelled job (status: the state it came from); it is queued, due now.' }),
   // ── queue (operator control of a queue, fleet-wide) ───────────────────────────────────────────

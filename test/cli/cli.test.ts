@@ -44,6 +44,16 @@ describe('pitboss CLI', () => {
     expect(status.queues.map((q) => q.queue)).toContain('work');
   }, 60_000);
 
+  it('enqueue --each submits one job per element in one call; a bad one refuses them all', async () => {
+    const { stdout } = await pitboss(['enqueue', 'work', 'each', '--each', '[{"kind":"ok","value":1},{"kind":"ok","value":2}]', '--timeout-ms', '5000', '--url', d.running.url]);
+    const { jobs } = JSON.parse(stdout) as { jobs: { id: string; created: boolean }[] };
+    expect(jobs.map((j) => j.created)).toEqual([true, true]);
+    expect((await d.running.jobs.get(jobs[0]!.id))?.timeoutMs).toBe(5000);
+    await expect(pitboss(['enqueue', 'work', 'each', '--each', '{"kind":"ok"}', '--url', d.running.url])).rejects.toMatchObject({ stderr: expect.stringMatching(/--each must be a JSON array/) });
+    await expect(pitboss(['enqueue', 'work', 'each', '--each', '[{"kind":"ok"}]', '--timeout-ms', '0', '--url', d.running.url]))
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/jobs\[0\]\.timeoutMs must be >= 1/) });
+  }, 60_000);
+
   it('control sample and log-level change the running supervisor', async () => {
     await pitboss(['control', 'sample', 'action.*', '0.5', '--pool', 'tp', '--url', d.running.url]);
     expect(d.telemetry.control.rules().rules).toEqual([expect.objectContaining({ pattern: 'action.*', rate: 0.5, scope: { pool: 'tp', worker: null } })]);

@@ -185,6 +185,15 @@ ALTER TABLE jobs DROP CONSTRAINT jobs_max_attempts_check;
 ALTER TABLE jobs ADD CONSTRAINT jobs_max_attempts_check CHECK (max_attempts >= 1) NOT VALID;
 `,
   },
+  {
+    version: 9,
+    name: 'jobs: progress of the current attempt, and a per-job timeout',
+    // Nullable without defaults, as tracestate: adding them rewrites no row. progress is bounded
+    // (1 KiB as JSON) by the thread that reports it and again by the store.
+    sql: `
+ALTER TABLE jobs ADD COLUMN progress jsonb, ADD COLUMN timeout_ms integer CHECK (timeout_ms > 0);
+`,
+  },
 ];
 
 export const migrationSql = {

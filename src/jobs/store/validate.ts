@@ -23,6 +23,7 @@ export class PreparedJob {
     readonly correlationId: string | null,
     readonly traceparent: string | null,
     readonly tracestate: string | null,
+    readonly timeoutMs: number | null,
   ) {}
 }
 
@@ -182,6 +183,7 @@ export function prepareJobs(inputs: readonly EnqueueInput[], context: EnqueueCon
       correlationId,
       traceparent,
       tracestate,
+      input.timeoutMs === undefined || input.timeoutMs === null ? null : checkInteger(`${at}.timeoutMs`, input.timeoutMs, 1, INT4_MAX),
     );
   });
 }

@@ -104,8 +104,8 @@ describe('catalog coverage: job, action, dispatch and store events', () => {
     proxy.restore();
     await seen.waitFor('store.connection.reconnected', { timeoutMs: 10_000 });
 
-    // The system still works after both outages.
-    const [after] = await system.enqueue([{ queue: 'cov', name: 'after', data: { kind: 'ok' } }]);
+    // The system still works after both outages; job.progress from the worker's ctx.progress.
+    const [after] = await system.enqueue([{ queue: 'cov', name: 'after', data: { kind: 'ok', progress: 0.5 } }]);
     await waitForJob(after!.id, 'job.stop');
 
     // Retention: the first jobs completed seconds ago, past their 2 s.
