@@ -161,7 +161,9 @@ export function progressTimeoutSuite(label: string, createBackend: BackendFactor
       expect(timeline.of(id, 'job.exception').map((e) => [e.metadata.status, e.metadata.error_type])).toEqual([['failed', 'timeout'], ['dead', 'timeout']]);
       // Replaced, not charged: the intensity (1 restart a minute) would have failed the pool otherwise.
       const deadline = Date.now() + 10_000;
-      while (pool.threads().length < 2 && Date.now() < deadline) await sleep(20);
+      // The second replacement is reported once its thread is up, which can come after the job reads dead.
+      const timeoutRestarts = (): number => restarts.filter((r) => r.reason === 'timeout').length;
+      while ((pool.threads().length < 2 || timeoutRestarts() < 2) && Date.now() < deadline) await sleep(20);
       expect(pool.state).toBe('running');
       expect(pool.threads()).toHaveLength(2);
       expect(pool.threads().map((t) => t.threadId)).not.toEqual(threadsBefore);
