@@ -8,6 +8,7 @@ import { migrate } from '../../../src/jobs/store/migrate.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import { jobLifecycleConformance } from './conformance-jobs.ts';
 import { storeOperationsConformance } from './conformance-ops.ts';
+import { storeHistoryConformance } from './conformance-history.ts';
 import { storeRetentionConformance } from './conformance-retention.ts';
 import { pgliteHarness, type StoreHarness } from './harness.ts';
 
@@ -26,6 +27,7 @@ describe('JobStore on PGlite', () => {
   jobLifecycleConformance(() => harness);
   storeOperationsConformance(() => harness);
   storeRetentionConformance(() => harness);
+  storeHistoryConformance(() => harness);
 
   it('migrates idempotently and records each version once', async () => {
     expect(await migrate(harness.client)).toEqual({ applied: [], version: 5 });
