@@ -7,7 +7,7 @@ import { forgetToken, setToken, token } from './status-api.js';
 import { refreshCharts } from './status-charts.js';
 import { fillControlChoices, refreshControl, tokenChanged } from './status-control.js';
 import { $, ago, bar, cell, el, fillTable, mib, pct, stateCell, time } from './status-dom.js';
-import { fillJobChoices, refreshJob, searchJobs } from './status-jobs.js';
+import { fillJobChoices, openJob, refreshJob, searchJobs } from './status-jobs.js';
 import { refreshSchedules, renderQueueControls } from './status-ops.js';
 
 const REFRESH_MS = 1500;
@@ -21,9 +21,11 @@ let tab = 'overview';
 const refreshedAt = {};
 let jobsSearched = false;
 
+// #jobs:<id> opens one job (a link an operator can pass on); the other tabs are #<name>.
 function showTab() {
-  const wanted = window.location.hash.slice(1);
+  const [wanted, jobId] = window.location.hash.slice(1).split(':');
   tab = TABS.includes(wanted) ? wanted : 'overview';
+  if (tab === 'jobs' && /^[1-9][0-9]{0,18}$/.test(jobId ?? '')) void openJob(jobId);
   for (const box of document.querySelectorAll('main > .tab')) box.hidden = box.dataset.tab !== tab;
   for (const link of document.querySelectorAll('#tabs a')) link.classList.toggle('current', link.dataset.tab === tab);
   if (tab === 'jobs' && !jobsSearched) {

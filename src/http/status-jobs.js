@@ -1,4 +1,4 @@
-/* global URLSearchParams */
+/* global window, URLSearchParams */
 // The Jobs tab: the explorer (GET /jobs with filters, newest first, keyset pages via its `next`
 // cursor), one job's details (GET /jobs/:id: attempts, progress, error, trace id, actions) and the
 // token-guarded actions on them — retry, cancel, bulk retry by filter — each after a confirmation.
@@ -33,7 +33,7 @@ async function showPage(cursor) {
       tr.classList.add('pick');
       tr.dataset.job = j.id;
       if (j.id === openId) tr.classList.add('picked');
-      tr.addEventListener('click', () => openJob(j.id));
+      tr.addEventListener('click', () => { window.location.hash = `jobs:${j.id}`; });
     });
     $('jobs-page').textContent = `page ${page.number} · ${result.jobs.length} shown${page.next === null ? ' · the oldest' : ''}`;
   } catch (error) {
@@ -153,6 +153,7 @@ $('job-cancel').addEventListener('click', () => act('Cancel', (id) => `/jobs/${i
 $('job-close').addEventListener('click', () => {
   openId = null;
   $('job-detail').hidden = true;
+  window.location.hash = 'jobs';
 });
 
 /** Queue choices of the filter, from the overview's queue counts. */
