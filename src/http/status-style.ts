@@ -25,7 +25,7 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: .15rem .5rem .15rem 0; border-bottom: 1px solid var(--line); white-space: nowrap; }
 td.wrap { white-space: normal; word-break: break-word; max-width: 28rem; }
 th { color: var(--muted); font-weight: 600; }
-table.fields th { width: 9rem; }
+table.fields td:first-child { width: 10rem; white-space: nowrap; }
 table.fields td { white-space: normal; word-break: break-word; }
 tr.pick { cursor: pointer; }
 tr.pick:hover, tr.picked { background: var(--head); }
