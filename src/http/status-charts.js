@@ -67,8 +67,9 @@ function throughputChart(q, history) {
       const value = q[kind][i];
       if (value === 0) continue;
       const y = floor - ((HEIGHT - BOTTOM - TOP) * value) / max;
-      const rect = svg('rect', { x: (SIDE + i * w).toFixed(2), y: y.toFixed(2), width: Math.max(1, w - 1).toFixed(2), height: (floor - y).toFixed(2), 'data-minute': i, 'data-value': value }, kind);
-      root.append(titled(rect, `${minuteAt(history, i)} · ${value} ${kind}`));
+      const partial = history.partial.includes(i);
+      const rect = svg('rect', { x: (SIDE + i * w).toFixed(2), y: y.toFixed(2), width: Math.max(1, w - 1).toFixed(2), height: (floor - y).toFixed(2), 'data-minute': i, 'data-value': value }, partial ? `${kind} partial` : kind);
+      root.append(titled(rect, `${minuteAt(history, i)} · ${value} ${kind}${partial ? ' (at least: counted in part)' : ''}`));
       floor = y;
     }
   }

@@ -29,8 +29,8 @@ export interface StatusSources {
   readonly queuePools: Readonly<Record<string, string>>;
   readonly queues: () => Promise<readonly QueueStats[]>;
   readonly overview: () => Promise<StoreOverview>;
-  /** Jobs finished per queue and minute since a minute (store.overview.history): the charts. */
-  readonly finished: (since: Date | null) => Promise<FinishedHistory>;
+  /** Jobs finished per queue and minute (store.overview.history): the charts. */
+  readonly finished: (read: { since: Date | null; closedOnly: boolean }) => Promise<FinishedHistory>;
   /** How often queue depth is sampled for the charts when no viewer reads it (default a minute). */
   readonly depthSampleMs?: number;
   /** A supervisor whose heartbeat is older than this is shown as silent (the reconciler's TTL; default 15 000). */

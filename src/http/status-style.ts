@@ -62,6 +62,7 @@ svg .axis { stroke: var(--line); stroke-width: 1; }
 svg .label { fill: var(--muted); font-size: 10px; }
 svg .completed { fill: var(--ok); }
 svg .failed { fill: var(--bad); }
+svg .partial { opacity: .45; }
 svg .p50Ms { stroke: var(--accent); fill: none; stroke-width: 1.5; }
 svg .p95Ms { stroke: var(--accent2); fill: none; stroke-width: 1.5; }
 svg .waiting { stroke: var(--warn); fill: none; stroke-width: 1.5; }

@@ -23,73 +23,121 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('FinishedHistoryCache', () => {
-  it('reads the hour once, then only from the first minute that was not over', async () => {
-    vi.setSystemTime(T0 + 10_000);
-    const calls: (number | null)[] = [];
-    let answer: FinishedMinute[] = [row(T0 - 10 * MINUTE, 4, 1), row(T0 - MINUTE, 2), row(T0, 1)];
-    const finished = async (since: Date | null): Promise<FinishedHistory> => {
-      calls.push(since === null ? null : since.getTime());
-      const now = new Date(Date.now());
-      return { now, windowStart: new Date(Math.floor(now.getTime() / MINUTE) * MINUTE - 59 * MINUTE), minutes: answer.filter((r) => since === null || r.minute >= since) };
+/**
+ * A stand-in for the store's read with its semantics (sql/history.ts): minutes from `since` (never
+ * before the window), up to the settled boundary when `closedOnly`, at most `cap` rows of the
+ * finished jobs in `jobs` (each { at, completed }), the oldest first.
+ */
+function fakeStore(jobs: { at: number; completed: boolean }[], cap = 1000) {
+  const calls: { since: number | null; closedOnly: boolean }[] = [];
+  let fail = false;
+  const finished = async ({ since, closedOnly }: { since: Date | null; closedOnly: boolean }): Promise<FinishedHistory> => {
+    calls.push({ since: since === null ? null : since.getTime(), closedOnly });
+    if (fail) throw new Error('connect ECONNREFUSED postgres://app:secret@db:5432/jobs');
+    const now = Date.now();
+    const windowStart = Math.floor(now / MINUTE) * MINUTE - 59 * MINUTE;
+    const closedUntil = Math.floor((now - 15_000) / MINUTE) * MINUTE;
+    const from = Math.max(since?.getTime() ?? windowStart, windowStart);
+    const pick = (completed: boolean) => jobs.filter((j) => j.completed === completed && j.at >= from && j.at <= now && (!closedOnly || j.at < closedUntil))
+      .sort((a, b) => a.at - b.at).slice(0, cap);
+    const [done, failed] = [pick(true), pick(false)];
+    const minutes = new Map<number, { completed: number; failed: number }>();
+    for (const j of [...done, ...failed]) {
+      const m = Math.floor(j.at / MINUTE) * MINUTE;
+      const counts = minutes.get(m) ?? { completed: 0, failed: 0 };
+      if (j.completed) counts.completed += 1;
+      else counts.failed += 1;
+      minutes.set(m, counts);
+    }
+    return {
+      now: new Date(now), windowStart: new Date(windowStart), closedUntil: new Date(closedUntil), capped: done.length >= cap || failed.length >= cap,
+      minutes: [...minutes].sort(([a], [b]) => a - b).map(([m, c]) => row(m, c.completed, c.failed)),
     };
-    const cache = new FinishedHistoryCache({ finished, depth: new QueueDepthSampler(async () => []), knownQueues: ['q', 'idle'] });
+  };
+  return { finished, calls, failNext: (value: boolean) => { fail = value; } };
+}
+const jobsAt = (at: number, n: number, completed = true) => Array.from({ length: n }, (_, i) => ({ at: at + i, completed }));
+
+describe('FinishedHistoryCache', () => {
+  it('reads the minutes that are over once, and only the minutes since every time', async () => {
+    vi.setSystemTime(T0 + 10_000);
+    const jobs = [...jobsAt(T0 - 10 * MINUTE, 4), ...jobsAt(T0 - 10 * MINUTE + 5, 1, false), ...jobsAt(T0 - MINUTE, 2), ...jobsAt(T0, 1)];
+    const store = fakeStore(jobs);
+    const cache = new FinishedHistoryCache({ finished: store.finished, depth: new QueueDepthSampler(async () => []), knownQueues: ['q', 'idle'] });
 
     const first = await cache.read();
-    expect(calls).toEqual([null]);
+    // 10 s after 12:00 the minute 11:59 is not over yet (15 s of settling): kept up to 11:59, read on from there.
+    expect(store.calls).toEqual([{ since: null, closedOnly: true }, { since: T0 - MINUTE, closedOnly: false }]);
     expect(first.from).toBe(new Date(T0 - 59 * MINUTE).toISOString());
     const q = first.queues.find((x) => x.queue === 'q')!;
     expect([q.completed[49], q.failed[49], q.completed[58], q.completed[59], q.p50Ms[59]]).toEqual([4, 1, 2, 1, 5]);
     expect(first.queues.map((x) => x.queue)).toEqual(['idle', 'q']);
+    expect([first.partial, first.problems]).toEqual([[], []]);
 
     // Within the shared window every viewer gets the same read.
     expect(await cache.read()).toBe(first);
-    expect(calls).toHaveLength(1);
+    expect(store.calls).toHaveLength(2);
 
-    // 10 s after 12:00 the minute 11:59 is not over yet (15 s of settling); 50 s after, it is.
     vi.setSystemTime(T0 + 50_000);
-    answer = [...answer.slice(0, 2), row(T0, 3)];
+    jobs.push(...jobsAt(T0 + 40_000, 2));
     const second = await cache.read();
-    expect(calls).toEqual([null, T0 - MINUTE]);
+    expect(store.calls.slice(2)).toEqual([{ since: T0 - MINUTE, closedOnly: true }, { since: T0, closedOnly: false }]);
+    expect(second.queues.find((x) => x.queue === 'q')!.completed.slice(48)).toEqual([0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3]);
+
     vi.setSystemTime(T0 + 80_000);
     const third = await cache.read();
-    expect(calls).toEqual([null, T0 - MINUTE, T0]);
-    const q3 = third.queues.find((x) => x.queue === 'q')!;
+    // 65 s after 12:00 its minute is over too: kept, and read on from 12:01.
+    expect(store.calls.slice(4)).toEqual([{ since: T0, closedOnly: true }, { since: T0 + MINUTE, closedOnly: false }]);
     // The window moved on a minute: 12:00 is now the one before last.
-    expect([q3.completed[48], q3.completed[57], q3.completed[58], q3.completed[59]]).toEqual([4, 2, 3, 0]);
-    expect(second.problems).toEqual([]);
+    expect(third.queues.find((x) => x.queue === 'q')!.completed.slice(47)).toEqual([0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 0]);
   });
 
-  it('keeps the minutes it holds and names the problem when a read fails', async () => {
+  it('catches up on the hour a cap at a time, oldest first, and says so meanwhile', async () => {
+    vi.setSystemTime(T0 + 30_000);
+    const store = fakeStore([...jobsAt(T0 - 30 * MINUTE, 3), ...jobsAt(T0 - 20 * MINUTE, 3), ...jobsAt(T0 - 10 * MINUTE, 3), ...jobsAt(T0, 1)], 4);
+    const cache = new FinishedHistoryCache({ finished: store.finished, depth: new QueueDepthSampler(async () => []), knownQueues: ['q'] });
+    const first = await cache.read();
+    // The cap (4) stopped inside 11:40: 11:30 is kept, 11:40 is read again next time, nothing after it yet.
+    expect(store.calls).toEqual([{ since: null, closedOnly: true }]);
+    expect(first.problems).toEqual(['catching up on the hour\'s finished jobs: minutes from 11:40 UTC are not counted yet']);
+    expect(first.queues[0]!.completed.filter((n) => n > 0)).toEqual([3]);
     vi.setSystemTime(T0 + 40_000);
-    let fail = false;
-    const finished = async (): Promise<FinishedHistory> => {
-      if (fail) throw new Error('connect ECONNREFUSED postgres://app:secret@db:5432/jobs');
-      return { now: new Date(Date.now()), windowStart: new Date(T0 - 59 * MINUTE), minutes: [row(T0 - 5 * MINUTE, 7)] };
-    };
-    const cache = new FinishedHistoryCache({ finished, depth: new QueueDepthSampler(async () => []), knownQueues: ['q'] });
     await cache.read();
-    fail = true;
+    vi.setSystemTime(T0 + 50_000);
+    const caughtUp = await cache.read();
+    expect(store.calls.map((c) => c.since)).toEqual([null, T0 - 20 * MINUTE, T0 - 10 * MINUTE, T0]);
+    expect(caughtUp.problems).toEqual([]);
+    expect(caughtUp.queues[0]!.completed.filter((n) => n > 0)).toEqual([3, 3, 3, 1]);
+  });
+
+  it('keeps a minute that alone holds more than a read takes, marked as counted in part', async () => {
+    vi.setSystemTime(T0 + 30_000);
+    const store = fakeStore([...jobsAt(T0 - 5 * MINUTE, 6), ...jobsAt(T0 - 2 * MINUTE, 1)], 4);
+    const cache = new FinishedHistoryCache({ finished: store.finished, depth: new QueueDepthSampler(async () => []), knownQueues: ['q'] });
+    await cache.read(); // capped inside 11:55 after nothing before it: catching up stops there
+    vi.setSystemTime(T0 + 40_000);
+    const next = await cache.read();
+    expect(next.partial).toEqual([54]);
+    expect(next.problems).toEqual(['more jobs finished in some minutes than one read counts: those minutes are counted in part']);
+    expect(next.queues[0]!.completed.filter((n) => n > 0)).toEqual([4]);
+    vi.setSystemTime(T0 + 50_000);
+    const after = await cache.read();
+    expect(after.queues[0]!.completed.filter((n) => n > 0)).toEqual([4, 1]);
+    expect(after.partial).toEqual([54]);
+  });
+
+  it('keeps the minutes it holds and names the problem (without secrets) when a read fails', async () => {
+    vi.setSystemTime(T0 + 40_000);
+    const store = fakeStore(jobsAt(T0 - 5 * MINUTE, 7));
+    const cache = new FinishedHistoryCache({ finished: store.finished, depth: new QueueDepthSampler(async () => []), knownQueues: ['q'] });
+    await cache.read();
+    store.failNext(true);
     vi.setSystemTime(T0 + 50_000);
     const after = await cache.read();
     expect(after.problems).toHaveLength(1);
     expect(after.problems[0]).toMatch(/^finished-job history unavailable: connect ECONNREFUSED/);
     expect(after.problems[0]).not.toContain('secret');
     expect(after.queues[0]!.completed[54]).toBe(7);
-  });
-
-  it('does not keep a read that filled the row limit, and says the charts are partial', async () => {
-    vi.setSystemTime(T0 + 40_000);
-    const calls: (Date | null)[] = [];
-    const finished = async (since: Date | null): Promise<FinishedHistory> => {
-      calls.push(since);
-      return { now: new Date(Date.now()), windowStart: new Date(T0 - 59 * MINUTE), minutes: [row(T0 - 3 * MINUTE, 1), row(T0 - 2 * MINUTE, 1)] };
-    };
-    const cache = new FinishedHistoryCache({ finished, depth: new QueueDepthSampler(async () => []), knownQueues: [], rowLimit: 2 });
-    expect((await cache.read()).problems).toEqual(['more queue-minutes finished than one history read returns: the charts show part of them']);
-    vi.setSystemTime(T0 + 50_000);
-    await cache.read();
-    expect(calls).toEqual([null, null]);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * `store.overview.history`: jobs finished per queue and minute over the last hour (see
- * sql/history.ts for what counts and which index serves it). Read in one transaction with the
- * database's clock, so the caller can tell which minutes are over by the clock that stamped the rows.
+ * sql/history.ts for what counts, which index serves it and how each read is bounded). Read in one
+ * transaction with the database's clock, so the caller can tell which minutes are over by the clock
+ * that stamped the rows.
  */
 import { historySql } from './sql/history.ts';
 import type { SqlClient, SqlRow } from './types.ts';
@@ -25,8 +26,15 @@ export interface FinishedHistory {
   readonly now: Date;
   /** The first minute of the hour the read covers. */
   readonly windowStart: Date;
-  /** Rows from `since` (or `windowStart`, whichever is later), by queue then minute. */
+  /** Minutes before this one are over: their rows will not change. */
+  readonly closedUntil: Date;
+  /** Rows from `since` (or `windowStart`, whichever is later), by minute then queue. */
   readonly minutes: readonly FinishedMinute[];
+  /**
+   * The read stopped at its row cap: the latest minute it returned is incomplete (counted in part),
+   * and later minutes were not read.
+   */
+  readonly capped: boolean;
 }
 
 const asDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
@@ -37,11 +45,23 @@ const toMinute = (row: SqlRow): FinishedMinute => ({
   p50Ms: msOrNull(row.p50_ms), p95Ms: msOrNull(row.p95_ms),
 });
 
+export interface HistoryRead {
+  readonly since: Date | null;
+  /** Only minutes that are over (see `closedUntil`), or on to now. */
+  readonly closedOnly: boolean;
+  /** Rows each half (completed, failed) reads at most. */
+  readonly cap: number;
+  readonly timeoutMs: number;
+}
+
 /** Both statements in one transaction (one `now()`), bounded by `timeoutMs` server-side on Postgres. */
-export async function readFinishedHistory(client: SqlClient, since: Date | null, limit: number, timeoutMs: number): Promise<FinishedHistory> {
+export async function readFinishedHistory(client: SqlClient, read: HistoryRead): Promise<FinishedHistory> {
   return client.transaction(async (tx) => {
-    const [clock] = await tx.query(historySql.now);
-    const rows = await tx.query(historySql.perQueueMinute, [since, limit]);
-    return { now: asDate(clock!.now), windowStart: asDate(clock!.window_start), minutes: rows.map(toMinute) };
-  }, { statementTimeoutMs: timeoutMs });
+    const [clock] = await tx.query(historySql.clock);
+    const rows = await tx.query(read.closedOnly ? historySql.closedMinutes : historySql.openMinutes, [read.since, read.cap]);
+    return {
+      now: asDate(clock!.now), windowStart: asDate(clock!.window_start), closedUntil: asDate(clock!.closed_until),
+      minutes: rows.map(toMinute), capped: rows.some((r) => r.capped === true),
+    };
+  }, { statementTimeoutMs: read.timeoutMs });
 }

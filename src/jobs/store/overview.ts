@@ -135,17 +135,17 @@ export class OverviewFacet {
 
   /**
    * Jobs finished per queue and minute over the last hour: completed, failed, p50/p95 duration (the
-   * status page's charts). `since` skips minutes the caller already holds; at most `limit` rows
-   * (default 3000); one transaction bounded by `timeoutMs` (default 2000).
+   * status page's charts). `since` skips minutes the caller already holds; `closedOnly` stops at the
+   * last minute that is over; each half of the read takes at most `cap` rows (default 20 000; see
+   * `capped`); one transaction bounded by `timeoutMs` (default 2000).
    */
-  history(options: { since?: Date | null; limit?: number; timeoutMs?: number } = {}): Promise<FinishedHistory> {
+  history(options: { since?: Date | null; closedOnly?: boolean; cap?: number; timeoutMs?: number } = {}): Promise<FinishedHistory> {
     return settle(() => {
       this.#engine.open('history');
       const since = options.since ?? null;
       if (since !== null && !(since instanceof Date && Number.isFinite(since.getTime()))) throw invalidJob('since', 'must be a valid Date or null');
-      const limit = checkCount('limit', options.limit ?? 3000, 1);
-      const timeoutMs = checkCount('timeoutMs', options.timeoutMs ?? 2000, 1);
-      return this.#engine.health.once('history', () => withTimeout(readFinishedHistory(this.#engine.client, since, limit, timeoutMs), timeoutMs, 'history'));
+      const read = { since, closedOnly: options.closedOnly === true, cap: checkCount('cap', options.cap ?? 20_000, 1), timeoutMs: checkCount('timeoutMs', options.timeoutMs ?? 2000, 1) };
+      return this.#engine.health.once('history', () => withTimeout(readFinishedHistory(this.#engine.client, read), read.timeoutMs, 'history'));
     });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Store conformance, the charts' read: `store.overview.history` counts jobs finished per queue and
  * minute over the last hour (completed by finished_at; failed and dead by when their last attempt
- * failed), with the p50/p95 duration of the completed ones, honours `since` and `limit`, and leaves
+ * failed), with the p50/p95 duration of the completed ones, honours `since`, `closedOnly` and
+ * `cap` (the oldest rows first, and says when it stopped there), and leaves
  * out what is older than the hour, cancelled, or still to run. Rows are finished through the store,
  * then backdated through the side door to known minutes (the database's clock).
  */
@@ -65,21 +66,38 @@ export function storeHistoryConformance(harness: () => StoreHarness): void {
       ]);
       expect(mine(history.minutes, other)).toEqual([{ minute: m10, completed: 1, failed: 0, p50Ms: 7, p95Ms: 7 }]);
 
+      expect(history.capped).toBe(false);
+
       // `since` skips the minutes a caller already holds.
       const recent = await store.overview.history({ since: new Date(m5) });
       expect(mine(recent.minutes, q).map((r) => r.minute)).toEqual([m5, now - 2 * MINUTE]);
       expect(mine(recent.minutes, other)).toEqual([]);
       // A `since` before the window is the window.
       expect(mine((await store.overview.history({ since: new Date(now - 5 * 3_600_000) })).minutes, q)).toHaveLength(3);
+
+      // `closedOnly` stops before the minute that ended less than 15 s ago: this one is still open.
+      await finished(store, q, 'completed', now, 5);
+      expect(mine((await store.overview.history()).minutes, q).map((r) => r.minute)).toEqual([m10, m5, now - 2 * MINUTE, now]);
+      const closed = await store.overview.history({ closedOnly: true });
+      expect(closed.closedUntil.getTime()).toBe(Math.floor((closed.now.getTime() - 15_000) / MINUTE) * MINUTE);
+      expect(mine(closed.minutes, q).map((r) => r.minute)).toEqual([m10, m5, now - 2 * MINUTE]);
     });
 
-    it('returns at most `limit` rows and refuses bad arguments with a typed error', async () => {
+    it('reads at most `cap` rows of each kind, the oldest first, and says so; refuses bad arguments with a typed error', async () => {
       const store = await harness().open();
       const q = uniqueQueue();
       const now = await currentMinute();
-      for (let i = 1; i <= 3; i++) await finished(store, q, 'completed', now - i * MINUTE + 1_000, 5);
-      expect((await store.overview.history({ since: new Date(now - 4 * MINUTE), limit: 2 })).minutes).toHaveLength(2);
-      await expect(store.overview.history({ limit: 0 })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'limit' });
+      // Other tests' jobs share the database: these are backdated to where no other test puts any.
+      for (let i = 53; i >= 51; i--) await finished(store, q, 'completed', now - i * MINUTE + 1_000, 5);
+      await finished(store, q, 'dead', now - 53 * MINUTE + 2_000);
+      const since = new Date(now - 54 * MINUTE);
+      const capped = await store.overview.history({ since, cap: 2 });
+      expect(capped.capped).toBe(true);
+      expect(mine(capped.minutes, q).map((r) => [r.minute, r.completed, r.failed])).toEqual([[now - 53 * MINUTE, 1, 1], [now - 52 * MINUTE, 1, 0]]);
+      const uncapped = await store.overview.history({ since, cap: 100_000 });
+      expect(uncapped.capped).toBe(false);
+      expect(mine(uncapped.minutes, q).map((r) => r.completed)).toEqual([1, 1, 1]);
+      await expect(store.overview.history({ cap: 0 })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'cap' });
       await expect(store.overview.history({ since: new Date(Number.NaN) })).rejects.toMatchObject({ code: 'PITBOSS_INVALID_JOB', field: 'since' });
     });
   });
