@@ -75,6 +75,18 @@ describe.each(backends)('GET /status/history on $label', ({ fleet }) => {
     expect(sum(q.completed) + sum(q.failed)).toBe(0);
   });
 
+  it('serves the script modules of the page from itself, and nothing else under /status/', async () => {
+    for (const module of ['app.js', 'status-dom.js', 'status-api.js', 'status-charts.js', 'status-jobs.js', 'status-ops.js', 'status-control.js']) {
+      const response = await d.request('GET', `/status/${module}`, { token: null });
+      expect(response.statusCode, module).toBe(200);
+      expect(response.headers['content-type']).toBe('text/javascript; charset=utf-8');
+      expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+      // Each module's imports are modules this route serves (relative, same directory).
+      for (const [, imported] of response.body.matchAll(/from '\.\/([\w-]+\.js)'/g)) expect((await d.request('GET', `/status/${imported}`)).statusCode, imported).toBe(200);
+    }
+    for (const missing of ['nope.js', 'status-page.js', '..%2Fconfig.js']) expect((await d.request('GET', `/status/${missing}`)).statusCode, missing).toBe(404);
+  });
+
   it('charts jobs that ran (completed and failed this minute, p50/p95 of the completed) and the queue depth the page counted', async () => {
     const ok = await Promise.all([10, 30, 60].map((delayMs) => submit({ name: 'timed', data: { kind: 'ok', delayMs } })));
     const bad = await submit({ name: 'broken', data: { kind: 'throw' }, maxAttempts: 1 });
