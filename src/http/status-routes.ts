@@ -31,8 +31,6 @@ export interface StatusSources {
   readonly overview: () => Promise<StoreOverview>;
   /** Jobs finished per queue and minute (store.overview.history): the charts. */
   readonly finished: (read: { since: Date | null; closedOnly: boolean }) => Promise<FinishedHistory>;
-  /** How often queue depth is sampled for the charts when no viewer reads it (default a minute). */
-  readonly depthSampleMs?: number;
   /** A supervisor whose heartbeat is older than this is shown as silent (the reconciler's TTL; default 15 000). */
   readonly heartbeatTtlMs?: number;
 }
@@ -63,7 +61,7 @@ export function registerStatusRoutes(app: FastifyInstance, sources: StatusSource
   const vocabulary = controlVocabulary();
   const assets = statusAssets();
   let shared: { at: number; read: Promise<FleetRead> } | null = null;
-  const depth = new QueueDepthSampler(sources.queues, sources.depthSampleMs);
+  const depth = new QueueDepthSampler(sources.queues);
   const history = new FinishedHistoryCache({ finished: sources.finished, depth, knownQueues: Object.keys(sources.queuePools) });
   // Sampling runs while the server does: from listen (or the first inject) to close.
   app.addHook('onReady', async () => depth.start());
