@@ -63,8 +63,8 @@ $('jobs-newest').addEventListener('click', () => void searchJobs());
 
 $('jobs-bulk-retry').addEventListener('click', async () => {
   const filter = currentFilter();
-  if (filter.state !== 'failed' && filter.state !== 'dead') {
-    say('bulk retry needs the state filter set to failed or dead', false);
+  if (!['failed', 'dead', 'cancelled'].includes(filter.state)) {
+    say('bulk retry needs the state filter set to failed, dead or cancelled', false);
     return;
   }
   const scope = [filter.queue && `queue ${filter.queue}`, filter.name && `named ${filter.name}`, filter.since && `since ${dateTime(filter.since)}`].filter(Boolean).join(', ');
@@ -81,15 +81,21 @@ $('jobs-bulk-retry').addEventListener('click', async () => {
 });
 
 // ── one job ───────────────────────────────────────────────────────────────────────────────────────
-/** A progress value as the job reported it: a ratio (0–1), a percentage, or { done, total } and a message. */
+/**
+ * The progress the job reported (ctx.progress): a fraction 0..1 drawn as a bar, or any JSON value
+ * shown as text (with a bar too when it carries `done` and `of`). Without the token the server sends
+ * only a numeric one.
+ */
 function progressView(progress) {
   const box = $('job-progress');
   box.hidden = progress === null || progress === undefined;
   if (box.hidden) return;
-  const value = typeof progress === 'object' ? progress.value ?? progress.percent ?? (progress.total ? progress.done / progress.total : null) : progress;
-  const ratio = typeof value === 'number' ? (value > 1 ? value / 100 : value) : null;
-  const text = typeof progress === 'object' && progress.message ? ` ${progress.message}` : '';
-  box.replaceChildren(el('span', 'progress ', 'muted'), ratio === null ? el('span', JSON.stringify(progress), 'mono') : bar(ratio), text);
+  const counted = typeof progress === 'object' && typeof progress.done === 'number' && typeof progress.of === 'number' && progress.of > 0;
+  const ratio = typeof progress === 'number' ? progress : counted ? progress.done / progress.of : null;
+  const parts = [el('span', 'progress ', 'muted')];
+  if (ratio !== null) parts.push(bar(ratio));
+  if (typeof progress !== 'number') parts.push(el('span', ` ${JSON.stringify(progress)}`, 'mono'));
+  box.replaceChildren(...parts);
 }
 
 const json = (value, hidden) => (hidden !== undefined && (value === null || value === undefined) ? { text: 'needs the control token', cls: 'muted' } : value === null || value === undefined ? null : { text: JSON.stringify(value), cls: 'mono', wrap: true });

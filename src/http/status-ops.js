@@ -29,8 +29,6 @@ export function renderQueueControls(data) {
 }
 
 // ── schedules ─────────────────────────────────────────────────────────────────────────────────────
-const scheduleKey = (s) => s.key ?? s.schedule ?? s.name;
-const jobName = (s) => s.job?.name ?? s.jobName ?? (s.key !== undefined || s.schedule !== undefined ? s.name : null);
 
 async function removeSchedule(key) {
   if (!(await confirmAction(`Remove schedule ${key}? Jobs it already enqueued are not touched.`))) return;
@@ -45,12 +43,13 @@ async function removeSchedule(key) {
 
 export async function refreshSchedules() {
   try {
-    const result = await api('GET', '/schedules');
-    const schedules = Array.isArray(result) ? result : result.schedules;
+    const { schedules } = await api('GET', '/schedules');
+    // `schedule` is the schedule's name, `name` the name of the jobs it enqueues (PUT /schedules/:name).
     fillTable('schedules', schedules, (s) => {
-      const remove = button('Remove…', () => removeSchedule(scheduleKey(s)));
-      remove.dataset.schedule = scheduleKey(s);
-      return [{ text: scheduleKey(s), cls: 'mono' }, { text: s.cron, cls: 'mono' }, s.timezone ?? 'UTC', s.queue, jobName(s), dateTime(s.nextRunAt ?? s.nextRun ?? s.next), remove];
+      const remove = button('Remove…', () => removeSchedule(s.schedule));
+      remove.dataset.schedule = s.schedule;
+      return [{ text: s.schedule, cls: 'mono', title: `source: ${s.source}` }, { text: s.cron, cls: 'mono' }, s.timezone ?? 'UTC', s.queue, s.name,
+        { text: dateTime(s.nextRunAt), title: s.lastRunAt ? `last run ${dateTime(s.lastRunAt)}` : 'not run yet' }, remove];
     }, 'no schedules');
   } catch (error) {
     fillTable('schedules', [], () => [], `schedules unavailable: ${error.message}`);

@@ -81,7 +81,7 @@ const html = `<!doctype html>
         <label>Until <input id="jobs-until" type="datetime-local"></label>
         <label>Per page <select id="jobs-limit"><option>25</option><option selected>50</option><option>100</option></select></label>
         <button type="submit">Search</button>
-        <button type="button" id="jobs-bulk-retry" title="retry every failed or dead job this filter matches">Retry all matching…</button>
+        <button type="button" id="jobs-bulk-retry" title="retry every failed, dead or cancelled job this filter matches (set the state)">Retry all matching…</button>
       </form>
       <table id="jobs-list"><thead><tr><th>id</th><th>queue</th><th>name</th><th>state</th><th>attempts</th><th>created</th><th>finished</th><th>error</th></tr></thead><tbody></tbody></table>
       <p class="row"><span id="jobs-page" class="muted"></span><button type="button" id="jobs-newest">Newest</button><button type="button" id="jobs-more">Older</button></p>
