@@ -12,6 +12,9 @@ import { isDeployment } from './deploy/define.ts';
 import { PitbossError } from './errors/classes.ts';
 import { api, print, withApi } from './cli-api.ts';
 import { startupBanner } from './cli-banner.ts';
+import { registerQueueCommands } from './cli-queue.ts';
+import { registerScheduleCommands } from './cli-schedule.ts';
+import { registerJobCommands } from './cli-jobs.ts';
 
 // The runtime (store, dispatch, pools, metrics, fastify: ~0.5 s of module loading from dist/, more
 // through tsx) is imported by the commands that run it, so the client commands (enqueue, status,
@@ -53,18 +56,25 @@ program.command('start').description('run a deployment (default: supervisors/mai
     }));
   });
 
-withApi(program.command('enqueue').description('submit a job').argument('<queue>').argument('<name>')
+withApi(program.command('enqueue').description('submit a job, or with --each one job per element in one call').argument('<queue>').argument('<name>')
   .option('--data <json>', 'job payload as JSON', '{}')
+  .option('--each <json-array>', 'submit one job per element of this JSON array (its payload), all in one call (at most 1000)')
   .option('--priority <n>', 'higher runs first', (v) => Number.parseInt(v, 10))
+  .option('--timeout-ms <ms>', 'deadline of each attempt', (v) => Number.parseInt(v, 10))
   .option('--idempotency-key <key>', 'submitting the same key again returns the existing job'))
-  .action(async (queue: string, name: string, options: { data: string; priority?: number; idempotencyKey?: string; url?: string; token?: string }) => {
-    let data: unknown;
-    try {
-      data = JSON.parse(options.data);
-    } catch {
-      throw new InvalidArgumentError('--data must be JSON');
-    }
-    print(await api(options).post('/jobs', { queue, name, data, priority: options.priority, idempotencyKey: options.idempotencyKey }));
+  .action(async (queue: string, name: string, options: { data: string; each?: string; priority?: number; timeoutMs?: number; idempotencyKey?: string; url?: string; token?: string }) => {
+    const json = (flag: string, text: string): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new InvalidArgumentError(`${flag} must be JSON`);
+      }
+    };
+    const job = (data: unknown) => ({ queue, name, data, priority: options.priority, timeoutMs: options.timeoutMs, idempotencyKey: options.idempotencyKey });
+    if (options.each === undefined) return print(await api(options).post('/jobs', job(json('--data', options.data))));
+    const each = json('--each', options.each);
+    if (!Array.isArray(each)) throw new InvalidArgumentError('--each must be a JSON array of payloads');
+    print(await api(options).post('/jobs', each.map(job)));
   });
 
 withApi(program.command('status').description('queues, readiness and control versions of a running supervisor'))
@@ -73,6 +83,8 @@ withApi(program.command('status').description('queues, readiness and control ver
     const [ready, queues] = await Promise.all([client.get('/readyz', true), client.get('/queues')]);
     print({ ready, ...(queues as object) });
   });
+
+registerJobCommands(program);
 
 const control = program.command('control').description('change telemetry sampling and log levels at runtime');
 withApi(control.command('sample').description('set the keep-rate of events matching a pattern').argument('<pattern>').argument('<rate>', 'fraction kept, 0..1', rate)
@@ -91,6 +103,9 @@ withApi(control.command('log-level').description('set the default, a category\'s
       : options.category !== undefined ? { categories: { [options.category]: level } } : { default: level };
     print(await api(options).put('/control/log-levels', body));
   });
+
+registerQueueCommands(program);
+registerScheduleCommands(program);
 
 program.command('migrate').description('apply database migrations (DATABASE_URL, or the embedded store)').action(async () => {
   const config = loadConfig();

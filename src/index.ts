@@ -113,20 +113,32 @@ export {
   JobSystem,
 } from './jobs/system.ts';
 export type { JobSystemOptions } from './jobs/system.ts';
+/** A queue's row in `JobSystem.queues()` and `GET /queues`: counts, `paused`, and the rate limit it is consumed under. */
+export type { QueueRow } from './jobs/system.ts';
 export type { JobPool } from './jobs/consumer.ts';
 /** Queues a JobSystem takes jobs for without consuming them (`acceptQueues`): names, or `'*'` for any. */
 export type { AcceptQueues } from './jobs/accepted-queues.ts';
 export type { RetentionOptions } from './jobs/pruner.ts';
+/** Cron schedules (`jobs.schedules`): list, set and remove them; every supervisor fires their ticks, each once across the fleet. */
+export type { Schedules } from './jobs/schedules/schedules.ts';
+/** A schedule's definition, its missed-tick policy, where it came from, and the row `jobs.schedules.list()` returns. */
+export type { MissedTicks, ScheduleInput, ScheduleRecord, ScheduleSource } from './jobs/schedules/spec.ts';
+/** The scheduler's timing (`JobSystemOptions.scheduler`): how often it polls, and when a due tick counts as missed. */
+export type { SchedulerOptions } from './jobs/schedules/scheduler.ts';
 export type {
   BackoffPolicy, ClaimedJob, DispatchJob, Dispatcher, EnqueueInput, EnqueuedJob, FinishInput, JobDetails, JobRecord, JobStatus, PruneCounts, QueueStats,
   RetentionPolicy, SupervisorBeat, SupervisorHolder, SupervisorRecord,
 } from './jobs/types.ts';
+/** A per-queue rate limit: at most `max` job starts per `perMs` (`JobSystemOptions.queues`, deployment `queues`). */
+export type { RateLimit } from './jobs/types.ts';
 export type { SupervisorIdNotice } from './jobs/supervisor-life.ts';
 export type { JobStoreOptions } from './jobs/store/index.ts';
 /** The SQL client `createSqlClient` opens (and `migrate` runs on), its options, and what a `migrate` call applied. */
 export type { MigrationReport, SqlClient, SqlClientOptions } from './jobs/store/index.ts';
-/** The facets of a JobStore, one per table group: `store.jobs`, `.fleet`, `.settings`, `.overview`, `.retention`. */
-export type { FleetFacet, JobsFacet, OverviewFacet, RetentionFacet, SettingsFacet } from './jobs/store/index.ts';
+/** The facets of a JobStore, one per table group: `store.jobs`, `.fleet`, `.settings`, `.queues`, `.overview`, `.retention`, `.schedules`. */
+export type { FleetFacet, JobsFacet, OverviewFacet, QueuesFacet, RetentionFacet, SchedulesFacet, SettingsFacet } from './jobs/store/index.ts';
+/** The operator's job surface (`store.search`, `jobs.list`, `jobs.retry`, `jobs.retryWhere`): a listing page, its rows and query, a bulk retry's filter, one retry's outcome. */
+export type { JobListQuery, JobPage, JobSummary, RetryFilter, RetryOutcome, SearchFacet } from './jobs/store/index.ts';
 /** The persisted telemetry settings (`store.settings`): sampling/filter rules and log levels at one version. */
 export type { TelemetrySettings, TelemetrySettingsInput } from './jobs/store/index.ts';
 export type { BullmqDispatcherOptions, LocalDispatcherOptions } from './jobs/dispatch/index.ts';

@@ -30,9 +30,13 @@ export function generate(seed: number, bytes: number): Buffer {
   return out;
 }
 
-export function hashRounds(data: Buffer, rounds: number): string {
+/** Hashes `rounds` times; `onRound` hears the fraction done after each round (the job's progress). */
+export function hashRounds(data: Buffer, rounds: number, onRound?: (done: number) => void): string {
   let digest = Buffer.alloc(32);
-  for (let i = 0; i < rounds; i++) digest = createHash('sha256').update(digest).update(data).digest();
+  for (let i = 0; i < rounds; i++) {
+    digest = createHash('sha256').update(digest).update(data).digest();
+    onRound?.((i + 1) / rounds);
+  }
   return digest.toString('hex');
 }
 
@@ -40,6 +44,7 @@ export default defineWorker<HashInput, HashOutput>(async (input, ctx) => {
   const sizeKiB = input.sizeKiB ?? 64;
   const rounds = input.rounds ?? 4;
   const data = ctx.span('action', { action: 'generate' }, () => generate(input.seed, sizeKiB * 1024));
-  const digest = ctx.span('action', { action: 'hash' }, () => hashRounds(data, rounds));
+  // Progress as a fraction of the rounds: throttled in the thread, so reporting every round costs little.
+  const digest = ctx.span('action', { action: 'hash' }, () => hashRounds(data, rounds, (done) => ctx.progress(done)));
   return { digest, bytes: data.length };
 });

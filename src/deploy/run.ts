@@ -88,9 +88,10 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   });
   const pools = deployment.pools.map((spec) => new SupervisedPool({ ...spec, telemetry: bus, logger }, { shutdownMs: config.shutdownTimeoutMs }));
   const poolByName = new Map(pools.map((p) => [p.name, p]));
-  const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4 }]));
+  const queues = Object.fromEntries(Object.entries(deployment.queues).map(([queue, q]) => [queue, { pool: poolByName.get(q.pool)!, concurrency: q.concurrency ?? 4, ...(q.rateLimit === undefined ? {} : { rateLimit: q.rateLimit }) }]));
   const jobs = new JobSystem({
     store, dispatcher, queues, telemetry: bus, supervisorId, ...(deployment.acceptQueues === undefined ? {} : { acceptQueues: deployment.acceptQueues }),
+    ...(deployment.schedules === undefined ? {} : { schedules: deployment.schedules }),
     reconcile: {
       heartbeatTtlMs: config.heartbeatTtlMs, intervalMs: config.reconcileIntervalMs,
       onSupervisorIdNotice: (notice) => {
@@ -101,7 +102,8 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     },
     retention: retentionOf(config),
   });
-  const metrics = createMetrics({ telemetry: bus, stats: () => store.overview.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
+  const rateLimits = Object.fromEntries(Object.entries(deployment.queues).flatMap(([queue, q]) => (q.rateLimit === undefined ? [] : [[queue, q.rateLimit]])));
+  const metrics = createMetrics({ telemetry: bus, stats: () => store.overview.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), rateLimits: () => rateLimits, otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
   const settings = new FleetSettingsSync({ bus, levels, store: store.settings, pools: () => pools });
   const detachWorkerEvents = recordWorkerLifecycle(bus, store.fleet, supervisorId);
   const board = new StatusBoard();

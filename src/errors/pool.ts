@@ -22,10 +22,10 @@ export class QueueTimeoutError extends PoolError {
   }
 }
 
-/** The task ran past `taskTimeoutMs` and its thread was terminated. */
+/** The task ran past `taskTimeoutMs` (or its run's own `timeoutMs`) and its thread was terminated. */
 export class TaskTimeoutError extends PoolError {
-  constructor(pool: string, timeoutMs: number) {
-    super('PITBOSS_TASK_TIMEOUT', `pool ${pool}: task exceeded taskTimeoutMs ${timeoutMs}`);
+  constructor(pool: string, timeoutMs: number, own = false) {
+    super('PITBOSS_TASK_TIMEOUT', `pool ${pool}: task exceeded ${own ? 'its run timeoutMs' : 'taskTimeoutMs'} ${timeoutMs}`);
   }
 }
 

@@ -149,6 +149,10 @@ export const errorCodes = {
     status: 409, classes: ['JobError'],
     meaning: 'settings.save expected a settings version that is no longer current (another writer saved first)',
   },
+  PITBOSS_JOB_NOT_RETRYABLE: {
+    status: 409, classes: ['JobError'],
+    meaning: 'a retry named a job that is queued, running or completed (only dead, failed and cancelled jobs can be retried); the message names its state',
+  },
   PITBOSS_INVALID_DISPATCH_JOB: {
     status: 400, classes: ['DispatchError'],
     meaning: 'a job handed to dispatch has an empty id, queue or name, a `:` in its id or queue, or a non-finite priority, delay or maxAttempts',

@@ -57,6 +57,12 @@ export class WaitingBound {
     return { admitted: true };
   }
 
+  /** Takes back an admission (a multi-queue array refused for another queue): it writes nothing, so it must not count. */
+  release(queue: string, jobs: number): void {
+    const entry = this.#queues.get(queue);
+    if (entry !== undefined) entry.admittedSince = Math.max(0, entry.admittedSince - jobs);
+  }
+
   async #read(queue: string, entry: QueueCount): Promise<void> {
     try {
       entry.waiting = await this.#options.count(queue);
@@ -88,15 +94,19 @@ const RETRY_AFTER_S = 5;
 export function waitingBoundHook(bound: WaitingBound, max: number) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (request.method !== 'POST' || request.routeOptions.url !== '/jobs') return;
+    const admitted: [string, number][] = [];
     for (const [queue, jobs] of queuesOf(request.body)) {
       const admission = await bound.admit(queue, jobs);
       if (!admission.admitted) {
+        // An array is all or nothing: the queues it was admitted to before this one get nothing either.
+        for (const [other, count] of admitted) bound.release(other, count);
         await reply.code(429).header('retry-after', String(RETRY_AFTER_S)).send({
           error: 'too_many_requests',
           reason: `queue ${queue} has ${admission.waiting} waiting jobs, at its bound of ${max} (PITBOSS_MAX_WAITING_JOBS): retry later`,
         });
         return;
       }
+      admitted.push([queue, jobs]);
     }
   };
 }

@@ -13,15 +13,15 @@ import type { ActionRecord, JobDetails } from '../jobs/types.ts';
 import type { Refusal } from './auth.ts';
 
 /** Tells the client what was left out and how to see it. */
-const HIDDEN_REASON = 'payload, result and error texts need the bearer token (or PITBOSS_PUBLIC_READS=true)';
+const HIDDEN_REASON = 'payload, result, error texts and non-numeric progress need the bearer token (or PITBOSS_PUBLIC_READS=true)';
 
 type ErrorLike = { readonly type: string; readonly message: string | null } | null;
 const typeOnly = (error: ErrorLike): ErrorLike => (error === null ? null : { type: error.type, message: null });
 
-/** A job's details without payload, result and error texts. */
+/** A job's details without payload, result and error texts; progress only as a number (a JSON value may quote the data). */
 function hideJobDetails(job: JobDetails): Record<string, unknown> {
   return {
-    ...job, payload: null, result: null, error: typeOnly(job.error),
+    ...job, payload: null, result: null, error: typeOnly(job.error), progress: typeof job.progress === 'number' ? job.progress : null,
     actions: job.actions.map((a: ActionRecord) => ({ ...a, error: null })), hidden: HIDDEN_REASON,
   };
 }

@@ -1,18 +1,24 @@
-/** The job API: submit, inspect, cancel, queue counts. Submitting is refused while draining. */
+/** The job API: submit (one job or an array), inspect, cancel, queue counts. Submitting is refused while draining. */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { RouteGuard } from './auth.ts';
 import type { EnqueueInput } from '../jobs/types.ts';
 import { checkTracestate, parseTraceparent, withCorrelation } from '../telemetry/correlation.ts';
 import { enqueueBody, jobIdParams } from './schemas.ts';
+import { enqueueErrorFormatter } from './enqueue-errors.ts';
 import type { HttpServerOptions } from './options.ts';
 
 export function registerJobRoutes(app: FastifyInstance, options: HttpServerOptions, guard: RouteGuard): void {
   const { jobs } = options;
 
-  app.post<{ Body: EnqueueInput }>('/jobs', { schema: { body: enqueueBody }, onRequest: guard }, async (request, reply) => {
+  const enqueueRoute = { schema: { body: enqueueBody }, schemaErrorFormatter: enqueueErrorFormatter, onRequest: guard };
+  app.post<{ Body: EnqueueInput | EnqueueInput[] }>('/jobs', enqueueRoute, async (request, reply) => {
     if (options.readiness().draining) return reply.code(503).header('retry-after', '5').send({ error: 'draining', reason: 'this supervisor is shutting down; submit elsewhere' });
-    const [job] = await withCorrelation(incomingTraceContext(request.headers), () => jobs.enqueue([request.body]));
+    const { body } = request;
+    const context = incomingTraceContext(request.headers);
+    // An array is one enqueue call: one group commit, all or nothing (one bad job: 400, no row).
+    if (Array.isArray(body)) return reply.code(202).send({ jobs: await withCorrelation(context, () => jobs.enqueue(body)) });
+    const [job] = await withCorrelation(context, () => jobs.enqueue([body]));
     return reply.code(job!.created ? 202 : 200).header('location', `/jobs/${job!.id}`).send(job);
   });
 

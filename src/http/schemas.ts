@@ -11,7 +11,14 @@ export const jobIdParams = {
   properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' } },
 } as const;
 
-export const enqueueBody = {
+/** A queue named in a path: the store's queue names (no ':'), so a bad one is a 400 before anything runs. */
+export const queueParams = {
+  type: 'object',
+  required: ['queue'],
+  properties: { queue: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' } },
+} as const;
+
+const enqueueItem = {
   type: 'object',
   required: ['queue', 'name'],
   additionalProperties: false,
@@ -23,6 +30,7 @@ export const enqueueBody = {
     maxAttempts: { type: 'integer', minimum: 1, maximum: 100 },
     delayMs: { type: 'integer', minimum: 0, maximum: 31536000000 },
     idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 2147483647 },
     backoff: {
       type: 'object',
       required: ['type', 'delayMs'],
@@ -30,6 +38,16 @@ export const enqueueBody = {
       properties: { type: { type: 'string', enum: ['fixed', 'exponential'] }, delayMs: { type: 'integer', minimum: 0, maximum: 86400000 } },
     },
   },
+} as const;
+
+/** Jobs one `POST /jobs` array may carry: one group commit, and well inside the 1 MiB body limit for small payloads. */
+const MAX_BULK_JOBS = 1000;
+
+/** `POST /jobs`: one job, or an array of 1..1000 jobs (if/then/else, so ajv reports the errors of the shape that was sent). */
+export const enqueueBody = {
+  if: { type: 'array' },
+  then: { type: 'array', minItems: 1, maxItems: MAX_BULK_JOBS, items: enqueueItem },
+  else: enqueueItem,
 } as const;
 
 export const telemetryRulesBody = {
@@ -70,5 +88,59 @@ export const logLevelsBody = {
     default: level,
     categories: { type: 'object', additionalProperties: { anyOf: [level, { type: 'null' }] } },
     workers: { type: 'object', additionalProperties: { anyOf: [level, { type: 'null' }] } },
+  },
+} as const;
+
+/** A schedule's name in `/schedules/:name` (the shape of a queue name: it travels in URLs and idempotency keys). */
+export const scheduleParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' } },
+} as const;
+
+/** `PUT /schedules/:name`: the expression and zone are checked by croner and Intl (a 400 naming the key). */
+export const scheduleBody = {
+  type: 'object',
+  required: ['cron', 'queue', 'name'],
+  additionalProperties: false,
+  properties: {
+    cron: { type: 'string', minLength: 1, maxLength: 256 },
+    queue: name,
+    name,
+    data: {},
+    timezone: { type: 'string', minLength: 1, maxLength: 64 },
+    missed: { type: 'string', enum: ['latest', 'all', 'skip'] },
+  },
+} as const;
+
+const dateTime = { type: 'string', format: 'date-time', maxLength: 64 } as const;
+
+/** `GET /jobs`: every filter optional; query strings stay strings (no coercion), so limit is a pattern, bounded by the handler. */
+export const jobListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    queue: name,
+    state: { type: 'string', enum: ['queued', 'running', 'completed', 'failed', 'dead', 'cancelled'] },
+    name,
+    since: dateTime,
+    until: dateTime,
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,5}$' },
+    cursor: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;
+
+/** `POST /jobs/retry`: which dead, failed or cancelled jobs to retry. */
+export const retryFilterBody = {
+  type: 'object',
+  required: ['state'],
+  additionalProperties: false,
+  properties: {
+    state: { type: 'string', enum: ['dead', 'failed', 'cancelled'] },
+    queue: name,
+    name,
+    errorType: { type: 'string', minLength: 1, maxLength: 200 },
+    since: dateTime,
+    limit: { type: 'integer', minimum: 1, maximum: 100000 },
   },
 } as const;

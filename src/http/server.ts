@@ -12,6 +12,9 @@ import type { HttpServerOptions } from './options.ts';
 import { readAccessHook } from './read-access.ts';
 import { registerTelemetrySettingsRoutes } from './routes-telemetry-settings.ts';
 import { registerJobRoutes } from './routes-jobs.ts';
+import { registerQueueRoutes } from './routes-queues.ts';
+import { registerScheduleRoutes } from './routes-schedules.ts';
+import { registerJobSearchRoutes } from './routes-job-search.ts';
 
 /** The `error` word of the JSON body for each status of the error table. */
 const statusWords: Readonly<Record<ErrorStatus, string>> = { 400: 'bad_request', 409: 'conflict', 500: 'internal', 503: 'unavailable' };
@@ -74,6 +77,9 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.type(contentType).send(body);
   });
   registerJobRoutes(app, options, guard);
+  registerQueueRoutes(app, options.jobs, guard);
+  registerScheduleRoutes(app, options, guard);
+  registerJobSearchRoutes(app, options, guard);
   registerTelemetrySettingsRoutes(app, options.settings, guard);
   options.extend?.(app, guard);
   return app;

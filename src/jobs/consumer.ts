@@ -10,7 +10,7 @@ import type { RunOptions } from '../pool/pool.ts';
 import { TaskFailedError } from '../errors/pool.ts';
 import { retryDelayMs } from './retry.ts';
 import type { JobStore } from './store/store.ts';
-import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Dispatcher } from './types.ts';
+import type { ClaimedJob, DispatchConsumer, DispatchOutcome, DispatchedJob, Dispatcher, RateLimit } from './types.ts';
 
 /** What a queue runs its jobs on: a `Pool` or a `SupervisedPool`. */
 export interface JobPool {
@@ -24,6 +24,8 @@ export interface QueueConsumerOptions {
   readonly queue: string;
   readonly pool: JobPool;
   readonly concurrency: number;
+  /** At most `max` starts per `perMs` (see Dispatcher.consume). */
+  readonly rateLimit?: RateLimit;
   readonly store: JobStore;
   readonly dispatcher: Dispatcher;
   readonly bus: Telemetry;
@@ -43,6 +45,18 @@ const releaseDelayMs = 500;
  */
 const notTheJobs = new Set(['PITBOSS_POOL_CLOSED', 'PITBOSS_POOL_FAILED', 'PITBOSS_POOL_SATURATED', 'PITBOSS_QUEUE_TIMEOUT', 'PITBOSS_TASK_INTERRUPTED']);
 const chargesAttempt = (error: unknown): boolean => !notTheJobs.has(String((error as { code?: unknown } | null)?.code));
+/**
+ * How a failed attempt is recorded. A deadline passed — the thread killed at the hard deadline
+ * (TaskTimeoutError) or the task failing after its soft one (the thread's error carries the code) —
+ * is type `timeout` whatever the worker threw on its way out, so retries and dead jobs by timeout
+ * read as one kind.
+ */
+function errorOf(thrown: unknown): { type: string; message: string } {
+  if (thrown instanceof TaskFailedError) return { type: thrown.remote.code === TIMEOUT ? 'timeout' : thrown.remote.name, message: thrown.remote.message };
+  const { error_type, error: message } = describeError(thrown);
+  return { type: (thrown as { code?: unknown } | null)?.code === TIMEOUT ? 'timeout' : error_type, message };
+}
+const TIMEOUT = 'PITBOSS_TASK_TIMEOUT';
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
 
 export class QueueConsumer {
@@ -51,25 +65,46 @@ export class QueueConsumer {
   readonly #finishing = new Set<Promise<void>>();
   #consumer: DispatchConsumer | null = null;
   #unsubscribe: (() => void) | null = null;
+  /**
+   * Why dispatch is held back: the store is down, the queue is paused fleet-wide, this system is
+   * draining. Dispatch runs only while there is none, so one reason ending does not undo another.
+   */
+  readonly #holds = new Set<'store' | 'paused' | 'draining'>();
 
   constructor(options: QueueConsumerOptions) {
     this.#o = options;
   }
 
-  start(): void {
-    const { dispatcher, queue, concurrency, store } = this.#o;
-    this.#consumer = dispatcher.consume(queue, { concurrency }, (job) => this.#process(job));
-    // While the store is down nothing can be claimed: stop taking work instead of failing it.
-    this.#unsubscribe = store.onAvailability((available) => {
-      if (available) this.#consumer?.resume();
-      else void this.#consumer?.pause();
-    });
-    if (!store.available) void this.#consumer.pause();
+  get queue(): string {
+    return this.#o.queue;
   }
 
-  /** Stops taking new jobs; in-flight ones continue. */
-  async pause(): Promise<void> {
-    await this.#consumer?.pause();
+  /** Starts consuming, held back from the start when `paused` (the queue is paused fleet-wide). */
+  start(paused = false): void {
+    const { dispatcher, queue, concurrency, rateLimit, store } = this.#o;
+    this.#consumer = dispatcher.consume(queue, { concurrency, ...(rateLimit === undefined ? {} : { rateLimit }) }, (job) => this.#process(job));
+    // While the store is down nothing can be claimed: stop taking work instead of failing it.
+    this.#unsubscribe = store.onAvailability((available) => void this.#hold('store', !available));
+    if (!store.available) this.#holds.add('store');
+    if (paused) this.#holds.add('paused');
+    if (this.#holds.size > 0) void this.#consumer.pause();
+  }
+
+  /** Stops taking new jobs for good (draining); in-flight ones continue. */
+  pause(): Promise<void> {
+    return this.#hold('draining', true);
+  }
+
+  /** Follows the queue's fleet-wide pause: held back while paused, taking jobs again once resumed (unless held otherwise). */
+  setPaused(paused: boolean): Promise<void> {
+    return this.#hold('paused', paused);
+  }
+
+  async #hold(reason: 'store' | 'paused' | 'draining', on: boolean): Promise<void> {
+    if (on) this.#holds.add(reason);
+    else this.#holds.delete(reason);
+    if (this.#holds.size > 0) await this.#consumer?.pause();
+    else this.#consumer?.resume();
   }
 
   /** Stops taking jobs and waits for those in flight and their outcomes' writes, up to `timeoutMs` in all. */
@@ -110,7 +145,10 @@ export class QueueConsumer {
     const started = performance.now();
     let outcome: Promise<DispatchOutcome>;
     try {
-      const result = await pool.run(job.payload, { task: job.name, signal: abort.signal, metadata: { queue, job_name: job.name, job_id: job.id } });
+      const metadata = { queue, job_name: job.name, job_id: job.id };
+      const result = await pool.run(job.payload, job.timeoutMs === null
+        ? { task: job.name, signal: abort.signal, metadata }
+        : { task: job.name, signal: abort.signal, metadata, timeoutMs: job.timeoutMs });
       this.#completed(job, result, ns(performance.now() - started), queueTime, meta);
       return done;
     } catch (thrown) {
@@ -160,9 +198,7 @@ export class QueueConsumer {
       if (!(await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'released', retryAt: new Date(Date.now() + releaseDelayMs) }))) return done;
       return { kind: 'retry', delayMs: releaseDelayMs };
     }
-    const error = thrown instanceof TaskFailedError
-      ? { type: thrown.remote.name, message: thrown.remote.message }
-      : (({ error_type, error: message }) => ({ type: error_type, message }))(describeError(thrown));
+    const error = errorOf(thrown);
     const failure = { error_type: error.type, error: error.message };
     if (job.attempt >= job.maxAttempts) {
       if (await store.jobs.finish({ id: job.id, attempt: job.attempt, status: 'dead', error })) {

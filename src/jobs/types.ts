@@ -32,6 +32,12 @@ export interface EnqueueInput {
   readonly delayMs?: number;
   /** Enqueueing the same key twice in a queue returns the existing job. */
   readonly idempotencyKey?: string;
+  /**
+   * Deadline of each attempt in ms (default: the pool's `taskTimeoutMs`, if any): `ctx.signal`
+   * aborts at it and the thread is replaced `killGraceMs` later; the attempt fails with error type
+   * `timeout` and is retried per `maxAttempts`/`backoff`.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** The result of an enqueue. */
@@ -112,6 +118,10 @@ export interface JobRecord {
   readonly finishedAt: Date | null;
   readonly result: unknown;
   readonly error: { readonly type: string; readonly message: string } | null;
+  /** Deadline of each attempt in ms (`EnqueueInput.timeoutMs`), null for the pool's. */
+  readonly timeoutMs: number | null;
+  /** The last `ctx.progress` value of the current (or last) attempt; null before it reports any. */
+  readonly progress: unknown;
 }
 
 /** One recorded action (a `ctx.span('action', …)` inside a job attempt). */
@@ -144,6 +154,8 @@ export interface ClaimedJob {
   readonly tracestate: string | null;
   readonly createdAt: Date;
   readonly runAt: Date;
+  /** Deadline of this attempt in ms, null for the pool's (see EnqueueInput.timeoutMs). */
+  readonly timeoutMs: number | null;
 }
 
 /**
@@ -225,6 +237,12 @@ export interface DispatchedJob {
   readonly name: string;
 }
 
+/** At most `max` job starts of a queue per `perMs` milliseconds. */
+export interface RateLimit {
+  readonly max: number;
+  readonly perMs: number;
+}
+
 /** A running consumer of one queue. */
 export interface DispatchConsumer {
   /** Stops taking new jobs (jobs in flight continue). */
@@ -243,10 +261,15 @@ export interface Dispatcher {
   readonly backend: 'bullmq' | 'local';
   /** Makes jobs available to consumers; a job id already known is not duplicated. */
   add(jobs: readonly DispatchJob[]): Promise<void>;
+  /** Makes jobs due now (a retry): one dispatch holds back (delayed) is handed out at once, one it does not know is added. */
+  promote(jobs: readonly DispatchJob[]): Promise<void>;
   /** Jobs dispatch currently holds for a queue (waiting, delayed, prioritized, active). */
   count(queue: string): Promise<number>;
-  /** Starts handing a queue's jobs to `process`, at most `concurrency` at a time. */
-  consume(queue: string, options: { concurrency: number }, process: (job: DispatchedJob) => Promise<DispatchOutcome>): DispatchConsumer;
+  /**
+   * Starts handing a queue's jobs to `process`, at most `concurrency` at a time and, with a
+   * `rateLimit`, at most `max` per `perMs` (BullMQ: across every consumer of the queue; local: in this process).
+   */
+  consume(queue: string, options: { concurrency: number; rateLimit?: RateLimit }, process: (job: DispatchedJob) => Promise<DispatchOutcome>): DispatchConsumer;
   /** True when the backend is reachable right now. */
   healthy(): boolean;
   close(): Promise<void>;

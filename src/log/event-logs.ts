@@ -21,7 +21,8 @@ interface LineSpec {
   readonly names?: readonly string[];
 }
 
-const crashTypes = new Set(['WorkerCrashedError', 'TaskTimeoutError']);
+// 'timeout': a job attempt past its deadline (see the consumer), the hard deadline terminating its thread.
+const crashTypes = new Set(['WorkerCrashedError', 'TaskTimeoutError', 'timeout']);
 
 /** The table of stable log event names; docs/logs.md lists it and a test pins them together. */
 export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
@@ -35,6 +36,9 @@ export const eventLines: Readonly<Partial<Record<CatalogEvent, LineSpec>>> = {
   'job.retry': { category: 'job', level: 'info', name: 'job_retry_scheduled' },
   'job.stalled': { category: 'job', level: 'warn', name: 'job_stalled' },
   'job.cancelled': { category: 'job', level: 'info', name: 'job_cancelled' },
+  'schedule.fired': { category: 'job', level: 'info', name: 'schedule_fired' },
+  'schedule.skipped': { category: 'job', level: 'warn', name: 'schedule_skipped' },
+  'job.retried': { category: 'job', level: 'info', name: 'job_retried' },
   'pool.initialized': { category: 'pool', level: 'info', name: 'pool_started' },
   'pool.saturated': { category: 'pool', level: 'warn', name: 'pool_saturated' },
   'pool.worker.spawned': { category: 'pool', level: 'debug', name: 'worker_spawned' },

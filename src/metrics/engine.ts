@@ -8,12 +8,13 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { AggregationTemporalityPreference, OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
-import type { QueueStats } from '../jobs/types.ts';
+import type { QueueStats, RateLimit } from '../jobs/types.ts';
 import type { EventTable } from '../telemetry/types.ts';
 import { MetricsError } from '../errors/classes.ts';
 import { checkDefinitionFits, type MetricDefinition } from './definitions.ts';
 import { foldEvent, MetricFold, type EventPlan, type FoldDropReason } from './fold.ts';
 import { queueGaugeNames, selfMetricNames } from './inventory.ts';
+import { rateLimitGaugeName, registerRateLimitGauge } from './rate-limit-gauge.ts';
 import { FoldProducer } from './producer.ts';
 import { QueueStatsCache, registerQueueGauges, type QueueStatsCacheOptions, type StatsFailure } from './queue-gauges.ts';
 
@@ -40,6 +41,8 @@ export interface EngineOptions {
   readonly definitions: readonly MetricDefinition[];
   readonly stats: (() => Promise<readonly QueueStats[]>) | null;
   readonly knownQueues: () => readonly string[];
+  /** Rate limits of the queues consumed here, for `pitboss.queue.rate_limit` (null: not registered). */
+  readonly rateLimits: (() => Readonly<Record<string, RateLimit>>) | null;
   readonly statsCache: QueueStatsCacheOptions;
   readonly otlp: OtlpTarget | null;
   readonly resource: Attributes;
@@ -72,7 +75,7 @@ export class MetricsEngine {
     // Everything that can refuse the configuration runs before anything is created or attached.
     const table = o.bus.events();
     for (const definition of o.definitions) checkDefinitionFits(table, definition);
-    const reserved = new Set([...selfMetricNames, ...(o.stats === null ? [] : queueGaugeNames)]);
+    const reserved = new Set([...selfMetricNames, ...(o.stats === null ? [] : queueGaugeNames), ...(o.rateLimits === null ? [] : [rateLimitGaugeName])]);
     const taken = o.definitions.find((d) => reserved.has(d.name));
     if (taken !== undefined) throw new MetricsError('PITBOSS_INVALID_CONFIG', `metric ${JSON.stringify(taken.name)}: the name is reserved by pitboss`);
     const fold = new MetricFold(o.definitions, { cardinalityLimit: o.cardinalityLimit, report: (metric, event, reason, detail) => this.#foldDropped(metric, event, reason, detail) });
@@ -97,6 +100,7 @@ export class MetricsEngine {
       const cache = new QueueStatsCache(o.stats, o.statsCache, (reason, detail) => this.#statsFailed(failures, reason, detail));
       registerQueueGauges(meter, cache, o.knownQueues, o.warn);
     }
+    if (o.rateLimits !== null) registerRateLimitGauge(meter, o.rateLimits);
     this.#attach(fold.plans);
   }
 

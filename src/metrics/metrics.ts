@@ -14,7 +14,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { QueueStats } from '../jobs/types.ts';
+import type { QueueStats, RateLimit } from '../jobs/types.ts';
 import type { Telemetry } from '../telemetry/bus.ts';
 import type { EventTable } from '../telemetry/types.ts';
 import { MetricsError } from '../errors/classes.ts';
@@ -43,6 +43,8 @@ export interface MetricsOptions<C extends EventTable = EventTable> {
   readonly stats?: () => Promise<readonly QueueStats[]>;
   /** Queues reported with explicit zeros when the stats have no row for them. */
   readonly knownQueues?: () => readonly string[];
+  /** Rate limits of the queues this supervisor consumes; with it, `pitboss.queue.rate_limit` is registered. */
+  readonly rateLimits?: () => Readonly<Record<string, RateLimit>>;
   /** TTL, timeout and staleness of the stats query (defaults: 1 s, 2 s, 30 s). */
   readonly statsCache?: QueueStatsCacheOptions;
   /**
@@ -110,7 +112,7 @@ function checkOptions(options: MetricsOptions<EventTable>): ConstructorParameter
   const definitions = options.definitions ?? defaultMetrics;
   if (!Array.isArray(definitions)) fail('definitions', 'must be an array');
   definitions.forEach((d, i) => isMetricDefinition(d) || fail(`definitions[${i}]`, 'is not a metric definition (make it with counter(), sum(), lastValue(), summary() or distribution())'));
-  for (const key of ['stats', 'knownQueues', 'warn'] as const) {
+  for (const key of ['stats', 'knownQueues', 'rateLimits', 'warn'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') fail(key, 'must be a function');
   }
   for (const key of ['ttlMs', 'timeoutMs', 'maxStaleMs', 'abandonAfterMs'] as const) {
@@ -127,6 +129,7 @@ function checkOptions(options: MetricsOptions<EventTable>): ConstructorParameter
     definitions,
     stats: options.stats ?? null,
     knownQueues: options.knownQueues ?? (() => []),
+    rateLimits: options.rateLimits ?? null,
     statsCache: options.statsCache ?? {},
     otlp: otlpTarget(options.otlp, options.env ?? process.env, fail),
     resource: options.resource ?? {},

@@ -24,7 +24,7 @@ export interface WorkerContext {
   readonly threadId: number;
   /** Task name given to `pool.run` (default `'default'`). */
   readonly task: string;
-  /** Aborted at the pool's soft task deadline (`taskTimeoutMs`); stop work when it fires. */
+  /** Aborted at the task's soft deadline (the run's `timeoutMs`, else the pool's `taskTimeoutMs`); stop work when it fires. */
   readonly signal: AbortSignal;
   /** Correlation id of the code that called `pool.run`, if it ran inside `withCorrelation`. */
   readonly correlationId: string | null;
@@ -40,6 +40,15 @@ export interface WorkerContext {
   /** Runs `fn` as a span (`<prefix>.start`/`.stop`/`.exception`), e.g. `ctx.span('action', { action: 'resize' }, fn)`. */
   span<P extends SpanPrefix<Catalog>, T>(prefix: P, metadata: Metadata<Catalog, `${P}.stop` & EventName<Catalog>>, fn: () => T): T;
   readonly log: WorkerLogger;
+  /**
+   * Reports the progress of the job this task runs: a fraction in 0..1 or a small JSON value (at
+   * most 1 KiB as JSON). It is stored on the job row (`GET /jobs/:id` shows it as `progress`) and
+   * emitted as `job.progress`; reports leave the thread at most four times a second (the first
+   * 250 ms into the task), the newest winning, and the last one always lands, with the task's answer
+   * at the latest. A bad value throws a RangeError or TypeError here.
+   * Outside a job (a plain `pool.run`) a valid value is ignored.
+   */
+  progress(value: unknown): void;
 }
 
 /** A worker module's default export. */

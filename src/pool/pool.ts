@@ -36,6 +36,13 @@ export interface RunOptions {
    * metadata keys; values strings or numbers.
    */
   metadata?: Readonly<Record<string, string | number>>;
+  /**
+   * This run's own deadline in ms, overriding the pool's `taskTimeoutMs`: `ctx.signal` aborts at it,
+   * and `killGraceMs` later the thread is terminated and replaced; the run rejects with
+   * `TaskTimeoutError`, which is the task's fault, not charged to the pool's restart intensity.
+   * A run with its own deadline is always sent to a thread alone, never in a chunk.
+   */
+  timeoutMs?: number;
 }
 
 /** A pool of worker threads running one worker module, with restart intensity and recycling. */
@@ -99,7 +106,11 @@ export class Pool {
   run<T = unknown>(input: unknown, options: RunOptions = {}): Promise<T> {
     const task = options.task ?? 'default';
     if (typeof task !== 'string' || task === '') return Promise.reject(new PoolError('PITBOSS_INVALID_CONFIG', 'run options.task must be a non-empty string'));
-    return this.#core.run(input, task, options.metadata ?? null, options.signal ?? null) as Promise<T>;
+    const timeoutMs = options.timeoutMs ?? null;
+    if (timeoutMs !== null && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2_147_483_647)) {
+      return Promise.reject(new PoolError('PITBOSS_INVALID_CONFIG', `run options.timeoutMs must be a positive integer of ms, got ${String(timeoutMs)}`));
+    }
+    return this.#core.run(input, task, options.metadata ?? null, options.signal ?? null, timeoutMs) as Promise<T>;
   }
 
   /** Live threads in slot order. */

@@ -3,7 +3,7 @@
  * `execute`/`attach` are derived from this table, docs/telemetry.md's event table is generated from it and
  * pinned by a test, and a coverage test proves each entry is emitted by real code.
  *
- * Units: durations are nanoseconds (`duration`, `wait`, `lifetime`, `downtime`, `queue_time`),
+ * Units: durations are nanoseconds (`duration`, `wait`, `lifetime`, `downtime`, `queue_time`, `lateness`),
  * sizes are bytes, utilization is a 0..1 ratio. Only `labels` may become metric labels; the other
  * metadata (error messages, job ids, thread ids) is unbounded and stays out of metrics.
  */
@@ -48,7 +48,15 @@ export const catalog = {
   'job.retry': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A failed job was scheduled for another attempt.' }),
   'job.dead': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'error_type'], labels: [...jobKeys, 'error_type'], description: 'A job exhausted its attempts.' }),
   'job.stalled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id'], labels: jobKeys, description: 'A running job lost its owner and was requeued.' }),
+  'job.progress': spec({ measurements: ['progress', 'size'], metadata: [...jobKeys, 'job_id', 'progress_json'], labels: jobKeys, description: 'Worker code reported a running job\'s progress (ctx.progress, at most four a second per job): progress is the value when it is a fraction in 0..1, size its bytes as JSON, progress_json the value itself.' }),
   'job.cancelled': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'A job was cancelled.' }),
+  'job.retried': spec({ measurements: ['attempt'], metadata: [...jobKeys, 'job_id', 'status'], labels: [...jobKeys, 'status'], description: 'An operator retried a dead, failed or cancelled job (status: the state it came from); it is queued, due now.' }),
+  // ── queue (operator control of a queue, fleet-wide) ───────────────────────────────────────────
+  'queue.paused': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A queue was paused fleet-wide: jobs are still accepted, none starts until it is resumed (emitted by the supervisor that paused it).' }),
+  'queue.resumed': spec({ measurements: [], metadata: ['queue'], labels: ['queue'], description: 'A paused queue was resumed: its waiting jobs are handed out again (emitted by the supervisor that resumed it).' }),
+  // ── schedule ──────────────────────────────────────────────────────────────────────────────
+  'schedule.fired': spec({ measurements: ['lateness'], metadata: ['schedule', ...jobKeys, 'job_id', 'tick'], labels: ['schedule', ...jobKeys], description: 'A cron schedule\'s tick enqueued its job; sent by the one supervisor whose statement created the row. lateness: from the tick to the pass that fired it (database clock).' }),
+  'schedule.skipped': spec({ measurements: ['ticks'], metadata: ['schedule', ...jobKeys, 'reason', 'first_tick', 'last_tick', 'capped'], labels: ['schedule', ...jobKeys, 'reason'], description: 'Ticks of a cron schedule that enqueued nothing: reason missed (past missedAfterMs under policy latest or skip), catch_up_limit (policy all, beyond 100) or duplicate (the tick\'s job exists already); capped: more ticks than counted.' }),
   // ── action (spans inside a job, emitted by worker code) ───────────────────────────────────────
   'action.start': spec({ measurements: [], metadata: [...jobKeys, 'action', 'job_id'], labels: [...jobKeys, 'action'], description: 'A named step inside a job began.' }),
   'action.stop': spec({ measurements: ['duration'], metadata: [...jobKeys, 'action', 'status', 'job_id'], labels: [...jobKeys, 'action', 'status'], description: 'A step finished.' }),

@@ -1,6 +1,7 @@
 /**
  * The `pitboss` CLI against a real running supervisor: enqueue, status, control sample and
- * log-level go through the HTTP API with the token; migrate applies migrations to an embedded store.
+ * log-level, queue pause and resume go through the HTTP API with the token; migrate applies
+ * migrations to an embedded store.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,11 +44,30 @@ describe('pitboss CLI', () => {
     expect(status.queues.map((q) => q.queue)).toContain('work');
   }, 60_000);
 
+  it('enqueue --each submits one job per element in one call; a bad one refuses them all', async () => {
+    const { stdout } = await pitboss(['enqueue', 'work', 'each', '--each', '[{"kind":"ok","value":1},{"kind":"ok","value":2}]', '--timeout-ms', '5000', '--url', d.running.url]);
+    const { jobs } = JSON.parse(stdout) as { jobs: { id: string; created: boolean }[] };
+    expect(jobs.map((j) => j.created)).toEqual([true, true]);
+    expect((await d.running.jobs.get(jobs[0]!.id))?.timeoutMs).toBe(5000);
+    await expect(pitboss(['enqueue', 'work', 'each', '--each', '{"kind":"ok"}', '--url', d.running.url])).rejects.toMatchObject({ stderr: expect.stringMatching(/--each must be a JSON array/) });
+    await expect(pitboss(['enqueue', 'work', 'each', '--each', '[{"kind":"ok"}]', '--timeout-ms', '0', '--url', d.running.url]))
+      .rejects.toMatchObject({ stderr: expect.stringMatching(/jobs\[0\]\.timeoutMs must be >= 1/) });
+  }, 60_000);
+
   it('control sample and log-level change the running supervisor', async () => {
     await pitboss(['control', 'sample', 'action.*', '0.5', '--pool', 'tp', '--url', d.running.url]);
     expect(d.telemetry.control.rules().rules).toEqual([expect.objectContaining({ pattern: 'action.*', rate: 0.5, scope: { pool: 'tp', worker: null } })]);
     await pitboss(['control', 'log-level', 'debug', '--category', 'job', '--url', d.running.url]);
     expect(d.running.logger.levels.levelFor('job')).toBe('debug');
+  }, 60_000);
+
+  it('queue pause and queue resume change the queue fleet-wide and print its row', async () => {
+    const paused = JSON.parse((await pitboss(['queue', 'pause', 'work', '--url', d.running.url])).stdout) as { queue: string; paused: boolean };
+    expect(paused).toMatchObject({ queue: 'work', paused: true });
+    expect((await d.running.jobs.queues()).find((q) => q.queue === 'work')).toMatchObject({ paused: true });
+    const resumed = JSON.parse((await pitboss(['queue', 'resume', 'work', '--url', d.running.url])).stdout) as { queue: string; paused: boolean };
+    expect(resumed).toMatchObject({ queue: 'work', paused: false });
+    await expect(pitboss(['queue', 'pause', 'bad:name', '--url', d.running.url])).rejects.toMatchObject({ stderr: expect.stringMatching(/400: .*queue/) });
   }, 60_000);
 
   it('refuses bad arguments and a wrong token with a clear message and a non-zero exit', async () => {

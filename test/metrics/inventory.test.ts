@@ -34,7 +34,7 @@ function exercise(bus: Telemetry): void {
 describe('the default inventory', () => {
   it('shows each metric under its Prometheus name, type and label set', async () => {
     const bus = createTelemetry();
-    const metrics = createMetrics({ telemetry: bus, otlp: false, stats, knownQueues: () => ['email', 'billing'] });
+    const metrics = createMetrics({ telemetry: bus, otlp: false, stats, knownQueues: () => ['email', 'billing'], rateLimits: () => ({ email: { max: 10, perMs: 2000 } }) });
     open.push(metrics);
     exercise(bus);
     const exposition = parseExposition((await metrics.scrape()).body);
@@ -43,6 +43,7 @@ describe('the default inventory', () => {
       target_info: 'gauge service_name,telemetry_sdk_language,telemetry_sdk_name,telemetry_sdk_version',
       pitboss_queue_depth: 'gauge queue',
       pitboss_workers_active: 'gauge queue',
+      pitboss_queue_rate_limit: 'gauge queue',
       pitboss_job_duration: 'histogram job_name,queue,status',
       pitboss_job_queue_time: 'histogram job_name,queue',
       pitboss_jobs_total: 'counter job_name,queue,status',
@@ -61,7 +62,7 @@ describe('the default inventory', () => {
 
   it('passes promtool check metrics on a live scrape', async () => {
     const bus = createTelemetry();
-    const metrics = createMetrics({ telemetry: bus, otlp: false, stats, knownQueues: () => ['email', 'billing'], warn: () => {} });
+    const metrics = createMetrics({ telemetry: bus, otlp: false, stats, knownQueues: () => ['email', 'billing'], rateLimits: () => ({ email: { max: 10, perMs: 2000 } }), warn: () => {} });
     open.push(metrics);
     exercise(bus);
     // Also the self-metrics, so their names are linted too.

@@ -16,10 +16,14 @@ const designEvents = [
 // Events the issues added beyond DESIGN.md's table, each with the issue that asked for it.
 const addedEvents = [
   'worker.call.crashed', // issue 14: task-caused thread deaths counted apart from intensity, so a poison task type shows
+  'queue.paused', 'queue.resumed', // issue 18: an operator pauses and resumes a queue fleet-wide
+  'schedule.fired', 'schedule.skipped', // issue 18: cron schedules, each tick fired (or skipped, with why) once across a fleet
+  'job.retried', // issue 18: an operator put a dead, failed or cancelled job back to queued
+  'job.progress', // issue 18: ctx.progress of a running job
 ];
 
 // Values that are unbounded per job, thread or error and so must never become metric labels.
-const unbounded = ['job_id', 'error', 'thread_id', 'correlation_id', 'traceparent', 'event'];
+const unbounded = ['job_id', 'error', 'thread_id', 'correlation_id', 'traceparent', 'event', 'progress_json'];
 
 describe('catalog', () => {
   it('holds exactly the events of DESIGN.md and the ones issues added', () => {

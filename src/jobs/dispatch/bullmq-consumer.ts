@@ -20,10 +20,18 @@
  *
  * If an outcome cannot be recorded (lock lost, Redis flushed), the job is left to BullMQ's stalled
  * checker (lock expiry) or to the reconciler (job gone): nothing is lost, only delayed.
+ *
+ * A rate limit is BullMQ's `limiter` (bullmq 6.7, fetchNextJob.lua / prepareJobForProcessing.lua):
+ * each job moved to active INCRs one Redis key per queue, which expires `duration` ms after the
+ * window's first job; while it holds `max`, no worker of the queue fetches, and each waits out the
+ * key's TTL. So the limit is fleet-wide, in fixed windows that start at the first start after the
+ * last one ended. A job handed back with `moveToDelayed` (a retry, a release) counts again when it
+ * is next fetched: each fetch is a start. Every worker of a queue should declare the same limit;
+ * the counter is shared, but each checks it against its own `max`.
  */
 import { DelayedError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { DispatchConsumer, DispatchedJob, DispatchOutcome } from '../types.ts';
+import type { DispatchConsumer, DispatchedJob, DispatchOutcome, RateLimit } from '../types.ts';
 import { fromBullmqId } from './bullmq-jobs.ts';
 import { InFlight, report, runProcessor, type DispatchErrorHandler, type SettledOutcome } from './processing.ts';
 import { closeClient, errorListener, isConnectionError } from './redis-watch.ts';
@@ -34,6 +42,8 @@ import { DispatchError } from '../../errors/classes.ts';
 export interface BullmqConsumerSettings {
   readonly queue: string;
   readonly concurrency: number;
+  /** BullMQ's limiter: at most `max` jobs fetched per `perMs` across every worker of the queue. */
+  readonly rateLimit: RateLimit | null;
   readonly process: (job: DispatchedJob) => Promise<DispatchOutcome>;
   /** A connection of its own, with `maxRetriesPerRequest: null`; the consumer closes it. */
   readonly connection: Redis;
@@ -112,6 +122,7 @@ export class BullmqConsumer implements DispatchConsumer {
       stalledInterval: settings.stalledIntervalMs,
       lockDuration: settings.lockDurationMs,
       maxStalledCount: settings.maxStalledCount,
+      ...(settings.rateLimit === null ? {} : { limiter: { max: settings.rateLimit.max, duration: settings.rateLimit.perMs } }),
     }, this.#inFlight, (job, error) => this.#unrecorded(job, 'done', error));
     this.#worker.on('error', onError);
   }

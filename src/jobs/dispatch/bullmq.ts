@@ -8,10 +8,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Telemetry } from '../../telemetry/bus.ts';
 import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
-import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome } from '../types.ts';
+import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome, RateLimit } from '../types.ts';
 import { BullmqConsumer } from './bullmq-consumer.ts';
 import { toBullmqJob } from './bullmq-jobs.ts';
 import { report, type DispatchErrorHandler } from './processing.ts';
+import { rateLimitProblem } from './rate-limit.ts';
 import { closeClient, errorListener, RedisWatch } from './redis-watch.ts';
 import { checkConcurrency, checkJobs, checkOptionalMs, checkQueueName, DEFAULT_FAILURE_RETRY_DELAY_MS } from './validate.ts';
 import { DispatchError } from '../../errors/classes.ts';
@@ -110,6 +111,24 @@ export class BullmqDispatcher implements Dispatcher {
     }
   }
 
+  /**
+   * Adds the jobs, then promotes those BullMQ holds delayed (a failed attempt's backoff, a delayed
+   * job cancelled and retried) so they are handed out now. One lookup per job: it serves retries,
+   * not the enqueue path.
+   */
+  async promote(jobs: readonly DispatchJob[]): Promise<void> {
+    await this.add(jobs.map((job) => ({ ...job, delayMs: 0 })));
+    try {
+      await Promise.all(jobs.map(async (job) => {
+        const held = await this.#queue(job.queue).getJob(toBullmqJob(job).opts.jobId as string);
+        // A job that left the delayed set meanwhile (handed out, promoted by another retry) needs nothing.
+        if (held !== undefined && (await held.isDelayed())) await held.promote().catch(() => {});
+      }));
+    } catch (error) {
+      throw new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', `could not promote ${jobs.length} job(s) in Redis: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   async count(queue: string): Promise<number> {
     this.#checkOpen();
     checkQueueName(queue);
@@ -121,14 +140,21 @@ export class BullmqDispatcher implements Dispatcher {
     }
   }
 
-  consume(queue: string, options: { concurrency: number }, process: Process): DispatchConsumer {
+  /**
+   * A `rateLimit` is BullMQ's limiter: one counter per queue in Redis, shared by every consumer of
+   * the queue in the fleet (they should all declare the same limit; see bullmq-consumer.ts).
+   */
+  consume(queue: string, options: { concurrency: number; rateLimit?: RateLimit }, process: Process): DispatchConsumer {
     this.#checkOpen();
     checkQueueName(queue);
     checkConcurrency(options?.concurrency);
     if (typeof process !== 'function') throw invalidConfig('consume: process must be a function');
+    const problem = options.rateLimit === undefined ? null : rateLimitProblem('consume: rateLimit', options.rateLimit);
+    if (problem !== null) throw invalidConfig(problem);
     const consumer = new BullmqConsumer({
       queue,
       concurrency: options.concurrency,
+      rateLimit: options.rateLimit ?? null,
       process,
       // BullMQ requires maxRetriesPerRequest: null for Workers: their commands wait out an outage
       // instead of failing, and BullMQ duplicates this client for the blocking fetch. The name shows

@@ -58,6 +58,16 @@ export class LocalQueue {
     this.#schedule(entry, job.delayMs);
   }
 
+  /** Makes a job waiting now: added if unknown, its timer cut short if delayed; waiting or active, it is left as it is. */
+  promote(job: DispatchJob): void {
+    const entry = this.#entries.get(job.id);
+    if (entry === undefined) return this.add({ ...job, delayMs: 0 });
+    if (entry.state !== 'delayed') return;
+    if (entry.timer !== null) clearTimeout(entry.timer);
+    entry.timer = null;
+    this.#makeWaiting(entry);
+  }
+
   /** Applies a processor's outcome: `done` forgets the job, `retry` holds it back for the delay. */
   settle(entry: LocalEntry, outcome: SettledOutcome): void {
     // After clear() (dispatcher closed) a late outcome belongs to a job this queue no longer holds.

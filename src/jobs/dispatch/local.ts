@@ -3,9 +3,10 @@
  * proven by the same conformance suite, with nothing to connect to. Jobs live only in memory; after a
  * restart the reconciler re-adds whatever the store says is queued.
  */
-import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome } from '../types.ts';
+import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome, RateLimit } from '../types.ts';
 import { LocalQueue, type LocalEntry, type LocalReceiver } from './local-queue.ts';
 import { InFlight, runProcessor, type DispatchErrorHandler } from './processing.ts';
+import { rateLimitProblem, StartWindow } from './rate-limit.ts';
 import { checkConcurrency, checkJobs, checkOptionalMs, checkQueueName, DEFAULT_FAILURE_RETRY_DELAY_MS } from './validate.ts';
 import { DispatchError } from '../../errors/classes.ts';
 
@@ -40,18 +41,29 @@ export class LocalDispatcher implements Dispatcher {
     for (const job of jobs) this.#queue(job.queue).add(job);
   }
 
+  /** Adds the jobs, due now; a job held back (delayed) is made waiting at once. */
+  async promote(jobs: readonly DispatchJob[]): Promise<void> {
+    this.#checkOpen();
+    checkJobs(jobs);
+    for (const job of jobs) this.#queue(job.queue).promote(job);
+  }
+
   async count(queue: string): Promise<number> {
     this.#checkOpen();
     checkQueueName(queue);
     return this.#queues.get(queue)?.size ?? 0;
   }
 
-  consume(queue: string, options: { concurrency: number }, process: Process): DispatchConsumer {
+  /** A `rateLimit` holds for this process's consumers of the queue: the embedded store has no other process. */
+  consume(queue: string, options: { concurrency: number; rateLimit?: RateLimit }, process: Process): DispatchConsumer {
     this.#checkOpen();
     checkQueueName(queue);
     checkConcurrency(options?.concurrency);
     if (typeof process !== 'function') throw new DispatchError('PITBOSS_INVALID_CONFIG', 'consume: process must be a function');
+    const problem = options.rateLimit === undefined ? null : rateLimitProblem('consume: rateLimit', options.rateLimit);
+    if (problem !== null) throw new DispatchError('PITBOSS_INVALID_CONFIG', problem);
     const consumer = new LocalConsumer(this.#queue(queue), options.concurrency, process, {
+      window: options.rateLimit === undefined ? null : new StartWindow(options.rateLimit),
       failureRetryDelayMs: this.#failureRetryDelayMs,
       onError: this.#onError,
       onClosed: (closed) => this.#consumers.delete(closed),
@@ -90,6 +102,8 @@ export class LocalDispatcher implements Dispatcher {
 }
 
 interface ConsumerSettings {
+  /** Starts of this consumer under its rate limit, or null without one. */
+  readonly window: StartWindow | null;
   readonly failureRetryDelayMs: number;
   readonly onError: DispatchErrorHandler;
   readonly onClosed: (consumer: LocalConsumer) => void;
@@ -104,6 +118,8 @@ class LocalConsumer implements DispatchConsumer, LocalReceiver {
   readonly #inFlight = new InFlight();
   #paused = false;
   #closing: Promise<void> | null = null;
+  /** Wakes the queue once the rate limit allows the next start. */
+  #limitTimer: NodeJS.Timeout | null = null;
 
   constructor(queue: LocalQueue, concurrency: number, process: Process, settings: ConsumerSettings) {
     this.#queue = queue;
@@ -114,10 +130,20 @@ class LocalConsumer implements DispatchConsumer, LocalReceiver {
   }
 
   ready(): boolean {
-    return !this.#paused && this.#closing === null && this.#inFlight.size < this.#concurrency;
+    if (this.#paused || this.#closing !== null || this.#inFlight.size >= this.#concurrency) return false;
+    const waitMs = this.#settings.window?.waitMs() ?? 0;
+    if (waitMs > 0 && this.#limitTimer === null) {
+      // Unref'd like the queue's delays: jobs held back by a rate limit must not keep a finished process alive.
+      this.#limitTimer = setTimeout(() => {
+        this.#limitTimer = null;
+        this.#queue.wake();
+      }, Math.ceil(waitMs)).unref();
+    }
+    return waitMs === 0;
   }
 
   receive(entry: LocalEntry): void {
+    this.#settings.window?.started();
     const finished = this.#inFlight.begin();
     const job: DispatchedJob = { id: entry.id, queue: entry.queue, name: entry.name };
     void runProcessor(this.#process, job, this.#settings.failureRetryDelayMs, this.#settings.onError).then((outcome) => {
@@ -143,6 +169,7 @@ class LocalConsumer implements DispatchConsumer, LocalReceiver {
     checkOptionalMs('close timeoutMs', timeoutMs);
     this.#closing ??= (async () => {
       this.#queue.detach(this);
+      if (this.#limitTimer !== null) clearTimeout(this.#limitTimer);
       await this.#inFlight.drained(timeoutMs);
       this.#settings.onClosed(this);
     })();

@@ -24,7 +24,7 @@ import { closedError } from './failures.ts';
 import type { StoreHealth } from './health.ts';
 import type { SqlBackend } from './types.ts';
 
-export type FlushKind = 'enqueue' | 'claim' | 'finish' | 'actions' | 'worker_events';
+export type FlushKind = 'enqueue' | 'claim' | 'finish' | 'actions' | 'worker_events' | 'progress';
 
 export interface BatcherOptions<I, O> {
   readonly kind: FlushKind;

@@ -52,11 +52,17 @@ export class StoreEngine {
     return this.client.backend;
   }
 
-  /** A group-commit batcher for one kind of write (one per kind); `close()` drains and closes it. */
-  batcher<I, O>(kind: FlushKind, keep: boolean, write: (rows: readonly I[], attempt: number) => Promise<readonly O[]>): Batcher<I, O> {
+  /**
+   * A group-commit batcher for one kind of write (one per kind); `close()` drains and closes it.
+   * `tuning` overrides the store's batch options for this kind (e.g. one flush in flight, for writes
+   * whose order matters).
+   */
+  batcher<I, O>(
+    kind: FlushKind, keep: boolean, write: (rows: readonly I[], attempt: number) => Promise<readonly O[]>, tuning: { maxInFlight?: number } = {},
+  ): Batcher<I, O> {
     const { bus, client, batch, retry } = this.#o;
     const batcher = new Batcher<I, O>({
-      kind, backend: client.backend, bus, health: this.health, write, keep, ...batch, maxKeptRows: 100_000, keepRetryMs: retry.maxDelayMs,
+      kind, backend: client.backend, bus, health: this.health, write, keep, ...batch, ...tuning, maxKeptRows: 100_000, keepRetryMs: retry.maxDelayMs,
     });
     this.#batchers.set(kind, batcher as unknown as Batcher<never, unknown>);
     return batcher;

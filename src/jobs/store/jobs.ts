@@ -9,6 +9,7 @@ import type {
 import type { Batcher } from './batcher.ts';
 import { settle, type StoreEngine } from './engine.ts';
 import { toDispatchJob, toJobDetails, toJobRecord } from './rows.ts';
+import { ProgressWriter } from './progress.ts';
 import { jobSql } from './sql/jobs.ts';
 import {
   checkAbandoned, checkCount, clean, errorJson, invalidJob, isJobId, prepareJobs, serialise, type EnqueueContext, type PreparedJob,
@@ -25,6 +26,7 @@ export class JobsFacet {
   readonly #claim: Batcher<ClaimRequest, ClaimedJob | null>;
   readonly #finish: Batcher<FinishRequest, boolean>;
   readonly #actions: Batcher<ActionRow, null>;
+  readonly #progress: ProgressWriter;
 
   /** @internal Built by JobStore.open. */
   constructor(engine: StoreEngine, maxPayloadBytes: number) {
@@ -36,6 +38,7 @@ export class JobsFacet {
     this.#claim = engine.batcher('claim', false, (rows, attempt) => writeClaims(client, rows, attempt));
     this.#finish = engine.batcher('finish', false, (rows, attempt) => writeFinishes(client, rows, attempt));
     this.#actions = engine.batcher('actions', true, (rows, attempt) => writeActions(client, rows, attempt));
+    this.#progress = new ProgressWriter(engine);
   }
 
   /**
@@ -107,6 +110,15 @@ export class JobsFacet {
     }
     // Failures are counted by the batcher (see drops()), never thrown at the caller.
     if (rows.length > 0) this.#actions.push(rows).catch(() => {});
+  }
+
+  /**
+   * Records the progress of a job's attempt (`json`: the value's JSON text, ≤ 1 KiB), fenced by
+   * attempt: a stale attempt's value never lands on a newer one. Fire-and-forget, never throws;
+   * batched, newest value per job, in order (see progress.ts).
+   */
+  recordProgress(jobId: string, attempt: number, json: string): void {
+    this.#progress.record(jobId, attempt, json);
   }
 
   /** A job with its actions in order, or null (also for a malformed id). */

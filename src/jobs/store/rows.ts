@@ -45,6 +45,8 @@ export function toJobRecord(row: SqlRow): JobRecord {
     finishedAt: asDateOrNull(row.finished_at),
     result: row.result ?? null,
     error: errorOf(row.error),
+    timeoutMs: row.timeout_ms === null || row.timeout_ms === undefined ? null : asNumber(row.timeout_ms),
+    progress: row.progress ?? null,
   };
 }
 
@@ -91,6 +93,7 @@ export function toClaimed(row: SqlRow): ClaimedJob {
     tracestate: asText(row.tracestate),
     createdAt: asDate(row.created_at),
     runAt: asDate(row.run_at),
+    timeoutMs: row.timeout_ms === null || row.timeout_ms === undefined ? null : asNumber(row.timeout_ms),
   };
 }
 

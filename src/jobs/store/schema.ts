@@ -126,6 +126,74 @@ ALTER TABLE supervisors ADD COLUMN queues text[] NOT NULL DEFAULT '{}';
 ALTER TABLE jobs ADD COLUMN tracestate text;
 `,
   },
+  {
+    version: 6,
+    name: 'paused queues',
+    // One row per paused queue: the claim looks its job's queue up here by key (see sql/jobs.ts).
+    sql: `
+CREATE TABLE paused_queues (
+  queue     text PRIMARY KEY,
+  paused_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
+  {
+    version: 7,
+    name: 'schedules: cron schedules and the tick each one has covered',
+    // cursor_at is the newest instant whose ticks are handled (fired or skipped): every supervisor
+    // advances it by compare-and-set in the statement that inserts the tick's job (sql/schedules.ts),
+    // so a tick fires once however many schedulers race, and pruning old jobs cannot re-fire it.
+    // revision changes with every edit: a pass that read an older definition fires nothing.
+    sql: `
+CREATE SEQUENCE schedules_revision_seq;
+CREATE TABLE schedules (
+  name          text PRIMARY KEY,
+  cron          text NOT NULL,
+  timezone      text,
+  queue         text NOT NULL,
+  job_name      text NOT NULL,
+  payload       jsonb,
+  missed        text NOT NULL DEFAULT 'latest' CHECK (missed IN ('latest', 'all', 'skip')),
+  source        text NOT NULL CHECK (source IN ('deployment', 'runtime')),
+  revision      bigint NOT NULL DEFAULT nextval('schedules_revision_seq'),
+  cursor_at     timestamptz NOT NULL,
+  last_fired_at timestamptz,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
+  {
+    version: 8,
+    name: 'jobs: list/search indexes, newest first; a retried job may pass 100 attempts',
+    // Each index serves one filter of GET /jobs newest first by keyset (created_at, id): all jobs,
+    // a queue, a state, a queue and state, a name within a queue; since/until ranges on created_at
+    // ride on each. Scanned backward, so ascending columns serve the descending order.
+    // A retry grants one attempt more than the job has used (max_attempts = attempts + 1), which can
+    // pass 100 on a job retried again and again: the enqueue bound (1..100) stays in validation, the
+    // table only asks for ≥ 1. NOT VALID: the new check is weaker, every existing row meets it, so
+    // there is nothing to scan; the check holds for every write from now on.
+    sql: `
+CREATE INDEX jobs_created ON jobs (created_at, id);
+CREATE INDEX jobs_queue_created ON jobs (queue, created_at, id);
+CREATE INDEX jobs_status_created ON jobs (status, created_at, id);
+CREATE INDEX jobs_queue_status_created ON jobs (queue, status, created_at, id);
+-- Its prefix serves all jobs_queue_status did (counts per queue and state): one index fewer to write.
+DROP INDEX jobs_queue_status;
+CREATE INDEX jobs_queue_name_created ON jobs (queue, name, created_at, id);
+ALTER TABLE jobs DROP CONSTRAINT jobs_max_attempts_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_max_attempts_check CHECK (max_attempts >= 1) NOT VALID;
+`,
+  },
+  {
+    version: 9,
+    name: 'jobs: progress of the current attempt, and a per-job timeout',
+    // Nullable without defaults, as tracestate: adding them rewrites no row. progress is bounded
+    // (1 KiB as JSON) by the thread that reports it and again by the store.
+    sql: `
+ALTER TABLE jobs ADD COLUMN progress jsonb, ADD COLUMN timeout_ms integer CHECK (timeout_ms > 0);
+`,
+  },
 ];
 
 export const migrationSql = {

@@ -9,8 +9,11 @@
  * | `store.jobs` | jobs, job_actions | enqueue, claim, finish, actions, get, cancel, claimable, orphans |
  * | `store.fleet` | supervisors, worker_events | heartbeats, id holders, consumed queues, thread lifecycle rows |
  * | `store.settings` | control_state, control_rules | persisted telemetry settings: rules and log levels, NOTIFY on change |
+ * | `store.queues` | paused_queues | paused queues, fleet-wide: pause, resume, NOTIFY on change |
  * | `store.overview` | (reads across them) | queue counts, the status page's view |
  * | `store.retention` | jobs, worker_events, supervisors | bounded pruning of expired rows |
+ * | `store.schedules` | schedules (+ jobs) | cron schedules, and firing their ticks once across a fleet |
+ * | `store.search` | jobs | list jobs by filter (keyset pages), retry dead/failed/cancelled jobs |
  *
  * ```ts
  * const store = await JobStore.open({ url: process.env.DATABASE_URL }); // no URL → embedded PGlite
@@ -30,16 +33,17 @@ import { FleetFacet } from './fleet.ts';
 import { JobsFacet } from './jobs.ts';
 import { migrate } from './migrate.ts';
 import { OverviewFacet } from './overview.ts';
+import { QueuesFacet } from './queues.ts';
 import { RetentionFacet } from './retention.ts';
+import { SchedulesFacet } from './schedules.ts';
+import { SearchFacet } from './search.ts';
 import { SettingsFacet } from './settings.ts';
 import type { JobStoreOptions, SqlBackend, StoreDrops } from './types.ts';
-import { checkCount } from './validate.ts';
-
-const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+import { checkCount, DEFAULT_MAX_PAYLOAD_BYTES } from './validate.ts';
 
 /**
  * The job record on Postgres or embedded PGlite: `open` it, then reach each table group through its
- * facet (`jobs`, `fleet`, `settings`, `overview`, `retention`). Tracks the database's availability.
+ * facet (`jobs`, `fleet`, `settings`, `queues`, `overview`, `retention`). Tracks the database's availability.
  */
 export class JobStore {
   /** Jobs and their actions: enqueue, claim, finish, get, cancel, and what the reconciler needs. */
@@ -48,10 +52,16 @@ export class JobStore {
   readonly fleet: FleetFacet;
   /** The persisted telemetry settings (sampling/filter rules and log levels), shared by the fleet. */
   readonly settings: SettingsFacet;
+  /** Paused queues, shared by the fleet: pause, resume, and who is paused now. */
+  readonly queues: QueuesFacet;
   /** Read-only views: per-queue counts and what the status page shows. */
   readonly overview: OverviewFacet;
   /** Bounded deletes of expired rows. */
   readonly retention: RetentionFacet;
+  /** Cron schedules: definitions, and the one statement that fires a tick's job once across a fleet. */
+  readonly schedules: SchedulesFacet;
+  /** The operator's job surface: pages of jobs by filter, newest first, and retries of dead, failed or cancelled jobs. */
+  readonly search: SearchFacet;
   readonly #engine: StoreEngine;
 
   private constructor(engine: StoreEngine, maxPayloadBytes: number) {
@@ -59,8 +69,11 @@ export class JobStore {
     this.jobs = new JobsFacet(engine, maxPayloadBytes);
     this.fleet = new FleetFacet(engine);
     this.settings = new SettingsFacet(engine);
+    this.queues = new QueuesFacet(engine);
     this.overview = new OverviewFacet(engine);
     this.retention = new RetentionFacet(engine);
+    this.schedules = new SchedulesFacet(engine, maxPayloadBytes);
+    this.search = new SearchFacet(engine);
   }
 
   /**

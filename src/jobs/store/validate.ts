@@ -23,9 +23,12 @@ export class PreparedJob {
     readonly correlationId: string | null,
     readonly traceparent: string | null,
     readonly tracestate: string | null,
+    readonly timeoutMs: number | null,
   ) {}
 }
 
+/** The largest job payload (JSON bytes) a store takes unless `maxPayloadBytes` says otherwise. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ type: 'exponential', delayMs: 1_000 });
 // Queues stay clear of ':' and '/': dispatch keys (BullMQ) and claimers (`supervisor/pool`) use them as separators.
@@ -180,6 +183,7 @@ export function prepareJobs(inputs: readonly EnqueueInput[], context: EnqueueCon
       correlationId,
       traceparent,
       tracestate,
+      input.timeoutMs === undefined || input.timeoutMs === null ? null : checkInteger(`${at}.timeoutMs`, input.timeoutMs, 1, INT4_MAX),
     );
   });
 }

@@ -41,16 +41,17 @@ export async function writeJobs(client: SqlClient, ids: IdAllocator, jobs: reado
   const cols = { id: new Array<string>(n), queue: new Array<string>(n), name: new Array<string>(n), payload: new Array<string | null>(n),
     priority: new Array<number>(n), maxAttempts: new Array<number>(n), backoffType: new Array<string>(n), backoffDelay: new Array<number>(n),
     delay: new Array<number>(n), key: new Array<string | null>(n), correlation: new Array<string | null>(n), traceparent: new Array<string | null>(n),
-    tracestate: new Array<string | null>(n) };
+    tracestate: new Array<string | null>(n), timeout: new Array<number | null>(n) };
   for (let i = 0; i < n; i++) {
     const job = jobs[i]!;
     cols.id[i] = job.id!; cols.queue[i] = job.queue; cols.name[i] = job.name; cols.payload[i] = job.payload;
     cols.priority[i] = job.priority; cols.maxAttempts[i] = job.maxAttempts; cols.backoffType[i] = job.backoff.type;
     cols.backoffDelay[i] = job.backoff.delayMs; cols.delay[i] = job.delayMs; cols.key[i] = job.idempotencyKey;
     cols.correlation[i] = job.correlationId; cols.traceparent[i] = job.traceparent; cols.tracestate[i] = job.tracestate;
+    cols.timeout[i] = job.timeoutMs;
   }
   const inserted = await client.query(jobSql.enqueue, [cols.id, cols.queue, cols.name, cols.payload, cols.priority, cols.maxAttempts,
-    cols.backoffType, cols.backoffDelay, cols.delay, cols.key, cols.correlation, cols.traceparent, cols.tracestate]);
+    cols.backoffType, cols.backoffDelay, cols.delay, cols.key, cols.correlation, cols.traceparent, cols.tracestate, cols.timeout]);
   const byId = new Map(inserted.map((row) => [String(row.id), toEnqueued(row, true)]));
   if (byId.size < n) await resolveSkipped(client, jobs, byId);
   return jobs.map((job) => {

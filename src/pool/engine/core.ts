@@ -125,8 +125,8 @@ export class PoolCore {
     return ready;
   }
 
-  run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
-    return this.#tasks.run(input, task, metadata, signal);
+  run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null, timeoutMs: number | null = null): Promise<unknown> {
+    return this.#tasks.run(input, task, metadata, signal, timeoutMs);
   }
 
   /** Hands queued tasks to free threads (see TaskDispatcher.pump). */

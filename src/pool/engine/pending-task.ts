@@ -19,6 +19,8 @@ export class PendingTask {
   readonly signal: AbortSignal | null;
   /** The pool's keep-alive, held from creation until the task settles (see keep-alive.ts). */
   readonly keepAlive: KeepAlive | null;
+  /** The run's own deadline (RunOptions.timeoutMs), null for the pool's `taskTimeoutMs`. */
+  readonly timeoutMs: number | null;
   settled = false;
   enqueuedAt = 0;
   dispatchedAt = 0;
@@ -39,6 +41,7 @@ export class PendingTask {
   constructor(
     input: unknown, task: string, correlation: TaskCorrelation | null, metadata: Readonly<Record<string, string | number>> | null,
     signal: AbortSignal | null, resolve: (value: unknown) => void, reject: (error: unknown) => void, keepAlive: KeepAlive | null = null,
+    timeoutMs: number | null = null,
   ) {
     this.input = input;
     this.task = task;
@@ -48,6 +51,7 @@ export class PendingTask {
     this.onResolve = resolve;
     this.onReject = reject;
     this.keepAlive = keepAlive;
+    this.timeoutMs = timeoutMs;
     keepAlive?.hold();
   }
 
@@ -67,6 +71,8 @@ export class PendingTask {
 
   /** What its thread receives, under dispatch id `id` (see TaskEnvelope: trailing entries only when set). */
   envelope(id: number): TaskEnvelope {
+    // Only a task with its own deadline carries it (the thread otherwise uses the pool's).
+    if (this.timeoutMs !== null) return [id, this.task, this.input, this.correlation, this.metadata, this.armed ? 1 : 0, this.timeoutMs];
     if (this.armed) return [id, this.task, this.input, this.correlation, this.metadata, 1];
     if (this.metadata !== null) return [id, this.task, this.input, this.correlation, this.metadata];
     return this.correlation !== null ? [id, this.task, this.input, this.correlation] : [id, this.task, this.input];

@@ -53,6 +53,11 @@ export class TaskQueue {
     return pending;
   }
 
+  /** The task `take` would return, left in place (undefined when none waits). */
+  peek(): PendingTask | undefined {
+    return this.#fifo.peek();
+  }
+
   /** A task handed back unrun goes first (see TaskFifo.requeue), without a new queue timer or event: it waited once. */
   requeue(pending: PendingTask): void {
     this.#fifo.requeue(pending);

@@ -115,7 +115,7 @@ export class TaskOutcomes {
       this.#ctx.requeue(pending);
       return this.#ctx.pump();
     }
-    const failure = pending.timedOut ? new TaskTimeoutError(pool, this.#opts.taskTimeoutMs ?? 0)
+    const failure = pending.timedOut ? new TaskTimeoutError(pool, pending.timeoutMs ?? this.#opts.taskTimeoutMs ?? 0, pending.timeoutMs !== null)
       : pending.signal?.aborted ? pending.signal.reason
         : this.#ctx.failure() ?? this.#crashOf(thread, error);
     if (thread !== undefined) {

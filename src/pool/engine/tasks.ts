@@ -101,7 +101,7 @@ export class TaskDispatcher {
     this.#outcomes.drainAnswers(port);
   }
 
-  run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null): Promise<unknown> {
+  run(input: unknown, task: string, metadata: Readonly<Record<string, string | number>> | null, signal: AbortSignal | null, timeoutMs: number | null): Promise<unknown> {
     const state = this.#ctx.state();
     if (state !== 'running' && state !== 'starting') {
       return Promise.reject(this.#ctx.failure() ?? new PoolClosedError(this.#opts.name, state === 'idle' ? 'is not started (call start() first)' : undefined));
@@ -117,12 +117,14 @@ export class TaskDispatcher {
       if (refused !== null) return reject(refused);
       let pending: PendingTask;
       if (signal === null) {
-        pending = new PendingTask(input, task, context, metadata, null, resolve, reject, this.#keepAlive);
+        pending = new PendingTask(input, task, context, metadata, null, resolve, reject, this.#keepAlive, timeoutMs);
       } else {
         // The listener leaves with the task: a signal shared by many runs must not collect them.
         const onAbort = (): void => this.#aborted(pending);
         const settled = (): void => signal.removeEventListener('abort', onAbort);
-        pending = new PendingTask(input, task, context, metadata, signal, (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); }, this.#keepAlive);
+        pending = new PendingTask(
+          input, task, context, metadata, signal, (value) => { settled(); resolve(value); }, (error) => { settled(); reject(error); }, this.#keepAlive, timeoutMs,
+        );
         signal.addEventListener('abort', onAbort, { once: true });
       }
       if (now) return this.#dispatch(pending);
@@ -173,13 +175,14 @@ export class TaskDispatcher {
   pump(): void {
     while (this.#pumping() && this.#busyThreads < this.#capacity() && this.#queue.size > 0) {
       const size = this.#chunks.size(this.#queue.size, this.#capacity() - this.#busyThreads);
-      if (size === 1) {
+      // A task with its own deadline goes alone: its kill timer is then the plain one of #dispatch.
+      if (size === 1 || this.#queue.peek()!.timeoutMs !== null) {
         this.#dispatch(this.#queue.take());
         continue;
       }
       const tasks = [this.#queue.take()];
       // size ≤ tasks waiting, unless a pool.queue.dequeued handler aborted one of them meanwhile.
-      while (tasks.length < size && this.#queue.size > 0) tasks.push(this.#queue.take());
+      while (tasks.length < size && this.#queue.size > 0 && this.#queue.peek()!.timeoutMs === null) tasks.push(this.#queue.take());
       if (tasks.length === 1) this.#dispatch(tasks[0]!);
       else this.#dispatchChunk(new Chunk(tasks));
     }
@@ -208,14 +211,15 @@ export class TaskDispatcher {
     this.dispatched.single++;
     // piscina's abort only for the hard deadline; a caller's abort goes through the cancel table.
     let signal: AbortSignal | undefined;
-    if (this.#opts.taskTimeoutMs !== null) {
+    const timeoutMs = pending.timeoutMs ?? this.#opts.taskTimeoutMs;
+    if (timeoutMs !== null) {
       const abort = new AbortController();
       pending.abort = abort;
       signal = abort.signal;
       pending.killTimer = setTimeout(() => {
         pending.timedOut = true;
         this.#kill(pending, abort);
-      }, this.#opts.taskTimeoutMs + this.#opts.killGraceMs);
+      }, timeoutMs + this.#opts.killGraceMs);
     }
     this.#ctx.piscina()!.run(pending.envelope(id), { signal }).then(
       (result: TaskResult) => {

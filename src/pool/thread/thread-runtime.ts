@@ -24,6 +24,7 @@ import {
 } from '../wire/protocol.ts';
 import type { ThreadLogRecord } from '../../log/record.ts';
 import { RulesReader } from '../wire/shared-settings.ts';
+import { ProgressReporter } from './progress.ts';
 
 const bootStarted = performance.now();
 const boot = workerData as ThreadBootData;
@@ -41,6 +42,13 @@ let recycleReason: string | null = null;
 const answers = new MessageChannel();
 /** Metadata of the running task, joined to each of its events (one task at a time per thread). */
 let taskMetadata: Readonly<Record<string, unknown>> | null = null;
+/** `ctx.progress` of the running task: only a job's task (its metadata names the job) reports. */
+const progress = new ProgressReporter((json, fraction, size, now) => {
+  bus.execute('job.progress', fraction === null ? { size } : { progress: fraction, size }, { progress_json: json });
+  // Mid-task, the report leaves now rather than with the answer: a CPU-bound task never turns the
+  // event loop for the flush timer, and a job's progress is for watching it while it runs.
+  if (now && !encoder.empty) flush();
+});
 
 // Every event of this thread's bus goes to the encoder; the supervisor re-executes them.
 bus.attach('pitboss.transport', '*', (event, measurements, metadata) => {
@@ -116,7 +124,7 @@ const isChunk = (envelope: TaskEnvelope | ChunkEnvelope): envelope is ChunkEnvel
 async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
   const worker = definition!;
   if (recycleReason !== null) return result(undefined, null, true, 0);
-  const [id, task, input, correlation, metadata, armed] = envelope;
+  const [id, task, input, correlation, metadata, armed, ownTimeoutMs] = envelope;
   Atomics.store(slots, base + SlotField.answering, 0);
   // Only a chunk's deadline watchdog reads it, and there is none without taskTimeoutMs. Stamped
   // before the task is named running, so the watchdog never pairs this task with an older stamp.
@@ -129,11 +137,13 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
   }
   syncRules();
   taskMetadata = metadata ?? null;
+  progress.begin(metadata?.job_id !== undefined);
   const correlationId = correlation?.[0] ?? null;
   const traceparent = correlation?.[1] ?? null;
   const tracestate = correlation?.[2];
   const ctx = new TaskContext(task, correlationId, traceparent, tracestate ?? null);
-  const deadline = boot.taskTimeoutMs === null ? null : setTimeout(() => ctx.abort(new Error('task deadline (taskTimeoutMs) reached')), boot.taskTimeoutMs);
+  const timeoutMs = ownTimeoutMs ?? boot.taskTimeoutMs;
+  const deadline = timeoutMs === null ? null : setTimeout(() => ctx.abort(deadlineError(ownTimeoutMs === undefined ? 'taskTimeoutMs' : 'run timeoutMs', timeoutMs)), timeoutMs);
   // worker.call.start/stop/exception are emitted by the supervisor from this result: a task that emits
   // nothing itself then sends no event batch, whose transfer and decode cost more than a no-op
   // task's whole round trip (bench/pool-throughput).
@@ -146,9 +156,10 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
       : restoreCorrelation(tracestate === undefined ? { correlationId, traceparent } : { correlationId, traceparent, tracestate }, call);
     value = isPromiseLike(returned) ? await returned : returned;
   } catch (thrown) {
-    error = serializeError(thrown);
+    error = serializeError(ctx.deadlineReached ? afterDeadline(ctx.signal.reason as Error, thrown) : thrown);
   } finally {
     if (deadline !== null) clearTimeout(deadline);
+    progress.settle();
     Atomics.store(slots, base + SlotField.currentTask, 0);
     if (armed === 1) finishArmed(cancels, id);
     taskMetadata = null;
@@ -188,6 +199,8 @@ class TaskContext implements WorkerContext {
   readonly tracestate: string | null;
   readonly log = log;
   #controller: AbortController | null = null;
+  /** Set when the task's soft deadline aborted `signal`. */
+  deadlineReached = false;
 
   constructor(task: string, correlationId: string | null, traceparent: string | null, tracestate: string | null) {
     this.task = task;
@@ -202,8 +215,13 @@ class TaskContext implements WorkerContext {
   }
 
   abort(reason: Error): void {
+    this.deadlineReached = true;
     this.#controller ??= new AbortController();
     this.#controller.abort(reason);
+  }
+
+  progress(value: unknown): void {
+    progress.report(value);
   }
 
   emit(...[event, measurements, metadata]: Parameters<WorkerContext['emit']>): void {
@@ -312,6 +330,17 @@ function serializeError(error: unknown): SerializedError {
   const { error_type, error: message } = describeError(error);
   const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : undefined;
   return { name: error_type, message, stack: error instanceof Error ? error.stack : undefined, code };
+}
+
+/** What `ctx.signal` aborts with at a task's soft deadline; code PITBOSS_TASK_TIMEOUT as the hard deadline's TaskTimeoutError. */
+function deadlineError(limit: string, ms: number): Error {
+  return Object.assign(new Error(`task deadline (${limit} ${ms} ms) reached`), { name: 'TimeoutError', code: 'PITBOSS_TASK_TIMEOUT' });
+}
+
+/** A task that failed once its deadline passed failed by the deadline, whatever it threw on the way out. */
+function afterDeadline(deadline: Error, thrown: unknown): Error {
+  if (thrown === deadline) return deadline;
+  return Object.assign(new Error(`${deadline.message}; the task then threw: ${describeError(thrown).error}`), { name: deadline.name, code: 'PITBOSS_TASK_TIMEOUT' });
 }
 
 function safeFields(fields: Record<string, unknown>): Record<string, unknown> | null {

@@ -102,7 +102,9 @@ export type TaskEnvelope = readonly [
   /** Catalog metadata added to every event of this task (e.g. queue, job_name, job_id). */
   metadata?: Readonly<Record<string, string | number>> | null,
   /** 1: the task can be called off until it starts (cancel-table.ts); the thread claims its word first. */
-  armed?: 1,
+  armed?: 0 | 1,
+  /** The run's own soft deadline in ms (RunOptions.timeoutMs), instead of the pool's taskTimeoutMs. */
+  timeoutMs?: number,
 ];
 
 /**
@@ -136,7 +138,7 @@ export type EventBatch = readonly [records: number | Float64Array, length: numbe
  * Thread events the supervisor writes to the record (job_actions): a thread ships them even when its
  * sampling rules drop them, flagged for record handlers only (see docs/telemetry.md#events-sampling-and-weights).
  */
-export const recordedThreadEvents = ['action.stop', 'action.exception'] as const;
+export const recordedThreadEvents = ['action.stop', 'action.exception', 'job.progress'] as const;
 
 /** Doubles at the start of `records`: events the thread dropped since its previous batch, by reason. */
 export const BatchHeader = { buffer_full: 0, invalid_measurement: 1, unknown_event: 2 } as const;

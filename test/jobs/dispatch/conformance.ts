@@ -97,6 +97,20 @@ export function dispatcherConformance(label: string, create: DispatcherFactory):
       expect((rec.of('late')[0]?.at ?? 0) - addedAt).toBeGreaterThanOrEqual(500 - CLOCK_SLACK_MS);
     });
 
+    it('promote hands out a delayed job now and adds an unknown one, once each (a retry)', async () => {
+      const dispatcher = open();
+      const rec = recorder();
+      dispatcher.consume('q', { concurrency: 2 }, rec.process);
+      await dispatcher.add([job('held', { delayMs: 60_000 })]);
+      await sleep(QUIET_MS);
+      expect(rec.ids()).toEqual([]);
+      await dispatcher.promote([job('held', { delayMs: 60_000 }), job('new', { delayMs: 60_000 })]);
+      await eventually(() => rec.deliveries.length === 2, 'both handed out now');
+      await sleep(QUIET_MS);
+      expect(rec.ids().sort()).toEqual(['held', 'new']);
+      await eventually(async () => (await dispatcher.count('q')) === 0, 'count 0 after done');
+    });
+
     it('runs at most `concurrency` jobs at a time, and uses all of it', async () => {
       const dispatcher = open();
       const rec = recorder(async () => {

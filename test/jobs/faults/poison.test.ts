@@ -103,7 +103,7 @@ async function poisonRun(label: string, supervisor: SupervisorProcess, marks: st
   const poison = jobs.flatMap((job, i) => (inputs[i]!.kind === 'ok' ? [] : [{ job, kind: inputs[i]!.kind }]));
   for (const { job, kind } of poison) {
     expect(job, `${kind} job`).toMatchObject({ status: 'dead', attempts: 2 });
-    if (kind === 'hang') expect(job.error?.type).toBe('TaskTimeoutError');
+    if (kind === 'hang') expect(job.error?.type).toBe('timeout');
     else expect(job.error?.message).toContain(`(${kind === 'uncaught' ? 'crash' : kind})`);
   }
   expect(lines.filter((l) => l.startsWith('p'))).toHaveLength(poison.length * 2);

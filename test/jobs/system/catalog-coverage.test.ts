@@ -1,5 +1,5 @@
 /**
- * Every `job.*`, `action.*`, `dispatch.*` and `store.*` event of the catalog is emitted by real code:
+ * Every `job.*`, `action.*`, `dispatch.*`, `store.*` and `queue.*` event of the catalog is emitted by real code:
  * one job system (real Postgres behind a TCP proxy the test can cut, BullMQ on a redis-server of this
  * test's own that it SIGKILLs and restarts, a real pool) is driven through each situation. The test
  * only creates situations and observes; it executes no event itself.
@@ -19,13 +19,13 @@ import { TcpProxy } from '../store/tcp-proxy.ts';
 import { fastRetry, randomName } from './backends.ts';
 import { jobWorker } from './suite.ts';
 
-const groups = ['job.', 'action.', 'dispatch.', 'store.'];
+const groups = ['job.', 'action.', 'dispatch.', 'store.', 'queue.'];
 const expected = Object.keys(catalog).filter((name) => groups.some((g) => name.startsWith(g))).sort();
 const cleanups: (() => Promise<unknown>)[] = [];
 
 describe('catalog coverage: job, action, dispatch and store events', () => {
   const bus: Telemetry = createTelemetry();
-  const seen = captureEvents(bus, ['job.*', 'action.*', 'dispatch.*', 'store.*']);
+  const seen = captureEvents(bus, ['job.*', 'action.*', 'dispatch.*', 'store.*', 'queue.*']);
   let redis: RedisProcess;
   let proxy: TcpProxy & { url: string };
   let store: JobStore;
@@ -81,6 +81,8 @@ describe('catalog coverage: job, action, dispatch and store events', () => {
     ]);
     await waitForJob(flaky!.id, 'job.stop');
     await waitForJob(doomed!.id, 'job.dead');
+    // job.retried: an operator retries the dead job (it runs, and dies, once more).
+    await system.retry(doomed!.id);
     await system.cancel(later!.id);
     await waitForJob(later!.id, 'job.cancelled');
 
@@ -102,14 +104,18 @@ describe('catalog coverage: job, action, dispatch and store events', () => {
     proxy.restore();
     await seen.waitFor('store.connection.reconnected', { timeoutMs: 10_000 });
 
-    // The system still works after both outages.
-    const [after] = await system.enqueue([{ queue: 'cov', name: 'after', data: { kind: 'ok' } }]);
+    // The system still works after both outages; job.progress from the worker's ctx.progress.
+    const [after] = await system.enqueue([{ queue: 'cov', name: 'after', data: { kind: 'ok', progress: 0.5 } }]);
     await waitForJob(after!.id, 'job.stop');
 
     // Retention: the first jobs completed seconds ago, past their 2 s.
     const pruned = (): boolean => seen.of('store.flush').some((e) => e.metadata.kind === 'prune_completed');
     for (let i = 0; i < 150 && !pruned(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await system.get(flaky!.id)).toBeNull();
+
+    // queue.paused / queue.resumed: an operator pauses and resumes the queue.
+    await system.pauseQueue('cov');
+    await system.resumeQueue('cov');
 
     const fired = new Set<string>(seen.names());
     expect(expected.filter((name) => !fired.has(name))).toEqual([]);

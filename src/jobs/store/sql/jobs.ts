@@ -14,6 +14,7 @@
 const jobColumnNames = [
   'queue', 'name', 'payload', 'status', 'priority', 'attempts', 'max_attempts', 'backoff_type', 'backoff_delay_ms', 'run_at',
   'claimed_by', 'idempotency_key', 'correlation_id', 'traceparent', 'tracestate', 'created_at', 'started_at', 'finished_at', 'result', 'error',
+  'timeout_ms', 'progress',
 ];
 const enqueuedColumnNames = ['queue', 'name', 'priority', 'max_attempts', 'backoff_type', 'backoff_delay_ms', 'run_at', 'status'];
 /** The id (as text) and `names`, optionally qualified by a table alias. */
@@ -25,7 +26,7 @@ const qualifiedJobColumns = columnList(jobColumnNames, 'j.');
 const enqueuedColumns = columnList(enqueuedColumnNames);
 const qualifiedEnqueuedColumns = columnList(enqueuedColumnNames, 'j.');
 const claimedColumns = `j.id::text AS id, j.queue, j.name, j.payload, j.attempts, j.max_attempts, j.backoff_type,
-  j.backoff_delay_ms, j.correlation_id, j.traceparent, j.tracestate, j.created_at, j.run_at`;
+  j.backoff_delay_ms, j.correlation_id, j.traceparent, j.tracestate, j.created_at, j.run_at, j.timeout_ms`;
 
 /**
  * The hot batched writes, shared by their first-try and retry statements. Each must find its rows
@@ -44,6 +45,10 @@ const claimedColumns = `j.id::text AS id, j.queue, j.name, j.payload, j.attempts
  * only happens at light load. A generic plan made while the table was still small would be a
  * sequential scan kept until the table is next analysed: the store's Postgres connections rule that
  * out (plannerSettings in pg-client.ts).
+ *
+ * A claim refuses rows of a paused queue: the lookup sits inside the CASE too, so it stays a subplan
+ * run per claimable row (a probe of paused_queues, usually empty) instead of becoming a join the
+ * planner could reorder; it also makes every claim hold the lock a pause waits on (sql/queues.ts).
  */
 const claimWrite = `
 WITH v AS (
@@ -51,9 +56,10 @@ WITH v AS (
 ), claimed AS (
   UPDATE jobs j
   SET status = 'running', attempts = j.attempts + 1, claimed_by = v.claimed_by, attempt_id = v.token,
-      started_at = now(), updated_at = now()
+      started_at = now(), updated_at = now(), progress = NULL
   FROM v
-  WHERE j.id = v.id AND CASE WHEN j.status IN ('queued', 'failed') THEN j.run_at <= now() END
+  WHERE j.id = v.id AND CASE WHEN j.status IN ('queued', 'failed')
+    THEN j.run_at <= now() AND NOT EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = j.queue) END
   RETURNING v.ord, ${claimedColumns}
 )`;
 
@@ -87,13 +93,13 @@ export const jobSql = {
 
   enqueue: `
 INSERT INTO jobs (id, queue, name, payload, priority, max_attempts, backoff_type, backoff_delay_ms, run_at,
-                  idempotency_key, correlation_id, traceparent, tracestate)
+                  idempotency_key, correlation_id, traceparent, tracestate, timeout_ms)
 SELECT v.id, v.queue, v.name, v.payload::jsonb, v.priority, v.max_attempts, v.backoff_type, v.backoff_delay_ms,
-       now() + v.delay_ms * interval '1 millisecond', v.idempotency_key, v.correlation_id, v.traceparent, v.tracestate
+       now() + v.delay_ms * interval '1 millisecond', v.idempotency_key, v.correlation_id, v.traceparent, v.tracestate, v.timeout_ms
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::int[],
-            $9::float8[], $10::text[], $11::text[], $12::text[], $13::text[])
+            $9::float8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int[])
   AS v(id, queue, name, payload, priority, max_attempts, backoff_type, backoff_delay_ms, delay_ms,
-       idempotency_key, correlation_id, traceparent, tracestate)
+       idempotency_key, correlation_id, traceparent, tracestate, timeout_ms)
 ON CONFLICT DO NOTHING
 RETURNING ${enqueuedColumns}`,
 
@@ -181,6 +187,8 @@ SELECT id::text AS id, queue, name, priority, max_attempts, backoff_type, backof
 FROM jobs
 WHERE status IN ('queued', 'failed') AND updated_at <= now() - $1::float8 * interval '1 millisecond'
   AND ($3::text[] IS NULL OR queue = ANY($3::text[]))
+  -- A paused queue's jobs would only be refused at claim: they wait in the store until it resumes.
+  AND NOT EXISTS (SELECT 1 FROM paused_queues p WHERE p.queue = jobs.queue)
 ORDER BY run_at, id
 LIMIT $2::int`,
 
