@@ -67,9 +67,11 @@ $('jobs-bulk-retry').addEventListener('click', async () => {
     say('bulk retry needs the state filter set to failed, dead or cancelled', false);
     return;
   }
-  const scope = [filter.queue && `queue ${filter.queue}`, filter.name && `named ${filter.name}`, filter.since && `since ${dateTime(filter.since)}`].filter(Boolean).join(', ');
+  const scope = [filter.queue && `queue ${filter.queue}`, filter.name && `named ${filter.name}`, filter.since && `last finished since ${dateTime(filter.since)}`].filter(Boolean).join(', ');
   if (!(await confirmAction(`Retry every ${filter.state} job${scope === '' ? '' : ` (${scope})`}?`))) return;
   const body = { state: filter.state };
+  // The list's since/until bound when a job was created; a bulk retry's since, when it last finished
+  // (the route's filter), which the confirmation says. Until has no counterpart there.
   for (const key of ['queue', 'name', 'since']) if (filter[key] !== undefined) body[key] = filter[key];
   try {
     const { retried } = await api('POST', '/jobs/retry', body);

@@ -77,8 +77,8 @@ const html = `<!doctype html>
         <label>Queue <select id="jobs-queue"><option value="">any</option></select></label>
         <label>State <select id="jobs-state"><option value="">any</option><option>queued</option><option>running</option><option>completed</option><option>failed</option><option>dead</option><option>cancelled</option></select></label>
         <label>Name <input id="jobs-name" size="14" placeholder="any"></label>
-        <label>Since <input id="jobs-since" type="datetime-local"></label>
-        <label>Until <input id="jobs-until" type="datetime-local"></label>
+        <label title="created at or after">Since <input id="jobs-since" type="datetime-local"></label>
+        <label title="created before">Until <input id="jobs-until" type="datetime-local"></label>
         <label>Per page <select id="jobs-limit"><option>25</option><option selected>50</option><option>100</option></select></label>
         <button type="submit">Search</button>
         <button type="button" id="jobs-bulk-retry" title="retry every failed, dead or cancelled job this filter matches (set the state)">Retry all matching…</button>

@@ -12,12 +12,16 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineDeployment } from '../../src/deploy/define.ts';
+import { captureEvents } from '../../src/index.ts';
 import { startTestDeployment, testToken } from '../helpers/deployment.ts';
 import { artifacts, launchChromium, readmeScreenshot, type TestBrowser } from './chromium.ts';
 
 const deployment = defineDeployment({
-  pools: [{ name: 'tp', worker: new URL('../../workers/faults.ts', import.meta.url), threads: 2, statusIntervalMs: 300, sampleIntervalMs: 300 }],
-  queues: { work: { pool: 'tp', concurrency: 2 }, mail: { pool: 'tp', concurrency: 1 } },
+  pools: [
+    { name: 'tp', worker: new URL('../../workers/faults.ts', import.meta.url), threads: 2, statusIntervalMs: 300, sampleIntervalMs: 300 },
+    { name: 'hp', worker: new URL('../../workers/hash.ts', import.meta.url), threads: 1, statusIntervalMs: null, sampleIntervalMs: null },
+  ],
+  queues: { work: { pool: 'tp', concurrency: 2 }, mail: { pool: 'tp', concurrency: 1 }, hash: { pool: 'hp', concurrency: 1 } },
 });
 
 type Running = Awaited<ReturnType<typeof startTestDeployment>>;
@@ -51,9 +55,12 @@ beforeAll(async () => {
   // What the charts will show: jobs that completed (a few durations) and failed, on two queues.
   const done = await Promise.all([
     ...[5, 20, 40, 80].map((delayMs) => submit({ queue: 'work', name: 'timed', data: { kind: 'ok', delayMs } })),
-    submit({ queue: 'mail', name: 'send', data: { kind: 'ok', delayMs: 15 } }),
     submit({ queue: 'work', name: 'broken', data: { kind: 'throw', message: 'no luck' }, maxAttempts: 1 }),
   ]);
+  // 31 mail jobs in one call (all or nothing): more than one page of the explorer.
+  const mail = await d.request('POST', '/jobs', { body: Array.from({ length: 31 }, (_, i) => ({ queue: 'mail', name: 'send', data: { kind: 'ok', value: i } })) });
+  expect(mail.statusCode).toBe(202);
+  done.push(...(mail.json() as { jobs: { id: string }[] }).jobs.map((j) => j.id));
   const until = Date.now() + 20_000;
   while ((await Promise.all(done.map(statusOf))).some((s) => s !== 'completed' && s !== 'dead')) {
     if (Date.now() > until) throw new Error('the chart jobs did not finish within 20 s');
@@ -72,7 +79,7 @@ describe('the console in a real browser', () => {
     const work = 'svg[data-chart=throughput][data-queue=work]';
     await poll(() => sumOf(`${work} rect.completed`)).toBe(4);
     expect(await sumOf(`${work} rect.failed`)).toBe(1);
-    expect(await sumOf('svg[data-chart=throughput][data-queue=mail] rect.completed')).toBe(1);
+    await poll(() => sumOf('svg[data-chart=throughput][data-queue=mail] rect.completed')).toBe(31);
     // Bars have real geometry: inside the chart, taller for more jobs.
     const bars = await page.$$eval(`${work} rect.completed`, (rects) => rects.map((r) => ({ h: Number(r.getAttribute('height')), y: Number(r.getAttribute('y')) })));
     for (const bar of bars) {
@@ -124,6 +131,115 @@ describe('the console in a real browser', () => {
     await poll(() => page.locator('#job-state').textContent()).toBe('cancelled');
     expect(await page.locator('#job-cancel').isDisabled()).toBe(true);
     await shoot('job');
+  }, 30_000);
+
+  it('lists and filters jobs with the token, a page at a time, and opens one from the list', async () => {
+    await page.goto(`${d.running.url}/status#jobs`);
+    await poll(() => page.locator('#token-state').textContent()).toBe('token accepted');
+    await page.selectOption('#jobs-queue', 'mail');
+    await page.selectOption('#jobs-state', 'completed');
+    await page.selectOption('#jobs-limit', '25');
+    await page.click('#jobs-filter button[type=submit]');
+    const rows = page.locator('#jobs-list tbody tr');
+    await poll(() => rows.count()).toBe(25);
+    const firstPage = await rows.evaluateAll((trs) => trs.map((tr) => Number((tr as unknown as { dataset: { job: string } }).dataset.job)));
+    expect(firstPage).toEqual([...firstPage].sort((a, b) => b - a)); // newest first
+    expect(await page.locator('#jobs-list tbody').textContent()).not.toMatch(/work|queued|dead/);
+    await page.click('#jobs-more');
+    await poll(() => page.locator('#jobs-page').textContent()).toMatch(/^page 2 · 6 shown · the oldest/);
+    const secondPage = await rows.evaluateAll((trs) => trs.map((tr) => Number((tr as unknown as { dataset: { job: string } }).dataset.job)));
+    expect(Math.max(...secondPage)).toBeLessThan(Math.min(...firstPage));
+    expect(await page.locator('#jobs-more').isDisabled()).toBe(true);
+    await rows.first().click();
+    await poll(() => page.locator('#job-id').textContent()).toBe(String(secondPage[0]));
+    expect(new URL(page.url()).hash).toBe(`#jobs:${secondPage[0]}`);
+  }, 30_000);
+
+  it('retries a dead job from its page after confirmation, and bulk-retries by filter', async () => {
+    const retried = captureEvents(d.telemetry, 'job.retried');
+    const dead = await submit({ queue: 'work', name: 'fragile', data: { kind: 'throw', message: 'again' }, maxAttempts: 1 });
+    await poll(() => statusOf(dead)).toBe('dead');
+    await page.goto(`${d.running.url}/status#jobs:${dead}`);
+    await poll(() => page.locator('#job-state').textContent()).toBe('dead');
+    await page.click('#job-retry');
+    expect(await page.locator('#confirm-text').textContent()).toBe(`Retry job ${dead}?`);
+    await page.click('#confirm-yes');
+    await poll(() => page.locator('#control-message').textContent()).toBe(`job ${dead}: retry requested`);
+    expect(retried.events.map((e) => e.metadata.job_id)).toEqual([dead]);
+    // It fails again (the worker throws): a second attempt, dead again.
+    await poll(() => page.locator('#job-fields tbody').textContent()).toMatch(/attempts2 of 2/);
+
+    retried.clear();
+    await page.selectOption('#jobs-queue', 'work');
+    await page.selectOption('#jobs-state', 'dead');
+    await page.fill('#jobs-name', 'broken');
+    await page.click('#jobs-bulk-retry');
+    expect(await page.locator('#confirm-text').textContent()).toBe('Retry every dead job (queue work, named broken)?');
+    await page.click('#confirm-yes');
+    await poll(() => page.locator('#control-message').textContent()).toBe('retried 1 dead job');
+    expect(retried.events).toHaveLength(1);
+    expect(retried.events[0]!.metadata.job_id).not.toBe(dead);
+  }, 30_000);
+
+  it('pauses and resumes a queue after confirmation', async () => {
+    await page.click('#tabs a[data-tab=queues]');
+    const button = page.locator('#queue-controls button[data-queue=mail]');
+    await poll(() => button.textContent()).toBe('Pause…');
+    await button.click();
+    expect(await page.locator('#confirm-text').textContent()).toMatch(/^Pause queue mail\?/);
+    await page.click('#confirm-yes');
+    await poll(() => page.locator('#control-message').textContent()).toBe('queue mail paused');
+    const paused = async () => ((await d.request('GET', '/queues')).json() as { queues: { queue: string; paused: boolean }[] }).queues.find((q) => q.queue === 'mail')!.paused;
+    expect(await paused()).toBe(true);
+    await poll(() => page.locator('#queue-controls tbody tr', { hasText: 'mail' }).textContent()).toContain('paused');
+    // A paused queue keeps its jobs: one submitted now waits.
+    const waiting = await submit({ queue: 'mail', name: 'held', data: { kind: 'ok' } });
+    await poll(() => button.textContent()).toBe('Resume…');
+    await shoot('paused');
+    expect(await statusOf(waiting)).toBe('queued');
+    await button.click();
+    await page.click('#confirm-yes');
+    await poll(() => page.locator('#control-message').textContent()).toBe('queue mail resumed');
+    expect(await paused()).toBe(false);
+    await poll(() => statusOf(waiting)).toBe('completed');
+  }, 30_000);
+
+  it('adds and removes a schedule after confirmation, showing its next run', async () => {
+    await page.click('#tabs a[data-tab=schedules]');
+    await poll(() => page.locator('#schedules tbody').textContent()).toBe('no schedules');
+    await page.fill('#schedule-key', 'nightly');
+    await page.fill('#schedule-cron', '0 3 * * *');
+    await page.fill('#schedule-timezone', 'Europe/Paris');
+    await page.selectOption('#schedule-queue', 'work');
+    await page.fill('#schedule-name', 'report');
+    await page.fill('#schedule-data', '{"kind":"ok"}');
+    await page.click('#schedule-form button[type=submit]');
+    expect(await page.locator('#confirm-text').textContent()).toBe('Save schedule nightly: enqueue report on work at "0 3 * * *" (Europe/Paris)?');
+    await page.click('#confirm-yes');
+    await poll(() => page.locator('#control-message').textContent()).toBe('schedule nightly saved');
+    const row = page.locator('#schedules tbody tr', { hasText: 'nightly' });
+    await poll(() => row.textContent()).toMatch(/nightly0 3 \* \* \*Europe\/Pariswork.*report/);
+    const [schedule] = ((await d.request('GET', '/schedules')).json() as { schedules: { schedule: string; nextRunAt: string }[] }).schedules;
+    expect(schedule!.schedule).toBe('nightly');
+    // The next run as the server computed it, in the page's clock format (03:00 in Paris).
+    expect(new Date(schedule!.nextRunAt).getTime()).toBeGreaterThan(Date.now());
+    expect(await row.locator('td').nth(5).textContent()).not.toBe('–');
+    await shoot('schedules');
+
+    await page.click('#schedules button[data-schedule=nightly]');
+    expect(await page.locator('#confirm-text').textContent()).toMatch(/^Remove schedule nightly\?/);
+    await page.click('#confirm-yes');
+    await poll(() => page.locator('#control-message').textContent()).toBe('schedule nightly removed');
+    await poll(() => page.locator('#schedules tbody').textContent()).toBe('no schedules');
+    expect(((await d.request('GET', '/schedules')).json() as { schedules: unknown[] }).schedules).toEqual([]);
+  }, 30_000);
+
+  it('shows a job\'s progress', async () => {
+    const id = await submit({ queue: 'hash', name: 'digest', data: { seed: 7, rounds: 20 } });
+    await poll(() => statusOf(id)).toBe('completed');
+    await page.goto(`${d.running.url}/status#jobs:${id}`);
+    await poll(() => page.locator('#job-progress').textContent()).toContain('100%');
+    expect(await page.locator('#job-progress .bar > span').evaluate((bar) => (bar as unknown as { style: { width: string } }).style.width)).toBe('100%');
   }, 30_000);
 
   it('loaded nothing from elsewhere and broke no CSP rule', async () => {
