@@ -119,6 +119,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     extend: (app) => registerStatusRoutes(app, {
       supervisorId, board, pools: () => pools, queuePools,
       queues: () => jobs.queues({ timeoutMs: 1500 }), overview: () => store.overview.read({ limit: 20, timeoutMs: 1500 }),
+      finished: (read) => store.overview.history({ ...read, timeoutMs: 1500 }),
       heartbeatTtlMs: config.heartbeatTtlMs,
     }),
   });

@@ -1,75 +1,51 @@
-/* global document, window, sessionStorage, fetch, setTimeout */
-// The status page's script (plain browser JavaScript, served by status-routes.ts under a strict CSP).
-// It polls /status/data and redraws the tables in place; the control forms call the guarded control
-// API with the token kept in sessionStorage (gone when the tab closes). Every value from the server
-// reaches the page through textContent or an attribute the browser does not execute: no innerHTML.
+/* global document, window, fetch, setTimeout */
+// The status page's entry module (plain browser JavaScript, served by status-routes.ts under a strict
+// CSP). It polls /status/data and redraws the Overview in place, switches tabs by the URL's hash, and
+// lets each tab refresh what it shows while it shows: the open job every tick, schedules every few
+// seconds, the charts every ten (their data changes by the minute).
+import { forgetToken, setToken, token } from './status-api.js';
+import { refreshCharts } from './status-charts.js';
+import { fillControlChoices, refreshControl, tokenChanged } from './status-control.js';
+import { $, ago, bar, cell, el, fillTable, mib, pct, stateCell, time } from './status-dom.js';
+import { fillJobChoices, openJob, refreshJob, searchJobs } from './status-jobs.js';
+import { refreshSchedules, renderQueueControls } from './status-ops.js';
 
 const REFRESH_MS = 1500;
-const TOKEN_KEY = 'pitboss.controlToken';
-const $ = (id) => document.getElementById(id);
+const TABS = ['overview', 'jobs', 'queues', 'schedules', 'control'];
+/** How often a shown tab re-reads its own data, ms (0: every tick). */
+const TAB_REFRESH_MS = { jobs: 0, queues: 10_000, schedules: 5000 };
+const TAB_REFRESH = { jobs: refreshJob, queues: refreshCharts, schedules: refreshSchedules };
 
-// ── small DOM helpers ─────────────────────────────────────────────────────────────────────────────
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
+// ── tabs ──────────────────────────────────────────────────────────────────────────────────────────
+let tab = 'overview';
+const refreshedAt = {};
+let jobsSearched = false;
 
-/** A cell is a string/number, null (shown as –), a Node, or { text, cls, wrap, title }. */
-function cell(value) {
-  const td = el('td');
-  if (value === null || value === undefined) td.textContent = '–';
-  else if (value instanceof window.Node) td.append(value);
-  else if (typeof value === 'object') {
-    td.textContent = value.text === null || value.text === undefined ? '–' : String(value.text);
-    if (value.cls) td.className = value.cls;
-    if (value.wrap) td.classList.add('wrap');
-    if (value.title) td.title = String(value.title);
-  } else td.textContent = String(value);
-  return td;
-}
-
-function fillTable(id, rows, toCells, empty = 'nothing yet') {
-  const body = $(id).tBodies[0];
-  if (rows.length === 0) {
-    const td = el('td', empty, 'muted');
-    td.colSpan = $(id).tHead.rows[0].cells.length;
-    const tr = el('tr');
-    tr.append(td);
-    body.replaceChildren(tr);
-    return;
+// #jobs:<id> opens one job (a link an operator can pass on); the other tabs are #<name>.
+function showTab() {
+  const [wanted, jobId] = window.location.hash.slice(1).split(':');
+  tab = TABS.includes(wanted) ? wanted : 'overview';
+  if (tab === 'jobs' && /^[1-9][0-9]{0,18}$/.test(jobId ?? '')) void openJob(jobId);
+  for (const box of document.querySelectorAll('main > .tab')) box.hidden = box.dataset.tab !== tab;
+  for (const link of document.querySelectorAll('#tabs a')) link.classList.toggle('current', link.dataset.tab === tab);
+  if (tab === 'jobs' && !jobsSearched) {
+    jobsSearched = true;
+    void searchJobs();
   }
-  body.replaceChildren(...rows.map((row) => {
-    const tr = el('tr');
-    tr.append(...toCells(row).map(cell));
-    return tr;
-  }));
+  refreshedAt[tab] = 0;
+  void refreshTab();
 }
 
-// ── formatting ────────────────────────────────────────────────────────────────────────────────────
-const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const time = (iso) => (iso ? clock.format(new Date(iso)) : null);
-const mib = (bytes) => (bytes === null ? null : `${(bytes / 1048576).toFixed(1)} MiB`);
-const pct = (ratio) => (ratio === null || ratio === undefined ? null : `${Math.round(ratio * 100)}%`);
-function ago(ms) {
-  if (ms < 1000) return 'now';
-  if (ms < 90_000) return `${Math.round(ms / 1000)} s ago`;
-  if (ms < 5_400_000) return `${Math.round(ms / 60_000)} min ago`;
-  return `${Math.round(ms / 3_600_000)} h ago`;
+async function refreshTab() {
+  const refresh = TAB_REFRESH[tab];
+  if (refresh === undefined || Date.now() - (refreshedAt[tab] ?? 0) < TAB_REFRESH_MS[tab]) return;
+  refreshedAt[tab] = Date.now();
+  await refresh();
 }
-function bar(ratio) {
-  const wrap = el('span');
-  const outer = el('span', null, 'bar');
-  const inner = el('span');
-  inner.style.width = `${Math.max(0, Math.min(100, Math.round((ratio ?? 0) * 100)))}%`;
-  outer.append(inner);
-  wrap.append(outer, pct(ratio) ?? '–');
-  return wrap;
-}
-const stateCell = (state) => ({ text: state, cls: `state-${state}` });
 
-// ── rendering the snapshot ────────────────────────────────────────────────────────────────────────
+window.addEventListener('hashchange', showTab);
+
+// ── the overview ──────────────────────────────────────────────────────────────────────────────────
 function renderPools(pools) {
   const boxes = pools.map((pool) => {
     const box = el('div', null, 'pool');
@@ -113,125 +89,24 @@ function render(data) {
   fillTable('supervisors', data.supervisors, (s) => [s.id === data.supervisor.id ? `${s.id} (this)` : s.id, s.host, s.pid, time(s.startedAt),
     ago(s.heartbeatAgeMs), s.running, stateCell(s.stopped ? 'stopped' : s.heartbeatAgeMs < data.heartbeatTtlMs ? 'alive' : 'silent')], 'no heartbeat recorded yet');
   fillTable('worker-events', data.workerEvents, (w) => [w.supervisor, w.pool, w.workerId, w.event.replace('pool.worker.', ''), w.count, { text: w.reasons, wrap: true }, time(w.lastAt)], 'no thread exits in the last hour');
-  fillChoices(data);
+  fillControlChoices(data);
+  fillJobChoices(data);
+  renderQueueControls(data);
 }
 
-// Choices for the control forms: filled once (and pools as they appear), keeping what the user picked.
-function fillChoices(data) {
-  const patterns = $('patterns');
-  if (patterns.children.length === 0) patterns.append(...data.vocabulary.patterns.map((p) => { const o = el('option'); o.value = p; return o; }));
-  const target = $('level-target');
-  if (target.options.length === 1) target.append(...data.vocabulary.logCategories.map((c) => { const o = el('option', c); o.value = c; return o; }));
-  const level = $('level-value');
-  if (level.options.length === 0) {
-    level.append(...data.vocabulary.logLevels.map((l) => { const o = el('option', l); o.value = l; return o; }));
-    level.value = 'info';
-  }
-  const pool = $('rule-pool');
-  const known = new Set(Array.from(pool.options, (o) => o.value));
-  for (const p of data.pools) if (!known.has(p.name)) { const o = el('option', p.name); o.value = p.name; pool.append(o); }
-}
-
-// ── control API ───────────────────────────────────────────────────────────────────────────────────
-const token = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
-
-async function api(method, path, body) {
-  const headers = { accept: 'application/json' };
-  if (token() !== '') headers.authorization = `Bearer ${token()}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
-  const json = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(json.reason ?? `${response.status} ${response.statusText}`), { status: response.status });
-  return json;
-}
-
-function say(text, ok) {
-  const message = $('control-message');
-  message.textContent = text;
-  message.className = `message ${ok ? 'ok' : 'error'}`;
-}
-
-let currentRules = [];
-// Without a token, a 401 will not change by itself: stop asking every tick until a token is entered.
-let deniedWithoutToken = false;
-const ruleKey = (r) => `${r.pattern}|${r.scope.pool ?? ''}|${r.scope.worker ?? ''}`;
-
-async function refreshControl() {
-  if (deniedWithoutToken && token() === '') return;
-  try {
-    const [telemetry, levels] = await Promise.all([api('GET', '/control/telemetry'), api('GET', '/control/log-levels')]);
-    currentRules = telemetry.rules;
-    $('token-state').textContent = token() === '' ? 'open locally' : 'token accepted';
-    $('rules-version').textContent = `version ${telemetry.version}`;
-    fillTable('rules', currentRules, (r) => {
-      const remove = el('button', 'remove');
-      remove.type = 'button';
-      // By key, not identity: the table may have been refreshed since this button was drawn.
-      remove.addEventListener('click', () => putRules(currentRules.filter((x) => ruleKey(x) !== ruleKey(r)), `removed ${r.pattern}`));
-      return [{ text: r.pattern, cls: 'mono' }, r.rate, r.enabled ? 'yes' : 'no', r.scope.pool ?? 'any', r.scope.worker ?? 'any', remove];
-    }, 'no rules: every event is kept');
-    $('levels-version').textContent = `version ${levels.version}`;
-    const parts = [`default=${levels.default}`, ...Object.entries(levels.categories).map(([c, l]) => `${c}=${l}`), ...Object.entries(levels.workers).map(([w, l]) => `${w}=${l}`)];
-    $('levels').textContent = parts.join('  ');
-  } catch (error) {
-    currentRules = [];
-    fillTable('rules', [], () => [], '–');
-    $('levels').textContent = '';
-    deniedWithoutToken = error.status === 401 && token() === '';
-    $('token-state').textContent = error.status === 401 ? (token() === '' ? 'enter the control token to see and change rules' : 'token refused') : `control API: ${error.message}`;
-  }
-}
-
-async function putRules(rules, done) {
-  try {
-    const body = { rules: rules.map((r) => ({ pattern: r.pattern, rate: r.rate, enabled: r.enabled, scope: { pool: r.scope.pool, worker: r.scope.worker } })) };
-    const result = await api('PUT', '/control/telemetry', body);
-    say(`${done} · rules version ${result.version}`, true);
-  } catch (error) {
-    say(`not changed: ${error.message}`, false);
-  }
-  await refreshControl();
-}
-
+// ── the token ─────────────────────────────────────────────────────────────────────────────────────
 $('token-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
-  deniedWithoutToken = false;
+  setToken($('token').value.trim());
+  tokenChanged();
   $('token').value = '';
-  refreshControl();
+  void refreshControl();
+  if (tab === 'jobs') void searchJobs();
 });
 $('forget-token').addEventListener('click', () => {
-  sessionStorage.removeItem(TOKEN_KEY);
-  currentRules = [];
-  refreshControl();
-});
-
-$('rule-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const pattern = $('rule-pattern').value.trim();
-  const rate = Number($('rule-rate').value);
-  const pool = $('rule-pool').value || null;
-  const worker = $('rule-worker').value.trim() || null;
-  const enabled = $('rule-enabled').checked;
-  await refreshControl(); // change the newest table, not the one drawn a second ago
-  const rule = { pattern, rate, enabled, scope: { pool, worker } };
-  const same = (r) => ruleKey(r) === ruleKey(rule);
-  const rules = currentRules.some(same) ? currentRules.map((r) => (same(r) ? rule : r)) : [...currentRules, rule];
-  await putRules(rules, `set ${pattern} to rate ${rate}${pool === null ? '' : ` in pool ${pool}`}`);
-});
-
-$('level-form').addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const target = $('level-target').value;
-  const level = $('level-value').value;
-  const change = target === '*' ? { default: level } : { categories: { [target]: level } };
-  try {
-    const result = await api('PUT', '/control/log-levels', change);
-    say(`log level of ${target === '*' ? 'default' : target} set to ${level} · version ${result.version}`, true);
-  } catch (error) {
-    say(`not changed: ${error.message}`, false);
-  }
-  await refreshControl();
+  forgetToken();
+  tokenChanged();
+  void refreshControl();
 });
 
 // ── the refresh loop: one request in flight at most, never a reload ──────────────────────────────
@@ -247,6 +122,7 @@ async function tick() {
     live.textContent = `live · ${time(data.generatedAt)}`;
     live.classList.remove('stale');
     await refreshControl();
+    await refreshTab();
   } catch (error) {
     live.textContent = `disconnected (${error.message}) · retrying`;
     live.classList.add('stale');
@@ -255,6 +131,5 @@ async function tick() {
   }
 }
 
+showTab();
 tick();
-
-export {};

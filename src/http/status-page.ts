@@ -1,10 +1,16 @@
 /**
- * The status page's static assets. The markup and stylesheet live here as strings so `tsc` alone
- * builds a runnable `dist/` (it does not copy .html or .css files); the script is plain browser
- * JavaScript in status-app.js, which `tsc` (allowJs) emits next to this module, read once at
- * startup. Nothing in the markup is dynamic: the script fills it in with textContent only.
+ * The status page's static assets. The markup lives here as a string (and the stylesheet in
+ * status-style.ts) so `tsc` alone builds a runnable `dist/` (it does not copy .html or .css files);
+ * the scripts are plain browser JavaScript modules (status-*.js), which `tsc` (allowJs) emits next
+ * to this module, read once at startup. Nothing in the markup is dynamic: the scripts fill it in
+ * with textContent and DOM calls only.
+ *
+ * The page is a console in tabs: Overview (the live picture), Jobs (the explorer), Queues (charts of
+ * the last hour, pause and resume), Schedules, Control (sampling rules, log levels). The token form
+ * sits in the header because every tab's actions need it.
  */
 import { readFileSync } from 'node:fs';
+import { statusCss } from './status-style.ts';
 
 const html = `<!doctype html>
 <html lang="en">
@@ -19,105 +25,146 @@ const html = `<!doctype html>
 <body>
 <header>
   <h1>pitboss</h1>
+  <nav id="tabs">
+    <a href="#overview" data-tab="overview">Overview</a>
+    <a href="#jobs" data-tab="jobs">Jobs</a>
+    <a href="#queues" data-tab="queues">Queues</a>
+    <a href="#schedules" data-tab="schedules">Schedules</a>
+    <a href="#control" data-tab="control">Control</a>
+  </nav>
   <span id="supervisor" class="muted"></span>
   <span id="live" class="live" title="refreshes every 1.5 s">connecting…</span>
+  <form id="token-form" class="row token">
+    <input id="token" type="password" autocomplete="off" placeholder="control token" aria-label="Control token">
+    <button type="submit">Use token</button>
+    <button type="button" id="forget-token">Forget</button>
+    <span id="token-state" class="muted"></span>
+  </form>
 </header>
 <p id="problems" class="problems" hidden></p>
+<p id="control-message" class="message" role="status"></p>
 <main>
-  <section id="pools-section">
-    <h2>Pools and threads</h2>
-    <div id="pools"></div>
-  </section>
-  <section>
-    <h2>Queues</h2>
-    <table id="queues"><thead><tr><th>queue</th><th>pool</th><th>queued</th><th>running</th><th>retrying</th><th>dead</th><th>completed</th><th title="finished here in the last minute">done/min</th><th title="failed here in the last minute">failed/min</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section>
-    <h2>Recent jobs <span class="muted">(this supervisor)</span></h2>
-    <table id="recent-jobs"><thead><tr><th>finished</th><th>id</th><th>queue</th><th>name</th><th>status</th><th>attempt</th><th>ms</th><th>error</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section>
-    <h2>Recent failures <span class="muted">(fleet)</span> <span id="details-hidden" class="muted" hidden>· error texts need the control token</span></h2>
-    <table id="failures"><thead><tr><th>when</th><th>id</th><th>queue</th><th>name</th><th>status</th><th>attempts</th><th>error</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section>
-    <h2>Supervisors</h2>
-    <table id="supervisors"><thead><tr><th>id</th><th>host</th><th>pid</th><th>started</th><th>heartbeat</th><th>running jobs</th><th>state</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section>
-    <h2>Thread lifecycle, last hour <span class="muted">(fleet)</span></h2>
-    <table id="worker-events"><thead><tr><th>supervisor</th><th>pool</th><th>slot</th><th>event</th><th>count</th><th>reasons</th><th>last</th></tr></thead><tbody></tbody></table>
-  </section>
-  <section id="control">
-    <h2>Runtime control</h2>
-    <form id="token-form" class="row">
-      <label>Control token <input id="token" type="password" autocomplete="off" placeholder="PITBOSS_CONTROL_TOKEN"></label>
-      <button type="submit">Use token</button>
-      <button type="button" id="forget-token">Forget</button>
-      <span id="token-state" class="muted"></span>
-    </form>
-    <h3>Telemetry rules <span id="rules-version" class="muted"></span></h3>
-    <table id="rules"><thead><tr><th>pattern</th><th>rate</th><th>enabled</th><th>pool</th><th>slot</th><th></th></tr></thead><tbody></tbody></table>
-    <form id="rule-form" class="row">
-      <label>Pattern <input id="rule-pattern" list="patterns" required placeholder="action.*"></label>
-      <datalist id="patterns"></datalist>
-      <label>Rate <input id="rule-rate" type="number" min="0" max="1" step="0.01" value="1" required></label>
-      <label>Pool <select id="rule-pool"><option value="">any</option></select></label>
-      <label>Slot <input id="rule-worker" inputmode="numeric" pattern="[0-9]{0,4}" size="4" placeholder="any"></label>
-      <label><input id="rule-enabled" type="checkbox" checked> enabled</label>
-      <button type="submit">Set rule</button>
-    </form>
-    <h3>Log levels <span id="levels-version" class="muted"></span></h3>
-    <p id="levels" class="mono"></p>
-    <form id="level-form" class="row">
-      <label>Logger <select id="level-target"><option value="*">default</option></select></label>
-      <label>Level <select id="level-value"></select></label>
-      <button type="submit">Set level</button>
-    </form>
-    <p id="control-message" class="message" role="status"></p>
-  </section>
+  <div class="tab" data-tab="overview">
+    <section id="pools-section" class="wide">
+      <h2>Pools and threads</h2>
+      <div id="pools"></div>
+    </section>
+    <section>
+      <h2>Queues</h2>
+      <table id="queues"><thead><tr><th>queue</th><th>pool</th><th>queued</th><th>running</th><th>retrying</th><th>dead</th><th>completed</th><th title="finished here in the last minute">done/min</th><th title="failed here in the last minute">failed/min</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section>
+      <h2>Recent jobs <span class="muted">(this supervisor)</span></h2>
+      <table id="recent-jobs"><thead><tr><th>finished</th><th>id</th><th>queue</th><th>name</th><th>status</th><th>attempt</th><th>ms</th><th>error</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section>
+      <h2>Recent failures <span class="muted">(fleet)</span> <span id="details-hidden" class="muted" hidden>· error texts need the control token</span></h2>
+      <table id="failures"><thead><tr><th>when</th><th>id</th><th>queue</th><th>name</th><th>status</th><th>attempts</th><th>error</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section>
+      <h2>Supervisors</h2>
+      <table id="supervisors"><thead><tr><th>id</th><th>host</th><th>pid</th><th>started</th><th>heartbeat</th><th>running jobs</th><th>state</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section>
+      <h2>Thread lifecycle, last hour <span class="muted">(fleet)</span></h2>
+      <table id="worker-events"><thead><tr><th>supervisor</th><th>pool</th><th>slot</th><th>event</th><th>count</th><th>reasons</th><th>last</th></tr></thead><tbody></tbody></table>
+    </section>
+  </div>
+  <div class="tab" data-tab="jobs" hidden>
+    <section class="wide">
+      <h2>Jobs <span class="muted">(fleet, newest first; needs the control token)</span></h2>
+      <form id="jobs-filter" class="row">
+        <label>Queue <select id="jobs-queue"><option value="">any</option></select></label>
+        <label>State <select id="jobs-state"><option value="">any</option><option>queued</option><option>running</option><option>completed</option><option>failed</option><option>dead</option><option>cancelled</option></select></label>
+        <label>Name <input id="jobs-name" size="14" placeholder="any"></label>
+        <label title="created at or after">Since <input id="jobs-since" type="datetime-local"></label>
+        <label title="created before">Until <input id="jobs-until" type="datetime-local"></label>
+        <label>Per page <select id="jobs-limit"><option>25</option><option selected>50</option><option>100</option></select></label>
+        <button type="submit">Search</button>
+        <button type="button" id="jobs-bulk-retry" title="retry every failed, dead or cancelled job this filter matches (set the state)">Retry all matching…</button>
+      </form>
+      <table id="jobs-list"><thead><tr><th>id</th><th>queue</th><th>name</th><th>state</th><th>attempts</th><th>created</th><th>finished</th><th>error</th></tr></thead><tbody></tbody></table>
+      <p class="row"><span id="jobs-page" class="muted"></span><button type="button" id="jobs-newest">Newest</button><button type="button" id="jobs-more">Older</button></p>
+    </section>
+    <section id="job-detail" class="wide" hidden>
+      <h2>Job <span id="job-id" class="mono"></span> <span id="job-state"></span></h2>
+      <p class="row" id="job-actions"><button type="button" id="job-retry">Retry…</button><button type="button" id="job-cancel">Cancel…</button><button type="button" id="job-close">Close</button></p>
+      <div id="job-progress" class="progress" hidden></div>
+      <table id="job-fields" class="fields"><tbody></tbody></table>
+      <h3>Actions of its attempts</h3>
+      <table id="job-action-rows"><thead><tr><th>attempt</th><th>action</th><th>status</th><th>ms</th><th>error</th></tr></thead><tbody></tbody></table>
+    </section>
+  </div>
+  <div class="tab" data-tab="queues" hidden>
+    <section class="wide">
+      <h2>Queues <span class="muted">(fleet)</span></h2>
+      <table id="queue-controls"><thead><tr><th>queue</th><th>state</th><th>queued</th><th>running</th><th>retrying</th><th>dead</th><th></th></tr></thead><tbody></tbody></table>
+    </section>
+    <section class="wide">
+      <h2>Last hour, per minute <span id="charts-note" class="muted"></span></h2>
+      <div id="charts"></div>
+    </section>
+  </div>
+  <div class="tab" data-tab="schedules" hidden>
+    <section class="wide">
+      <h2>Schedules</h2>
+      <table id="schedules"><thead><tr><th>name</th><th>cron</th><th>timezone</th><th>queue</th><th>job</th><th>next run</th><th></th></tr></thead><tbody></tbody></table>
+      <h3>Add or replace a schedule</h3>
+      <form id="schedule-form" class="row">
+        <label>Schedule <input id="schedule-key" required size="14" placeholder="nightly-report"></label>
+        <label>Cron <input id="schedule-cron" required size="14" placeholder="*/5 * * * *"></label>
+        <label>Timezone <input id="schedule-timezone" size="12" placeholder="UTC"></label>
+        <label>Queue <select id="schedule-queue" required></select></label>
+        <label>Job name <input id="schedule-name" required size="14"></label>
+        <label>Data (JSON) <input id="schedule-data" size="18" placeholder="{}"></label>
+        <button type="submit">Save…</button>
+      </form>
+    </section>
+  </div>
+  <div class="tab" data-tab="control" hidden>
+    <section id="control" class="wide">
+      <h2>Telemetry rules <span id="rules-version" class="muted"></span></h2>
+      <table id="rules"><thead><tr><th>pattern</th><th>rate</th><th>enabled</th><th>pool</th><th>slot</th><th></th></tr></thead><tbody></tbody></table>
+      <form id="rule-form" class="row">
+        <label>Pattern <input id="rule-pattern" list="patterns" required placeholder="action.*"></label>
+        <datalist id="patterns"></datalist>
+        <label>Rate <input id="rule-rate" type="number" min="0" max="1" step="0.01" value="1" required></label>
+        <label>Pool <select id="rule-pool"><option value="">any</option></select></label>
+        <label>Slot <input id="rule-worker" inputmode="numeric" pattern="[0-9]{0,4}" size="4" placeholder="any"></label>
+        <label><input id="rule-enabled" type="checkbox" checked> enabled</label>
+        <button type="submit">Set rule</button>
+      </form>
+      <h2>Log levels <span id="levels-version" class="muted"></span></h2>
+      <p id="levels" class="mono"></p>
+      <form id="level-form" class="row">
+        <label>Logger <select id="level-target"><option value="*">default</option></select></label>
+        <label>Level <select id="level-value"></select></label>
+        <button type="submit">Set level</button>
+      </form>
+    </section>
+  </div>
 </main>
+<dialog id="confirm">
+  <p id="confirm-text"></p>
+  <p class="row"><button type="button" id="confirm-yes">Confirm</button><button type="button" id="confirm-no">Cancel</button></p>
+</dialog>
 </body>
 </html>
 `;
 
-const css = `
-:root { color-scheme: light dark; --fg: #1d2329; --muted: #6b7580; --line: #d9dee3; --bg: #fff; --head: #f3f5f7; --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #8d96a0; --line: #30363d; --bg: #0d1117; --head: #161b22; } }
-* { box-sizing: border-box; }
-body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
-header { display: flex; gap: 1rem; align-items: baseline; padding: .6rem 1rem; border-bottom: 1px solid var(--line); background: var(--head); }
-h1 { font-size: 1.1rem; margin: 0; }
-h2 { font-size: .95rem; margin: 1rem 0 .4rem; }
-h3 { font-size: .85rem; margin: .8rem 0 .3rem; }
-main { padding: 0 1rem 1rem; display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); column-gap: 1.5rem; }
-section { min-width: 0; }
-#pools-section, #control { grid-column: 1 / -1; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: .15rem .5rem .15rem 0; border-bottom: 1px solid var(--line); white-space: nowrap; }
-td.wrap { white-space: normal; word-break: break-word; max-width: 28rem; }
-th { color: var(--muted); font-weight: 600; }
-.muted { color: var(--muted); font-weight: normal; }
-.mono { font-family: ui-monospace, monospace; }
-.live::before { content: "● "; color: var(--ok); }
-.live.stale::before { color: var(--bad); }
-.pool { margin-bottom: .8rem; }
-.pool h3 { margin: .3rem 0; }
-.state-busy, .state-alive, .state-completed, .state-running { color: var(--ok); }
-.state-idle, .state-stopped { color: var(--muted); }
-.state-down, .state-silent, .state-dead, .state-failed { color: var(--bad); }
-.bar { display: inline-block; width: 4rem; height: .55rem; border: 1px solid var(--line); vertical-align: middle; margin-right: .3rem; }
-.bar > span { display: block; height: 100%; background: var(--ok); }
-.problems { margin: .5rem 1rem; padding: .4rem .6rem; border: 1px solid var(--warn); color: var(--warn); }
-.row { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin: .3rem 0; }
-input, select, button { font: inherit; }
-input[type=number] { width: 5rem; }
-.message.error { color: var(--bad); }
-.message.ok { color: var(--ok); }
-`;
+/** URL name under /status/ → source file of each script module the page loads. */
+const scriptFiles: Readonly<Record<string, string>> = {
+  'app.js': 'status-app.js',
+  'status-dom.js': 'status-dom.js',
+  'status-api.js': 'status-api.js',
+  'status-charts.js': 'status-charts.js',
+  'status-jobs.js': 'status-jobs.js',
+  'status-ops.js': 'status-ops.js',
+  'status-control.js': 'status-control.js',
+};
 
-/** The page, its stylesheet and its script, read once. */
-export function statusAssets(): { html: string; css: string; script: string } {
-  const script = readFileSync(new URL('./status-app.js', import.meta.url), 'utf8');
-  return { html, css, script };
+/** The page, its stylesheet and its script modules (by URL name), read once. */
+export function statusAssets(): { html: string; css: string; scripts: ReadonlyMap<string, string> } {
+  const scripts = new Map(Object.entries(scriptFiles).map(([url, file]) => [url, readFileSync(new URL(`./${file}`, import.meta.url), 'utf8')]));
+  return { html, css: statusCss, scripts };
 }

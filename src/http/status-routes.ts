@@ -11,10 +11,13 @@
 import type { FastifyInstance } from 'fastify';
 import { logCategories, logLevelNames } from '../log/levels.ts';
 import { redactUrl } from '../log/redact-url.ts';
+import type { FinishedHistory } from '../jobs/store/history.ts';
 import type { StoreOverview } from '../jobs/store/overview.ts';
 import type { QueueStats } from '../jobs/types.ts';
 import { catalog } from '../telemetry/catalog.ts';
 import type { BoardPool, StatusBoard } from './status-board.ts';
+import { QueueDepthSampler } from './queue-depth-sampler.ts';
+import { FinishedHistoryCache } from './status-history.ts';
 import { statusAssets } from './status-page.ts';
 
 /** Where the page's data comes from; the deployment wires these. */
@@ -26,6 +29,8 @@ export interface StatusSources {
   readonly queuePools: Readonly<Record<string, string>>;
   readonly queues: () => Promise<readonly QueueStats[]>;
   readonly overview: () => Promise<StoreOverview>;
+  /** Jobs finished per queue and minute (store.overview.history): the charts. */
+  readonly finished: (read: { since: Date | null; closedOnly: boolean }) => Promise<FinishedHistory>;
   /** A supervisor whose heartbeat is older than this is shown as silent (the reconciler's TTL; default 15 000). */
   readonly heartbeatTtlMs?: number;
 }
@@ -56,16 +61,30 @@ export function registerStatusRoutes(app: FastifyInstance, sources: StatusSource
   const vocabulary = controlVocabulary();
   const assets = statusAssets();
   let shared: { at: number; read: Promise<FleetRead> } | null = null;
+  const depth = new QueueDepthSampler(sources.queues);
+  const history = new FinishedHistoryCache({ finished: sources.finished, depth, knownQueues: Object.keys(sources.queuePools) });
+  // Sampling runs while the server does: from listen (or the first inject) to close.
+  app.addHook('onReady', async () => depth.start());
+  app.addHook('onClose', async () => depth.stop());
 
   const fleet = (): Promise<FleetRead> => {
     const now = Date.now();
-    if (shared === null || now - shared.at >= SHARED_READ_MS) shared = { at: now, read: readFleet(sources) };
+    if (shared === null || now - shared.at >= SHARED_READ_MS) {
+      const read = readFleet(sources);
+      // Each fleet read is also a depth sample: while someone looks, the sampler's own timer rests.
+      void read.then((r) => { if (r.queuesRead) depth.record(r.queues); });
+      shared = { at: now, read };
+    }
     return shared.read;
   };
 
   app.get('/', async (_request, reply) => reply.redirect('/status'));
   app.get('/status', async (_request, reply) => reply.headers(securityHeaders).type('text/html; charset=utf-8').send(assets.html));
-  app.get('/status/app.js', async (_request, reply) => reply.headers(securityHeaders).type('text/javascript; charset=utf-8').send(assets.script));
+  app.get<{ Params: { module: string } }>('/status/:module', async (request, reply) => {
+    const script = assets.scripts.get(request.params.module);
+    if (script === undefined) return reply.code(404).send({ error: 'not_found', reason: `no status page asset ${request.params.module}` });
+    return reply.headers(securityHeaders).type('text/javascript; charset=utf-8').send(script);
+  });
   app.get('/status/app.css', async (_request, reply) => reply.headers(securityHeaders).type('text/css; charset=utf-8').send(assets.css));
   app.get('/status/data', async (_request, reply) => {
     const { queues, overview, problems } = await fleet();
@@ -85,10 +104,12 @@ export function registerStatusRoutes(app: FastifyInstance, sources: StatusSource
     };
     return reply.headers(securityHeaders).send(body);
   });
+  app.get('/status/history', async (_request, reply) => reply.headers(securityHeaders).send(await history.read()));
 }
 
 interface FleetRead {
   readonly queues: readonly QueueStats[];
+  readonly queuesRead: boolean;
   readonly overview: StoreOverview | null;
   readonly problems: readonly string[];
 }
@@ -101,6 +122,7 @@ async function readFleet(sources: StatusSources): Promise<FleetRead> {
   if (overview.status === 'rejected') problems.push(`store overview unavailable: ${messageOf(overview.reason)}`);
   return {
     queues: queues.status === 'fulfilled' ? queues.value : [],
+    queuesRead: queues.status === 'fulfilled',
     overview: overview.status === 'fulfilled' ? overview.value : null,
     problems,
   };

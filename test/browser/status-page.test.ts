@@ -4,25 +4,19 @@
  * ran, redraws without reloading when more work happens, shows failure text as text (an error
  * message carrying markup stays inert), and a sampling rule set through its form is applied by the
  * running supervisor and its threads (events stop arriving) — likewise a log level. Everything the
- * page loads comes from the supervisor itself. A screenshot goes to test/artifacts/.
+ * page loads comes from the supervisor itself, and it breaks no CSP rule. A screenshot goes to
+ * test/artifacts/. The console's tabs (jobs, queues, schedules) are driven by console.test.ts.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineDeployment } from '../../src/deploy/define.ts';
 import { captureEvents } from '../../src/index.ts';
 import { startTestDeployment, testToken } from '../helpers/deployment.ts';
 import { eventually } from '../helpers/pool.ts';
 import { isolatedSchema, type IsolatedSchema } from '../helpers/schema.ts';
-
-const chromiumPath = '/usr/bin/chromium';
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const artifacts = join(root, 'test/artifacts');
-/** The copy shown in docs/deploy.md; refreshed only on request (PITBOSS_UPDATE_SCREENSHOT=1), so test runs leave the tree clean. */
-const readmeScreenshot = join(root, 'supervisors/deploy/status-page.png');
+import { artifacts, launchChromium, type TestBrowser } from './chromium.ts';
 
 const deployment = defineDeployment({
   pools: [{ name: 'tp', worker: new URL('../../workers/faults.ts', import.meta.url), threads: 2, statusIntervalMs: 300, sampleIntervalMs: 300 }],
@@ -32,10 +26,8 @@ const deployment = defineDeployment({
 type Running = Awaited<ReturnType<typeof startTestDeployment>>;
 let db: IsolatedSchema;
 let d: Running;
-let context: BrowserContext;
+let browser: TestBrowser;
 let page: Page;
-let profile: string;
-const requested: string[] = [];
 /** The page redraws every 1.5 s; on a loaded machine give it several rounds. */
 const poll = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 15_000, interval: 100 });
 
@@ -53,27 +45,14 @@ async function runJob(body: Record<string, unknown>, status: string): Promise<st
 }
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`chromium is not installed at ${chromiumPath}: this test drives a real browser. Install it with \`apt-get install -y chromium\` (Debian; .ci/run does) and run again.`);
-  }
+  browser = await launchChromium();
+  page = browser.page;
   db = await isolatedSchema('status_page');
   d = await startTestDeployment({ databaseUrl: db.url, supervisorId: 'status-test' }, { deployment });
-  profile = mkdtempSync(join(tmpdir(), 'pitboss-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1000 },
-    timeout: 60_000,
-  });
-  page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('request', (request) => requested.push(request.url()));
 }, 90_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await d?.running.stop();
   await db?.drop();
 }, 60_000);
@@ -134,6 +113,7 @@ describe('status page in a real browser', () => {
     expect(await page.locator('#details-hidden').isVisible()).toBe(false);
     expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem('pitboss.controlToken'))).toBe(testToken);
 
+    await page.click('#tabs a[data-tab=control]');
     await page.fill('#rule-pattern', 'action.*');
     await page.fill('#rule-rate', '0');
     await page.selectOption('#rule-pool', 'tp');
@@ -158,14 +138,13 @@ describe('status page in a real browser', () => {
     await poll(() => page.locator('#levels').textContent()).toContain('job=debug');
   }, 30_000);
 
-  it('loaded nothing from anywhere but the supervisor; screenshot written', async () => {
+  it('loaded nothing from anywhere but the supervisor, broke no CSP rule; screenshot written', async () => {
     const origin = new URL(d.running.url).origin;
-    const foreign = requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'));
+    const foreign = browser.requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'));
     expect(foreign).toEqual([]);
+    expect(browser.cspViolations).toEqual([]);
+    await page.click('#tabs a[data-tab=overview]');
     mkdirSync(artifacts, { recursive: true });
-    const shot = join(artifacts, 'status-page.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    expect(existsSync(shot)).toBe(true);
-    if (process.env.PITBOSS_UPDATE_SCREENSHOT === '1') copyFileSync(shot, readmeScreenshot);
+    await page.screenshot({ path: join(artifacts, 'status-page.png'), fullPage: true });
   }, 30_000);
 });

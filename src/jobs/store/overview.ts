@@ -8,10 +8,11 @@
  */
 import type { QueueStats } from '../types.ts';
 import { settle, withTimeout, type StoreEngine } from './engine.ts';
+import { readFinishedHistory, type FinishedHistory } from './history.ts';
 import { toQueueStats } from './rows.ts';
 import { overviewSql } from './sql/overview.ts';
 import type { SqlClient, SqlRow } from './types.ts';
-import { checkCount } from './validate.ts';
+import { checkCount, invalidJob } from './validate.ts';
 
 /** A job whose latest attempt failed (awaiting retry) or that is dead. */
 interface FailedJobSummary {
@@ -129,6 +130,22 @@ export class OverviewFacet {
       const limit = checkCount('limit', options.limit ?? 20, 1);
       const timeoutMs = checkCount('timeoutMs', options.timeoutMs ?? 2000, 1);
       return this.#engine.health.once('overview', () => withTimeout(readOverview(this.#engine.client, limit, timeoutMs), timeoutMs, 'overview'));
+    });
+  }
+
+  /**
+   * Jobs finished per queue and minute over the last hour: completed, failed, p50/p95 duration (the
+   * status page's charts). `since` skips minutes the caller already holds; `closedOnly` stops at the
+   * last minute that is over; each half of the read takes at most `cap` rows (default 20 000; see
+   * `capped`); one transaction bounded by `timeoutMs` (default 2000).
+   */
+  history(options: { since?: Date | null; closedOnly?: boolean; cap?: number; timeoutMs?: number } = {}): Promise<FinishedHistory> {
+    return settle(() => {
+      this.#engine.open('history');
+      const since = options.since ?? null;
+      if (since !== null && !(since instanceof Date && Number.isFinite(since.getTime()))) throw invalidJob('since', 'must be a valid Date or null');
+      const read = { since, closedOnly: options.closedOnly === true, cap: checkCount('cap', options.cap ?? 20_000, 1), timeoutMs: checkCount('timeoutMs', options.timeoutMs ?? 2000, 1) };
+      return this.#engine.health.once('history', () => withTimeout(readFinishedHistory(this.#engine.client, read), read.timeoutMs, 'history'));
     });
   }
 }

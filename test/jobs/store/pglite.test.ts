@@ -9,6 +9,7 @@ import { migrations } from '../../../src/jobs/store/schema.ts';
 import { JobStore } from '../../../src/jobs/store/store.ts';
 import { jobLifecycleConformance } from './conformance-jobs.ts';
 import { storeOperationsConformance } from './conformance-ops.ts';
+import { storeHistoryConformance } from './conformance-history.ts';
 import { storeRetentionConformance } from './conformance-retention.ts';
 import { pgliteHarness, type StoreHarness } from './harness.ts';
 
@@ -27,6 +28,7 @@ describe('JobStore on PGlite', () => {
   jobLifecycleConformance(() => harness);
   storeOperationsConformance(() => harness);
   storeRetentionConformance(() => harness);
+  storeHistoryConformance(() => harness);
 
   it('migrates idempotently and records each version once', async () => {
     // Every version of schema.ts, whichever they are (issue 18's slices each add one).

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { testDatabaseUrl } from '../../helpers/services.ts';
 import { jobLifecycleConformance } from './conformance-jobs.ts';
 import { storeOperationsConformance } from './conformance-ops.ts';
+import { storeHistoryConformance } from './conformance-history.ts';
 import { storeRetentionConformance } from './conformance-retention.ts';
 import { postgresHarness, type StoreHarness } from './harness.ts';
 
@@ -21,4 +22,5 @@ describe('JobStore on PostgreSQL', () => {
   jobLifecycleConformance(() => harness);
   storeOperationsConformance(() => harness);
   storeRetentionConformance(() => harness);
+  storeHistoryConformance(() => harness);
 });
