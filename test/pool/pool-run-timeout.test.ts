@@ -25,11 +25,23 @@ describe('Pool.run timeoutMs', () => {
   it('aborts ctx.signal at the run deadline, shorter or longer than the pool taskTimeoutMs', async () => {
     const { pool, events } = await startPool({ threads: 1, taskTimeoutMs: 5_000, killGraceMs: 2_000 });
     const started = performance.now();
-    expect(await pool.run({ kind: 'cooperative', ms: 5_000 }, { timeoutMs: 50 })).toBe('aborted cleanly');
+    // The task sees the abort at 50 ms and returns at once; having passed its own deadline, the run fails by it.
+    const aborted = await pool.run({ kind: 'cooperative', ms: 5_000 }, { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(aborted).toMatchObject({ remote: { code: 'PITBOSS_TASK_TIMEOUT' } });
     expect(performance.now() - started).toBeLessThan(2_000);
     const { pool: strict } = await startPool({ threads: 1, taskTimeoutMs: 50, killGraceMs: 2_000 });
     // A longer own deadline lets a 300 ms task finish that the pool's 50 ms would have aborted.
     expect(await strict.run({ kind: 'cooperative', ms: 300 }, { timeoutMs: 2_000 })).toBe('finished');
+    expect(events.of('pool.worker.terminated')).toHaveLength(0);
+  });
+
+  it('fails a run that ignores its signal and returns after its own deadline, within the kill grace', async () => {
+    const { pool, events } = await startPool({ threads: 1, killGraceMs: 5_000 });
+    // 'ok' with a delay never looks at ctx.signal: it answers 300 ms in, long before the kill.
+    const late = await pool.run({ kind: 'ok', value: 'late', delayMs: 300 }, { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(late).toMatchObject({ remote: { code: 'PITBOSS_TASK_TIMEOUT', message: 'task deadline (run timeoutMs 50 ms) passed before it returned' } });
+    expect(await pool.run({ kind: 'ok', value: 'in time', delayMs: 10 }, { timeoutMs: 2_000 })).toBe('in time');
+    // Not a crash: the thread answered, so it is kept.
     expect(events.of('pool.worker.terminated')).toHaveLength(0);
   });
 

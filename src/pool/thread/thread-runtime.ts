@@ -155,6 +155,12 @@ async function runOne(envelope: TaskEnvelope): Promise<TaskResult | null> {
     const returned = correlationId === null || traceparent === null ? call()
       : restoreCorrelation(tracestate === undefined ? { correlationId, traceparent } : { correlationId, traceparent, tracestate }, call);
     value = isPromiseLike(returned) ? await returned : returned;
+    // A run's own deadline (a job's timeoutMs) bounds its answer too: a CPU-bound task that never
+    // yields cannot see the signal abort, and would otherwise complete however late it returned.
+    if (ownTimeoutMs !== undefined && performance.now() - started > ownTimeoutMs) {
+      error = serializeError(Object.assign(deadlineError('run timeoutMs', ownTimeoutMs), { message: `task deadline (run timeoutMs ${ownTimeoutMs} ms) passed before it returned` }));
+      value = undefined;
+    }
   } catch (thrown) {
     error = serializeError(ctx.deadlineReached ? afterDeadline(ctx.signal.reason as Error, thrown) : thrown);
   } finally {
