@@ -17,13 +17,20 @@ async function setPaused(queue, pause) {
   }
 }
 
+/** `max / window` of a queue's rate limit (`{ max, perMs }`), 'none' without one. */
+function rateLimitText(limit) {
+  if (limit === null || limit === undefined) return 'none';
+  const window = limit.perMs % 1000 === 0 ? `${limit.perMs / 1000} s` : `${limit.perMs} ms`;
+  return `${limit.max} / ${window}`;
+}
+
 /** The queue table with its pause/resume buttons, from the overview's counts (rows carry `paused`). */
 export function renderQueueControls(data) {
   fillTable('queue-controls', data.queues, (q) => {
     const state = q.paused === true ? 'paused' : q.paused === false ? 'active' : null;
     const action = button(q.paused === true ? 'Resume…' : 'Pause…', () => setPaused(q.queue, q.paused !== true));
     action.dataset.queue = q.queue;
-    return [q.queue, state === null ? null : stateCell(state), q.queued, q.running, q.failed, q.dead, action];
+    return [q.queue, state === null ? null : stateCell(state), rateLimitText(q.rateLimit), q.queued, q.running, q.failed, q.dead, action];
   }, 'no queues');
   addOptions($('schedule-queue'), data.queues.map((q) => q.queue));
 }

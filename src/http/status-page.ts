@@ -98,7 +98,7 @@ const html = `<!doctype html>
   <div class="tab" data-tab="queues" hidden>
     <section class="wide">
       <h2>Queues <span class="muted">(fleet)</span></h2>
-      <table id="queue-controls"><thead><tr><th>queue</th><th>state</th><th>queued</th><th>running</th><th>retrying</th><th>dead</th><th></th></tr></thead><tbody></tbody></table>
+      <table id="queue-controls"><thead><tr><th>queue</th><th>state</th><th title="job starts allowed per window, fleet-wide (rateLimit)">rate limit</th><th>queued</th><th>running</th><th>retrying</th><th>dead</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section class="wide">
       <h2>Last hour, per minute <span id="charts-note" class="muted"></span></h2>

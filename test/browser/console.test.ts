@@ -21,7 +21,7 @@ const deployment = defineDeployment({
     { name: 'tp', worker: new URL('../../workers/faults.ts', import.meta.url), threads: 2, statusIntervalMs: 300, sampleIntervalMs: 300 },
     { name: 'hp', worker: new URL('../../workers/hash.ts', import.meta.url), threads: 1, statusIntervalMs: null, sampleIntervalMs: null },
   ],
-  queues: { work: { pool: 'tp', concurrency: 2 }, mail: { pool: 'tp', concurrency: 1 }, hash: { pool: 'hp', concurrency: 1 } },
+  queues: { work: { pool: 'tp', concurrency: 2 }, mail: { pool: 'tp', concurrency: 1 }, hash: { pool: 'hp', concurrency: 1, rateLimit: { max: 50, perMs: 1000 } } },
 });
 
 type Running = Awaited<ReturnType<typeof startTestDeployment>>;
@@ -185,6 +185,9 @@ describe('the console in a real browser', () => {
     await page.click('#tabs a[data-tab=queues]');
     const button = page.locator('#queue-controls button[data-queue=mail]');
     await poll(() => button.textContent()).toBe('Pause…');
+    // The rate limit a queue runs under is on its row; a queue without one says so.
+    expect(await page.locator('#queue-controls tbody tr', { hasText: 'hash' }).textContent()).toContain('50 / 1 s');
+    expect(await page.locator('#queue-controls tbody tr', { hasText: 'mail' }).textContent()).toContain('none');
     await button.click();
     expect(await page.locator('#confirm-text').textContent()).toMatch(/^Pause queue mail\?/);
     await page.click('#confirm-yes');
