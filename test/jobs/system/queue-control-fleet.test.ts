@@ -90,6 +90,10 @@ describe('queue control across two supervisors (Postgres + BullMQ)', () => {
     const [a, b] = members as [Member, Member];
     const events = [captureEvents(a.bus, ['queue.*']), captureEvents(b.bus, ['queue.*'])];
     await a.system.pauseQueue('shared');
+    // b hears of the pause by NOTIFY, milliseconds later (its periodic re-read is 10 s away here): a
+    // job handed to b before then is refused at claim and leaves dispatch, which the Redis count
+    // below would take for a consumer that never held back. Give the notification its moment.
+    await sleep(300);
     const before = starts.length;
     // Enqueued through the other supervisor, which consumes the queue too.
     const jobs = await b.system.enqueue(Array.from({ length: 6 }, (_, i) => ({ queue: 'shared', name: 'waits', data: { kind: 'ok', value: i } })));
