@@ -1,5 +1,5 @@
 /**
- * The scheduler every supervisor runs: no leader to elect, none to die silently. Each pass reads
+ * The scheduler every supervisor runs: no leader to elect, none to die silently. Each pass (a PeriodicPass) reads
  * the schedules with the database's clock, plans each one's due ticks (ticks.ts) and applies the
  * plan with `store.schedules.fire`, which moves the schedule's cursor by compare-and-set and
  * inserts the ticks' jobs in the same statement: of supervisors racing for a tick, exactly one
@@ -16,6 +16,7 @@ import { childTraceparent, newCorrelationId } from '../../telemetry/correlation.
 import { tickKey, type SchedulesFacet, type StoredSchedule } from '../store/schedules.ts';
 import type { EnqueuedJob } from '../types.ts';
 import { cronOf } from './spec.ts';
+import { PeriodicPass } from '../periodic.ts';
 import { planTicks } from './ticks.ts';
 
 /** The scheduler's timing; tests shorten it. */
@@ -41,40 +42,34 @@ const RETRY_MS = 250;
 
 export class Scheduler {
   readonly #deps: SchedulerDeps;
-  readonly #pollMs: number;
   readonly #missedAfterMs: number;
   /** Parsed expressions by `cron \0 timezone` (parsing is the costly part of a plan). */
   readonly #crons = new Map<string, Cron>();
-  #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
+  /** Passes every `pollMs` at most, sooner when a tick is due (each pass says when). */
+  readonly #periodic: PeriodicPass;
   #stopped = true;
 
   constructor(deps: SchedulerDeps, options: SchedulerOptions = {}) {
     this.#deps = deps;
-    this.#pollMs = options.pollMs ?? 1000;
     this.#missedAfterMs = options.missedAfterMs ?? 5000;
+    const pollMs = options.pollMs ?? 1000;
+    this.#periodic = new PeriodicPass(() => this.#pass(pollMs), pollMs);
   }
 
   start(): void {
     this.#stopped = false;
-    this.#schedule(0);
+    this.#periodic.start(0);
   }
 
   /** Runs a pass now (joins one under way); the timer is re-armed after it. */
   wake(): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#running ??= this.#pass().then((waitMs) => this.#schedule(waitMs), () => this.#schedule(this.#pollMs)).finally(() => { this.#running = null; });
-    return this.#running;
+    return this.#periodic.run();
   }
 
   /** No more passes; resolves once a pass under way has ended. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running?.catch(() => {});
+    return this.#periodic.stop();
   }
 
   /** The parsed expression of a schedule (cached). */
@@ -88,16 +83,10 @@ export class Scheduler {
     return cron;
   }
 
-  #schedule(waitMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => { this.#timer = null; void this.wake(); }, waitMs);
-    this.#timer.unref();
-  }
-
   /** One pass over every schedule; resolves to how long to wait before the next. A store that cannot list ends it early (the next pass retries). */
-  async #pass(): Promise<number> {
+  async #pass(pollMs: number): Promise<number> {
     const { now, schedules } = await this.#deps.store.list();
-    let waitMs = this.#pollMs;
+    let waitMs = pollMs;
     for (const schedule of schedules) {
       if (this.#stopped) break;
       try {
