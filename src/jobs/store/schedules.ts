@@ -4,30 +4,20 @@
  * sql/schedules.ts for why that makes a tick fire once across a fleet). Definitions are checked by
  * the caller (schedules/spec.ts); the store checks what it needs to write safely.
  */
-import type { CheckedSchedule, MissedTicks, ScheduleSource } from '../schedules/spec.ts';
+import type { CheckedSchedule, MissedTicks, ScheduleRecord, ScheduleSource } from '../schedules/spec.ts';
 import type { EnqueuedJob } from '../types.ts';
 import { settle, type StoreEngine } from './engine.ts';
 import { toEnqueued } from './rows.ts';
 import { scheduleSql } from './sql/schedules.ts';
 import type { SqlRow } from './types.ts';
 
-/** A schedule's row as the store holds it. */
-export interface StoredSchedule {
-  readonly schedule: string;
-  readonly cron: string;
-  readonly timezone: string | null;
-  readonly queue: string;
-  readonly name: string;
-  readonly data: unknown;
-  readonly missed: MissedTicks;
-  readonly source: ScheduleSource;
+/** A schedule's row as the store holds it: the definition as listed, with its cursor and revision in place of the derived times. */
+export interface StoredSchedule extends Omit<ScheduleRecord, 'nextRunAt' | 'lastRunAt' | 'coveredUntil'> {
   /** Changes with every edit (a decimal string: bigint). */
   readonly revision: string;
   /** Ticks up to here are handled. */
   readonly cursor: Date;
   readonly lastFiredAt: Date | null;
-  readonly createdAt: Date;
-  readonly updatedAt: Date;
 }
 
 /** One application of a tick plan (see schedules/ticks.ts). */
