@@ -49,6 +49,7 @@ const envSchema = z.object({
   PITBOSS_SHUTDOWN_TIMEOUT_MS: positiveInt().default(10_000),
   PITBOSS_HEARTBEAT_TTL_MS: positiveInt().default(15_000),
   PITBOSS_RECONCILE_INTERVAL_MS: positiveInt().default(2000),
+  PITBOSS_DISPATCH_BATCH: positiveInt(1000).default(16),
   PITBOSS_RETENTION_DAYS: days.default(14),
   PITBOSS_RETENTION_DEAD_DAYS: days.default(30),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
@@ -76,6 +77,7 @@ export const configVariables: Readonly<Record<keyof z.infer<typeof envSchema>, {
   PITBOSS_SHUTDOWN_TIMEOUT_MS: { default: '10000', description: 'How long SIGTERM waits for running jobs before stopping.' },
   PITBOSS_HEARTBEAT_TTL_MS: { default: '15000', description: 'A supervisor silent this long is presumed dead; its running jobs are requeued.' },
   PITBOSS_RECONCILE_INTERVAL_MS: { default: '2000', description: 'How often the reconciler heartbeats and re-dispatches what dispatch lost.' },
+  PITBOSS_DISPATCH_BATCH: { default: '16', description: 'With `REDIS_URL`: new jobs of one queue, priority and delay enqueued together travel up to this many to a BullMQ job (1: one BullMQ job each). No job waits for a batch to fill; a supervisor with every slot of a queue busy holds at most one batch more.' },
   PITBOSS_RETENTION_DAYS: { default: '14', description: 'Completed and cancelled jobs (with their actions), thread history and silent supervisors older than this are deleted; 0 keeps them.' },
   PITBOSS_RETENTION_DEAD_DAYS: { default: '30', description: 'Dead jobs older than this are deleted; 0 keeps them.' },
   OTEL_EXPORTER_OTLP_ENDPOINT: { default: '(no push)', description: 'OTLP/HTTP endpoint to push metrics to, besides `/metrics`.' },
@@ -102,6 +104,8 @@ export interface PitbossConfig {
   readonly shutdownTimeoutMs: number;
   readonly heartbeatTtlMs: number;
   readonly reconcileIntervalMs: number;
+  /** New jobs per BullMQ job (BullmqDispatcherOptions.batchSize). */
+  readonly dispatchBatch: number;
   /** Days finished records are kept (0: for ever). */
   readonly retentionDays: number;
   readonly retentionDeadDays: number;
@@ -136,6 +140,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     shutdownTimeoutMs: e.PITBOSS_SHUTDOWN_TIMEOUT_MS,
     heartbeatTtlMs: e.PITBOSS_HEARTBEAT_TTL_MS,
     reconcileIntervalMs: e.PITBOSS_RECONCILE_INTERVAL_MS,
+    dispatchBatch: e.PITBOSS_DISPATCH_BATCH,
     retentionDays: e.PITBOSS_RETENTION_DAYS,
     retentionDeadDays: e.PITBOSS_RETENTION_DEAD_DAYS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,

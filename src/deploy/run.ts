@@ -84,7 +84,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
   // A dead supervisor's BullMQ jobs stay "active" (a re-add of their ids is a no-op) until their lock
   // lapses and stalled recovery runs: the lock is the heartbeat's twin, so both follow the TTL.
   const dispatcher: Dispatcher = config.redisUrl === null || bullmq === null ? new LocalDispatcher() : new bullmq.BullmqDispatcher({
-    url: config.redisUrl, telemetry: bus, lockDurationMs: config.heartbeatTtlMs, stalledIntervalMs: config.heartbeatTtlMs,
+    url: config.redisUrl, telemetry: bus, lockDurationMs: config.heartbeatTtlMs, stalledIntervalMs: config.heartbeatTtlMs, batchSize: config.dispatchBatch,
   });
   const pools = deployment.pools.map((spec) => new SupervisedPool({ ...spec, telemetry: bus, logger }, { shutdownMs: config.shutdownTimeoutMs }));
   const poolByName = new Map(pools.map((p) => [p.name, p]));

@@ -192,7 +192,7 @@ export class JobSystem {
     const created = jobs.filter((job) => job.created);
     for (const job of jobs) this.#knownQueues.add(job.queue);
     if (created.length > 0) {
-      await this.#o.dispatcher.add(created.map(toDispatchJob)).catch(() => {});
+      await this.#o.dispatcher.addNew(created.map(toDispatchJob)).catch(() => {});
       for (const job of created) {
         this.#bus.execute('job.enqueued', {}, { queue: job.queue, job_name: job.name, job_id: job.id, correlation_id: context.correlationId, traceparent: context.traceparent });
       }

@@ -261,6 +261,11 @@ export interface Dispatcher {
   readonly backend: 'bullmq' | 'local';
   /** Makes jobs available to consumers; a job id already known is not duplicated. */
   add(jobs: readonly DispatchJob[]): Promise<void>;
+  /**
+   * `add` for jobs the store has just created, whose ids no dispatch can hold yet: the backend may
+   * pack them (BullMQ: several to a BullMQ job, see BullmqDispatcherOptions.batchSize).
+   */
+  addNew(jobs: readonly DispatchJob[]): Promise<void>;
   /** Makes jobs due now (a retry): one dispatch holds back (delayed) is handed out at once, one it does not know is added. */
   promote(jobs: readonly DispatchJob[]): Promise<void>;
   /** Jobs dispatch currently holds for a queue (waiting, delayed, prioritized, active). */

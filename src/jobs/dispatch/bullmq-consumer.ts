@@ -32,7 +32,8 @@
 import { DelayedError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DispatchConsumer, DispatchedJob, DispatchOutcome, RateLimit } from '../types.ts';
-import { fromBullmqId } from './bullmq-jobs.ts';
+import { fromBullmqId, packedEntry, singleEntry, type BullmqEntry, type PackedEntry } from './bullmq-jobs.ts';
+import { JobSlots } from './job-slots.ts';
 import { InFlight, report, runProcessor, type DispatchErrorHandler, type SettledOutcome } from './processing.ts';
 import { closeClient, errorListener, isConnectionError } from './redis-watch.ts';
 import { checkOptionalMs } from './validate.ts';
@@ -54,6 +55,10 @@ export interface BullmqConsumerSettings {
   readonly failureRetryDelayMs: number;
   readonly onError: DispatchErrorHandler;
   readonly onClosed: (consumer: BullmqConsumer) => void;
+  /** Adds single jobs' entries (a packed job's retry, or its jobs not started); fails fast while Redis is away. */
+  readonly handBack: (entries: BullmqEntry[]) => Promise<void>;
+  /** Clears packed ids from the packed index once their entry has handed them out. */
+  readonly forget: (ids: readonly string[]) => Promise<void>;
 }
 
 /** Thrown to say "already moved": one instance, as BullMQ only checks its name and building one captures a stack. */
@@ -101,6 +106,9 @@ export class BullmqConsumer implements DispatchConsumer {
   readonly #settings: BullmqConsumerSettings;
   readonly #worker: Worker;
   readonly #inFlight = new InFlight();
+  readonly #slots: JobSlots;
+  /** BullMQ jobs in #handle now: each single job's holds one slot too, a packed one's jobs one each. */
+  #entries = 0;
   #state: 'running' | 'paused' | 'closing' = 'running';
   /** Set when close() gave up waiting: outcomes of jobs still running are no longer recorded. */
   #abandoned = false;
@@ -110,6 +118,7 @@ export class BullmqConsumer implements DispatchConsumer {
 
   constructor(settings: BullmqConsumerSettings) {
     this.#settings = settings;
+    this.#slots = new JobSlots(settings.concurrency, () => this.#retune());
     const onError = errorListener(settings.onError);
     settings.connection.on('error', onError);
     this.#worker = new ConsumerWorker(settings.queue, (job, token) => this.#handle(job, token), {
@@ -127,21 +136,94 @@ export class BullmqConsumer implements DispatchConsumer {
     this.#worker.on('error', onError);
   }
 
+  /**
+   * BullMQ fetches while its jobs in progress are fewer than its concurrency; a packed entry is one
+   * of them but takes a slot per job it carries. So BullMQ's concurrency follows the free slots: it
+   * fetches only while a slot is free, and a consumer with every slot taken holds at most one more
+   * entry (waiting for slots) beyond its jobs.
+   */
+  #retune(): void {
+    this.#worker.concurrency = Math.max(1, this.#settings.concurrency - this.#slots.used + this.#entries);
+  }
+
   async #handle(job: Job, token: string | undefined): Promise<null> {
+    this.#entries++;
+    try {
+      const packed = packedEntry(job.data);
+      return await (packed === null ? this.#handleSingle(job, token) : this.#handlePacked(job, token, packed));
+    } finally {
+      this.#entries--;
+      this.#retune();
+    }
+  }
+
+  /** A single job's entry stays active in BullMQ while the job runs; its outcome is recorded on it. */
+  async #handleSingle(job: Job, token: string | undefined): Promise<null> {
     // A fetch already under way when pause()/close() was called can still deliver one job: give it
     // straight back instead of running it.
-    if (this.#state !== 'running') {
+    if (this.#state !== 'running' || !(await this.#slots.take().then(() => true, () => false))) {
       await this.#record(job, token, { kind: 'retry', delayMs: 0 });
       throw MOVED;
     }
-    const dispatched: DispatchedJob = { id: fromBullmqId(job.id), queue: this.#settings.queue, name: job.name };
-    const outcome = await runProcessor(this.#settings.process, dispatched, this.#settings.failureRetryDelayMs, this.#settings.onError);
-    // After a close that timed out nothing more is recorded for this worker: the job's lock lapses
-    // and stalled recovery hands it out again, whatever this attempt decided.
-    if (this.#abandoned) throw MOVED;
-    if (outcome.kind === 'done') return null;
-    await this.#record(job, token, outcome);
-    throw MOVED;
+    try {
+      const dispatched: DispatchedJob = { id: fromBullmqId(job.id), queue: this.#settings.queue, name: job.name };
+      const outcome = await runProcessor(this.#settings.process, dispatched, this.#settings.failureRetryDelayMs, this.#settings.onError);
+      // After a close that timed out nothing more is recorded for this worker: the job's lock lapses
+      // and stalled recovery hands it out again, whatever this attempt decided.
+      if (this.#abandoned) throw MOVED;
+      if (outcome.kind === 'done') return null;
+      await this.#record(job, token, outcome);
+      throw MOVED;
+    } finally {
+      this.#slots.release();
+    }
+  }
+
+  /**
+   * A packed entry hands its jobs out one slot at a time and completes once each has a slot (or was
+   * given back): the jobs then run outside BullMQ, like jobs whose entry was lost, with the store's
+   * claim as their fence and the reconciler as their safety net. A retry becomes a single job's
+   * entry. Under a rate limit an entry starts one job and gives the rest back as single entries, so
+   * BullMQ's limiter counts every start. Jobs not started when the consumer pauses or closes go back
+   * as single entries; if Redis cannot take them the entry is left to stalled recovery.
+   */
+  async #handlePacked(job: Job, token: string | undefined, packed: PackedEntry): Promise<null> {
+    const priority = job.opts.priority ?? 0;
+    const starts = this.#settings.rateLimit === null ? packed.ids.length : 1;
+    let started = 0;
+    while (started < starts && this.#state === 'running') {
+      if (!(await this.#slots.take().then(() => true, () => false))) break;
+      this.#startPacked(packed.ids[started] as string, packed.names[started] as string, priority);
+      started++;
+    }
+    if (started < packed.ids.length) {
+      const rest = packed.ids.slice(started).map((id, i) => singleEntry(id, packed.names[started + i] as string, priority, 0));
+      try {
+        await this.#settings.handBack(rest);
+      } catch (error) {
+        this.#unrecordedPacked(job, rest.length, error);
+        throw MOVED;
+      }
+    }
+    await this.#settings.forget(packed.ids).catch((error: unknown) => report(this.#settings.onError, error));
+    return null;
+  }
+
+  #startPacked(id: string, name: string, priority: number): void {
+    const finished = this.#inFlight.begin();
+    const dispatched: DispatchedJob = { id, queue: this.#settings.queue, name };
+    void runProcessor(this.#settings.process, dispatched, this.#settings.failureRetryDelayMs, this.#settings.onError)
+      .then(async (outcome) => {
+        this.#slots.release();
+        if (outcome.kind === 'done' || this.#abandoned) return;
+        try {
+          await this.#settings.handBack([singleEntry(id, name, priority, outcome.delayMs)]);
+        } catch (error) {
+          const message = `queue ${this.#settings.queue}: could not hand job ${id} back for its retry; the reconciler will dispatch it again`;
+          report(this.#settings.onError, new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', message, { cause: error }));
+        }
+      })
+      .finally(finished);
   }
 
   async #record(job: Job, token: string | undefined, outcome: SettledOutcome & { kind: 'retry' }): Promise<void> {
@@ -150,6 +232,11 @@ export class BullmqConsumer implements DispatchConsumer {
     } catch (error) {
       this.#unrecorded(job, outcome.kind, error);
     }
+  }
+
+  #unrecordedPacked(job: Job, count: number, error: unknown): void {
+    const message = `queue ${this.#settings.queue}: could not hand back ${count} job(s) of packed entry ${job.id} not started; stalled recovery hands the entry out again`;
+    report(this.#settings.onError, new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', message, { cause: error }));
   }
 
   #unrecorded(job: Job, kind: SettledOutcome['kind'], error: unknown): void {
@@ -161,6 +248,7 @@ export class BullmqConsumer implements DispatchConsumer {
   pause(): Promise<void> {
     if (this.#state !== 'running') return this.#transition;
     this.#state = 'paused';
+    this.#slots.withdraw();
     return this.#then(() => this.#worker.pause(true));
   }
 
@@ -183,6 +271,7 @@ export class BullmqConsumer implements DispatchConsumer {
 
   async #shutdown(timeoutMs: number | undefined): Promise<void> {
     this.#state = 'closing';
+    this.#slots.withdraw();
     await this.#then(() => this.#worker.pause(true));
     this.#abandoned = !(await this.#inFlight.drained(timeoutMs));
     try {

@@ -21,6 +21,13 @@ export function fromBullmqId(bullmqId: string | undefined): string {
   return bullmqId.startsWith(ID_PREFIX) ? bullmqId.slice(ID_PREFIX.length) : bullmqId;
 }
 
+/** A job as `Queue.addBulk` takes it: a single job's entry (`data` null) or a packed one. */
+export interface BullmqEntry {
+  readonly name: string;
+  readonly data: PackedEntry | null;
+  readonly opts: JobsOptions;
+}
+
 /** BullMQ's highest priority number (2^21 - 1); lower numbers run first. */
 const PRIORITY_LIMIT = 2 ** 21 - 1;
 const PRIORITY_ZERO = 2 ** 20;
@@ -45,7 +52,7 @@ function toBullmqPriority(priority: number): number {
  * the consumer records every outcome itself (`moveToCompleted`, `moveToDelayed`) and never fails a
  * job through BullMQ: the store counts attempts, not dispatch.
  */
-export function toBullmqJob(job: DispatchJob): { name: string; data: null; opts: JobsOptions } {
+export function toBullmqJob(job: DispatchJob): BullmqEntry {
   return {
     name: job.name,
     // The payload stays in the store; the processor looks the row up by id.
@@ -59,4 +66,88 @@ export function toBullmqJob(job: DispatchJob): { name: string; data: null; opts:
       removeOnFail: true,
     },
   };
+}
+
+/**
+ * A packed entry: one BullMQ job carrying up to `batchSize` new jobs of one queue, priority and
+ * delay, so Redis and BullMQ pay one add, one fetch and one completion per batch instead of per job.
+ * Its id says how many ids it holds (`b<n>-<first id>-<hash of all ids>`: the count lets `count`
+ * sum jobs without reading entries, the hash makes the id differ for every distinct set) and is
+ * never an integer nor a single job's id.
+ */
+export interface PackedEntry {
+  readonly ids: readonly string[];
+  readonly names: readonly string[];
+}
+
+/** 32-bit FNV-1a of the ids, so two packed entries with the same first id and size still differ. */
+function fnv1a(ids: readonly string[]): string {
+  let hash = 0x811c9dc5;
+  for (const id of ids) {
+    for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+    hash = Math.imul(hash ^ 44, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+function packedJob(jobs: readonly DispatchJob[]): BullmqEntry {
+  const ids = jobs.map((job) => job.id);
+  const first = jobs[0] as DispatchJob;
+  return {
+    name: 'packed',
+    data: { ids, names: jobs.map((job) => job.name) },
+    opts: {
+      jobId: `b${ids.length}-${first.id}-${fnv1a(ids)}`,
+      priority: toBullmqPriority(first.priority),
+      delay: Math.max(0, Math.round(first.delayMs)),
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  };
+}
+
+/** The jobs a packed BullMQ job carries, or null for a single job's entry. */
+export function packedEntry(data: unknown): PackedEntry | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const { ids, names } = data as Partial<PackedEntry>;
+  if (!Array.isArray(ids) || !Array.isArray(names) || ids.length !== names.length) return null;
+  return { ids, names };
+}
+
+/**
+ * The BullMQ entries of a queue's new jobs: jobs of one priority and delay go in packed entries of
+ * up to `batchSize` ids, in the order given; a group of one is a single job's entry as `add` makes it.
+ * Ids repeated within the call are packed once. Also returns, for each id that went into a packed entry, that entry's id.
+ */
+export function toPackedEntries(jobs: readonly DispatchJob[], batchSize: number): { entries: BullmqEntry[]; packed: Map<string, string> } {
+  const groups = new Map<string, DispatchJob[]>();
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    if (seen.has(job.id)) continue;
+    seen.add(job.id);
+    const key = `${toBullmqPriority(job.priority)}|${Math.max(0, Math.round(job.delayMs))}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [job]);
+    else group.push(job);
+  }
+  const entries: BullmqEntry[] = [];
+  const packed = new Map<string, string>();
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.length; i += batchSize) {
+      const chunk = group.slice(i, i + batchSize);
+      if (chunk.length === 1) {
+        entries.push(toBullmqJob(chunk[0] as DispatchJob));
+        continue;
+      }
+      const entry = packedJob(chunk);
+      entries.push(entry);
+      for (const job of chunk) packed.set(job.id, entry.opts.jobId as string);
+    }
+  }
+  return { entries, packed };
+}
+
+/** A single job's entry for a job taken out of a packed one (its retry, or handed back unstarted). */
+export function singleEntry(id: string, name: string, bullmqPriority: number, delayMs: number): BullmqEntry {
+  return { name, data: null, opts: { jobId: toBullmqId(id), priority: bullmqPriority, delay: Math.max(0, Math.round(delayMs)), removeOnComplete: true, removeOnFail: true } };
 }

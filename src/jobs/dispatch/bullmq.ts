@@ -10,7 +10,8 @@ import type { Telemetry } from '../../telemetry/bus.ts';
 import { telemetry as sharedTelemetry } from '../../telemetry/default.ts';
 import type { DispatchConsumer, DispatchedJob, Dispatcher, DispatchJob, DispatchOutcome, RateLimit } from '../types.ts';
 import { BullmqConsumer } from './bullmq-consumer.ts';
-import { toBullmqJob } from './bullmq-jobs.ts';
+import { toBullmqJob, toPackedEntries, type BullmqEntry } from './bullmq-jobs.ts';
+import { countedKeys, PackedIndex } from './packed-index.ts';
 import { report, type DispatchErrorHandler } from './processing.ts';
 import { rateLimitProblem } from './rate-limit.ts';
 import { closeClient, errorListener, RedisWatch } from './redis-watch.ts';
@@ -38,6 +39,13 @@ export interface BullmqDispatcherOptions {
   maxStalledCount?: number;
   /** Delay before a job whose processor threw is handed out again (default 1000 ms). */
   failureRetryDelayMs?: number;
+  /**
+   * New jobs of one queue, priority and delay added together (one enqueue call) share a BullMQ job
+   * of up to this many (default 16; 1: one BullMQ job per job). Redis and BullMQ then pay one add,
+   * fetch and completion per batch. No job waits for a batch to fill: a batch is only ever made of
+   * jobs added in one call.
+   */
+  batchSize?: number;
   /** How long `add`/`count` wait for a connection before rejecting with `PITBOSS_DISPATCH_UNAVAILABLE` (default 5000 ms). */
   readyTimeoutMs?: number;
   /**
@@ -61,7 +69,8 @@ export class BullmqDispatcher implements Dispatcher {
   readonly #ownsConnection: boolean;
   readonly #watch: RedisWatch;
   readonly #prefix: string;
-  readonly #options: Required<Pick<BullmqDispatcherOptions, 'stalledIntervalMs' | 'lockDurationMs' | 'maxStalledCount' | 'failureRetryDelayMs' | 'readyTimeoutMs'>>;
+  readonly #options: Required<Pick<BullmqDispatcherOptions, 'stalledIntervalMs' | 'lockDurationMs' | 'maxStalledCount' | 'failureRetryDelayMs' | 'readyTimeoutMs' | 'batchSize'>>;
+  readonly #packed: PackedIndex;
   readonly #onError: DispatchErrorHandler;
   readonly #queues = new Map<string, Queue>();
   readonly #consumers = new Set<BullmqConsumer>();
@@ -76,6 +85,9 @@ export class BullmqDispatcher implements Dispatcher {
     if (options.maxStalledCount !== undefined && !(Number.isInteger(options.maxStalledCount) && options.maxStalledCount >= 0)) {
       throw invalidConfig('maxStalledCount must be an integer >= 0');
     }
+    if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize >= 1 && options.batchSize <= 1000)) {
+      throw invalidConfig('batchSize must be an integer from 1 to 1000');
+    }
     this.#prefix = options.prefix ?? 'pitboss';
     this.#options = {
       stalledIntervalMs: options.stalledIntervalMs ?? 30_000,
@@ -83,6 +95,7 @@ export class BullmqDispatcher implements Dispatcher {
       maxStalledCount: options.maxStalledCount ?? 1_000_000,
       failureRetryDelayMs: options.failureRetryDelayMs ?? DEFAULT_FAILURE_RETRY_DELAY_MS,
       readyTimeoutMs: options.readyTimeoutMs ?? 5_000,
+      batchSize: options.batchSize ?? 16,
     };
     this.#onError = options.onError ?? (() => {});
     this.#ownsConnection = options.connection === undefined;
@@ -90,22 +103,55 @@ export class BullmqDispatcher implements Dispatcher {
     // re-adds, rather than the caller hanging through ioredis's default 20 reconnects.
     this.#connection = options.connection ?? new Redis(options.url as string, { maxRetriesPerRequest: 1 });
     this.#watch = new RedisWatch(this.#connection, options.telemetry ?? sharedTelemetry, this.#onError);
+    this.#packed = new PackedIndex(this.#connection);
   }
 
+  /**
+   * Adds each job as a BullMQ job of its own, named by its id, so a job dispatch holds in that form
+   * is left as it is; one a packed entry still holds is skipped (see packed-index.ts).
+   */
   async add(jobs: readonly DispatchJob[]): Promise<void> {
     this.#checkOpen();
     checkJobs(jobs);
     if (jobs.length === 0) return;
-    const byQueue = new Map<string, ReturnType<typeof toBullmqJob>[]>();
-    for (const job of jobs) {
-      const list = byQueue.get(job.queue) ?? [];
-      list.push(toBullmqJob(job));
-      byQueue.set(job.queue, list);
-    }
     await this.#watch.ready(this.#options.readyTimeoutMs);
-    try {
+    await this.#write(jobs, async (queue, list) => {
+      const held = this.#options.batchSize === 1 ? new Set<string>() : await this.#packed.held(this.#queue(queue).toKey(''), list.map((job) => job.id));
+      const entries = list.filter((job) => !held.has(job.id)).map(toBullmqJob);
       // addBulk is one MULTI per queue; an id that exists in any state is left as it is.
-      await Promise.all([...byQueue].map(([queue, list]) => this.#queue(queue).addBulk(list)));
+      if (entries.length > 0) await this.#queue(queue).addBulk(entries as BullmqEntry[]);
+    });
+  }
+
+  /**
+   * Adds jobs the store has just created (no dispatch can hold their ids yet), packed `batchSize`
+   * to a BullMQ job; the consumer gives each its own slot, claim and outcome.
+   */
+  async addNew(jobs: readonly DispatchJob[]): Promise<void> {
+    if (this.#options.batchSize === 1) return this.add(jobs);
+    this.#checkOpen();
+    checkJobs(jobs);
+    if (jobs.length === 0) return;
+    await this.#watch.ready(this.#options.readyTimeoutMs);
+    await this.#write(jobs, async (queue, list) => {
+      const { entries, packed } = toPackedEntries(list, this.#options.batchSize);
+      const bullQueue = this.#queue(queue);
+      await bullQueue.addBulk(entries as BullmqEntry[]);
+      // After the entries: a packed id recorded before its entry exists would read as not held anyway.
+      await this.#packed.record(bullQueue.toKey(''), packed);
+    });
+  }
+
+  /** Runs `write` for each queue's jobs; a Redis failure becomes PITBOSS_DISPATCH_UNAVAILABLE. */
+  async #write(jobs: readonly DispatchJob[], write: (queue: string, list: DispatchJob[]) => Promise<void>): Promise<void> {
+    const byQueue = new Map<string, DispatchJob[]>();
+    for (const job of jobs) {
+      const list = byQueue.get(job.queue);
+      if (list === undefined) byQueue.set(job.queue, [job]);
+      else list.push(job);
+    }
+    try {
+      await Promise.all([...byQueue].map(([queue, list]) => write(queue, list)));
     } catch (error) {
       throw new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', `could not add ${jobs.length} job(s) to Redis: ${(error as Error).message}`, { cause: error });
     }
@@ -134,7 +180,8 @@ export class BullmqDispatcher implements Dispatcher {
     checkQueueName(queue);
     await this.#watch.ready(this.#options.readyTimeoutMs);
     try {
-      return await this.#queue(queue).getJobCountByTypes('waiting', 'delayed', 'prioritized', 'active');
+      const bullQueue = this.#queue(queue);
+      return await this.#packed.count(countedKeys.map((kind) => bullQueue.toKey(kind)));
     } catch (error) {
       throw new DispatchError('PITBOSS_DISPATCH_UNAVAILABLE', `could not count queue ${queue}: ${(error as Error).message}`, { cause: error });
     }
@@ -164,6 +211,10 @@ export class BullmqDispatcher implements Dispatcher {
       ...this.#options,
       onError: this.#onError,
       onClosed: (closed) => this.#consumers.delete(closed),
+      // On the dispatcher's connection (one retry), not the consumer's (which waits out an outage):
+      // a job handed back while Redis is away is left to the reconciler instead of holding a slot.
+      handBack: (entries) => this.#queue(queue).addBulk(entries as BullmqEntry[]).then(() => {}),
+      forget: (ids) => this.#packed.forget(this.#queue(queue).toKey(''), ids),
     });
     this.#consumers.add(consumer);
     return consumer;

@@ -41,6 +41,11 @@ export class LocalDispatcher implements Dispatcher {
     for (const job of jobs) this.#queue(job.queue).add(job);
   }
 
+  /** Same as `add`: in process, a job costs the same alone or in a batch. */
+  addNew(jobs: readonly DispatchJob[]): Promise<void> {
+    return this.add(jobs);
+  }
+
   /** Adds the jobs, due now; a job held back (delayed) is made waiting at once. */
   async promote(jobs: readonly DispatchJob[]): Promise<void> {
     this.#checkOpen();

@@ -113,7 +113,7 @@ export class Schedules {
   async #dispatch(made: readonly { job: EnqueuedJob; correlationId: string; traceparent: string }[]): Promise<void> {
     if (made.length === 0) return;
     for (const { job } of made) this.#deps.onQueue(job.queue);
-    await this.#deps.dispatcher.add(made.map(({ job }) => toDispatchJob(job))).catch(() => {});
+    await this.#deps.dispatcher.addNew(made.map(({ job }) => toDispatchJob(job))).catch(() => {});
     for (const { job, correlationId, traceparent } of made) {
       this.#deps.bus.execute('job.enqueued', {}, { queue: job.queue, job_name: job.name, job_id: job.id, correlation_id: correlationId, traceparent });
     }

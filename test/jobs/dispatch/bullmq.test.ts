@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BullmqDispatcher } from '../../../src/jobs/dispatch/index.ts';
 import { testRedisUrl } from '../../helpers/services.ts';
 import { dispatcherConformance } from './conformance.ts';
+import { addNewConformance } from './conformance-new.ts';
 import { eventually, job, recorder, uniquePrefix } from './helpers.ts';
 
 dispatcherConformance('BullmqDispatcher', (options) => new BullmqDispatcher({ url: testRedisUrl(), prefix: uniquePrefix(), ...options }));
+addNewConformance('BullmqDispatcher', (options) => new BullmqDispatcher({ url: testRedisUrl(), prefix: uniquePrefix(), ...options }));
 
 describe('BullmqDispatcher', () => {
   let redis: Redis;

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { LocalDispatcher } from '../../../src/jobs/dispatch/index.ts';
 import { PriorityHeap } from '../../../src/jobs/dispatch/priority-heap.ts';
 import { dispatcherConformance } from './conformance.ts';
+import { addNewConformance } from './conformance-new.ts';
 import { eventually, job, recorder } from './helpers.ts';
 
 dispatcherConformance('LocalDispatcher', (options) => new LocalDispatcher(options));
+addNewConformance('LocalDispatcher', (options) => new LocalDispatcher(options));
 
 describe('LocalDispatcher', () => {
   it('is always healthy and reports its backend', () => {
