@@ -92,7 +92,7 @@ function addFlushes(out: RowSet, name: string, tally: FlushTally): void {
 
 const scenario: Scenario = {
   name: 'jobs-throughput',
-  description: 'jobs/s end to end (bulk enqueue → Postgres → BullMQ → pool → completed rows) vs raw BullMQ, same Redis and concurrency',
+  description: 'jobs/s end to end (bulk enqueue → Postgres → BullMQ → pool → completed rows) vs raw BullMQ, pg-boss, graphile-worker and BullMQ + piscina + pg by hand, same servers and concurrency',
   targets: [
     { key: 'vs_raw_bullmq', op: '>=', value: 0.6 },
     // pg-boss and graphile-worker need Node ≥ 22.18: on older Node their ratios are absent, reported as skipped.
