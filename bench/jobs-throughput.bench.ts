@@ -5,6 +5,11 @@
  * the same pipeline on a store writing one row per statement (`batch: { maxRows: 1 }`), which is what
  * group commit buys, and enqueue → start latency per job at a paced rate below capacity.
  *
+ * Peers, at concurrency 16 and 256 on the same servers: pg-boss 12 batched and graphile-worker 0.18
+ * (lib/peer-sides.ts; Node ≥ 22.18 only), BullMQ + piscina + pg stitched by hand (lib/stitched-side.ts),
+ * interleaved with ours; and pg-boss one job per handler call, so slow that it gets short fixed rounds
+ * of its own after the interleaved ones.
+ *
  * Needs a real Postgres and Redis: DATABASE_URL / REDIS_URL when set, otherwise local or throwaway
  * servers (lib/services.ts); without either the scenario fails with one line. Our side runs the
  * dist/ build (lib/dist.ts) so pool threads boot as users' do. Where this run started the servers
@@ -15,10 +20,12 @@ import { availableParallelism } from 'node:os';
 import { measureAsyncInterleaved, pairedMedian, RowSet, type AsyncBenchCase, type AsyncMeasureOptions } from './lib/async-measure.ts';
 import { dropFlagsWorkersReject, ensureBuilt, loadPitboss } from './lib/dist.ts';
 import { ourSide, rawBullmqSide, type FlushTally, type JobSide, type Latencies } from './lib/job-sides.ts';
-import { quantile } from './lib/measure.ts';
+import { median, quantile } from './lib/measure.ts';
+import { graphileSide, migrateGraphile, peersNeed, peersRun, pgbossSide } from './lib/peer-sides.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { ServerCpu } from './lib/server-cpu.ts';
 import { startServices } from './lib/services.ts';
+import { handStitchedSide } from './lib/stitched-side.ts';
 
 /** Jobs in flight per consumer, ours and raw alike (our JobSystem queue concurrency = the BullMQ Worker's). */
 const concurrency = 16;
@@ -37,6 +44,19 @@ const quickRun: AsyncMeasureOptions = { rounds: 3, warmupRounds: 1, roundTargetM
 /** Paced phase: single-job enqueues at a rate both sides sustain easily, so latency is not backlog. */
 const pacedFull = { perSecond: 500, durationMs: 4000 };
 const pacedQuick = { perSecond: 300, durationMs: 1000 };
+/**
+ * pg-boss one job per handler call: each of its loops takes one job per 0.5 s poll (~32 jobs/s at
+ * concurrency 16), so calibrated rounds (≥ 200 jobs) would take most of the run. Fixed rounds of
+ * ~2 s instead, measured after the interleaved ones.
+ */
+const oneAtATimeOps = new Map([[16, 64], [256, 1024]]);
+/**
+ * Postgres connections of a peer's pool, capped because every side stays open through the interleaved
+ * rounds and the throwaway server allows 200: graphile-worker's pool (it asks for concurrency + a few)
+ * and the hand-stitched `pg` Pool.
+ */
+const graphilePoolCap = 40;
+const stitchedPoolCap = 32;
 
 /** Server CPU (µs per job) of each call of one case, in call order. */
 type ServerSamples = { postgres: number[]; redis: number[] };
@@ -72,8 +92,17 @@ function addFlushes(out: RowSet, name: string, tally: FlushTally): void {
 
 const scenario: Scenario = {
   name: 'jobs-throughput',
-  description: 'jobs/s end to end (bulk enqueue → Postgres → BullMQ → pool → completed rows) vs raw BullMQ, same Redis and concurrency',
-  targets: [{ key: 'vs_raw_bullmq', op: '>=', value: 0.6 }],
+  description: 'jobs/s end to end (bulk enqueue → Postgres → BullMQ → pool → completed rows) vs raw BullMQ, pg-boss, graphile-worker and BullMQ + piscina + pg by hand, same servers and concurrency',
+  targets: [
+    { key: 'vs_raw_bullmq', op: '>=', value: 0.6 },
+    // pg-boss and graphile-worker need Node ≥ 22.18: on older Node their ratios are absent, reported as skipped.
+    { key: 'vs_pgboss_batched', op: '>=', value: 1.0, optional: true },
+    { key: `vs_pgboss_batched_c${saturatedConcurrency}`, op: '>=', value: 1.0, optional: true },
+    { key: 'vs_graphile_worker', op: '>=', value: 2, optional: true },
+    { key: `vs_graphile_worker_c${saturatedConcurrency}`, op: '>=', value: 2, optional: true },
+    { key: 'vs_hand_stitched', op: '>=', value: 2 },
+    { key: `vs_hand_stitched_c${saturatedConcurrency}`, op: '>=', value: 2 },
+  ],
   async run({ quick }) {
     const build = ensureBuilt();
     dropFlagsWorkersReject();
@@ -87,8 +116,21 @@ const scenario: Scenario = {
       sides.push(await ourSide(pitboss, build, 'ours_row_at_a_time', { ...common, batch: { maxRows: 1 } }));
       sides.push(await ourSide(pitboss, build, `ours_c${saturatedConcurrency}`, { ...common, concurrency: saturatedConcurrency }));
       sides.push(await rawBullmqSide(`raw_bullmq_c${saturatedConcurrency}`, { ...common, concurrency: saturatedConcurrency }));
+      const peers = peersRun();
+      if (peers) await migrateGraphile(services.databaseUrl, ['graphile_worker', `graphile_worker_c${saturatedConcurrency}`]);
+      for (const conc of [concurrency, saturatedConcurrency]) {
+        const at = { ...common, concurrency: conc };
+        const suffix = conc === concurrency ? '' : `_c${conc}`;
+        if (peers) {
+          sides.push(await pgbossSide(`pgboss_batched${suffix}`, { ...at, batched: true }));
+          sides.push(await graphileSide(`graphile_worker${suffix}`, { ...at, maxPoolSize: Math.min(conc + 4, graphilePoolCap) }));
+        }
+        sides.push(await handStitchedSide(`hand_stitched${suffix}`, { ...at, poolSize: Math.min(conc, stitchedPoolCap) }));
+      }
       const [ours, raw, rowAtATime] = sides as [JobSide, JobSide, JobSide];
       const isRaw = (name: string): boolean => name.startsWith('raw_bullmq');
+      // Sides that leave a server idle get no row for it: it would only show the server's background work.
+      const usesRedis = (name: string): boolean => /^(ours|raw_bullmq|hand_stitched)/.test(name);
       // Before timing anything: each side runs jobs to completion and its books agree.
       for (const side of sides) {
         await side.run(100);
@@ -119,18 +161,35 @@ const scenario: Scenario = {
       }
       const verified: string[] = [];
       for (const side of sides) verified.push(await side.verify());
+      // The peers' pools go before pg-boss's one-at-a-time loops open theirs (the server allows 200).
+      for (const side of sides.splice(5)) await side.close();
+
+      // pg-boss one job per handler call: fixed short rounds of its own, after the interleaved ones.
+      const slow: string[] = [];
+      for (const conc of peers ? [concurrency, saturatedConcurrency] : []) {
+        const side = await pgbossSide(`pgboss_one_at_a_time${conc === concurrency ? '' : `_c${conc}`}`, { ...common, concurrency: conc, batched: false });
+        sides.push(side);
+        await side.run(conc);
+        await side.verify();
+        server.set(side.name, { postgres: [], redis: [] });
+        const one = withServerCpu(side, meters, server.get(side.name)!);
+        const measuredOne = await measureAsyncInterleaved([one], { rounds: options.rounds, warmupRounds: 1, opsPerRound: oneAtATimeOps.get(conc)! });
+        samples.set(side.name, measuredOne.get(side.name)!);
+        verified.push(await side.verify());
+        slow.push(side.name);
+      }
+      const names = [...cases.map((c) => c.name), ...slow];
 
       const s = (name: string) => samples.get(name)!;
       const out = new RowSet();
-      for (const c of cases) out.add(c.name, 'jobs/s', s(c.name).nsPerOp.map((ns) => 1e9 / ns), s(c.name).opsPerRound);
-      for (const c of cases) out.add(`${c.name}_node_cpu`, 'µs/job', s(c.name).cpuNsPerOp.map((ns) => ns / 1000), s(c.name).opsPerRound);
+      for (const name of names) out.add(name, 'jobs/s', s(name).nsPerOp.map((ns) => 1e9 / ns), s(name).opsPerRound);
+      for (const name of names) out.add(`${name}_node_cpu`, 'µs/job', s(name).cpuNsPerOp.map((ns) => ns / 1000), s(name).opsPerRound);
       // The measured rounds are each case's last `rounds` calls (calibration and warm-up come first).
       const measured = (values: number[]): number[] => values.slice(-options.rounds);
       const serverRows = meters.postgres !== null && meters.redis !== null;
       if (serverRows) {
-        // Raw BullMQ leaves Postgres idle: its row would only show the server's background work.
-        for (const c of cases.filter((c) => !isRaw(c.name))) out.add(`${c.name}_postgres_cpu`, 'µs/job', measured(server.get(c.name)!.postgres), s(c.name).opsPerRound);
-        for (const c of cases) out.add(`${c.name}_redis_cpu`, 'µs/job', measured(server.get(c.name)!.redis), s(c.name).opsPerRound);
+        for (const name of names.filter((n) => !isRaw(n))) out.add(`${name}_postgres_cpu`, 'µs/job', measured(server.get(name)!.postgres), s(name).opsPerRound);
+        for (const name of names.filter(usesRedis)) out.add(`${name}_redis_cpu`, 'µs/job', measured(server.get(name)!.redis), s(name).opsPerRound);
       }
       addLatency(out, 'ours_enqueue_call_to_start', latency.get(ours.name)!.fromCall);
       addLatency(out, 'ours_job_enqueued_to_start', latency.get(ours.name)!.fromEnqueued);
@@ -152,6 +211,13 @@ const scenario: Scenario = {
         node_cpu_per_job_vs_raw: pairedMedian(s('ours').cpuNsPerOp, s('raw_bullmq').cpuNsPerOp, (o, r) => o / r),
         latency_p50_vs_raw: quantile(latency.get(ours.name)!.fromCall, 0.5) / quantile(latency.get(raw.name)!.fromCall, 0.5),
       };
+      const c256 = `_c${saturatedConcurrency}`;
+      for (const peer of peers ? ['pgboss_batched', 'graphile_worker', 'hand_stitched'] : ['hand_stitched']) {
+        ratios[`vs_${peer}`] = speed(peer, 'ours');
+        ratios[`vs_${peer}${c256}`] = speed(`${peer}${c256}`, `ours${c256}`);
+      }
+      // Not paired: the one-at-a-time rounds ran on their own, so this is a ratio of medians.
+      for (const name of slow) ratios[`vs_${name}`] = median(s(name).nsPerOp) / median(s(name.endsWith(c256) ? `ours${c256}` : 'ours').nsPerOp);
       if (serverRows) {
         ratios.total_cpu_per_job_vs_raw = pairedMedian(totalCpu('ours'), totalCpu('raw_bullmq'), (o, r) => o / r);
         ratios[`total_cpu_per_job_vs_raw_c${saturatedConcurrency}`] = pairedMedian(totalCpu(`ours_c${saturatedConcurrency}`), totalCpu(`raw_bullmq_c${saturatedConcurrency}`), (o, r) => o / r);
@@ -170,6 +236,11 @@ const scenario: Scenario = {
           '*_node_cpu: CPU of this process (all threads) per job; *_postgres_cpu / *_redis_cpu: CPU of the throwaway servers per job (/proc; only when this run started them)',
           `latency: single-job enqueues at ${paced.perSecond}/s, ${paced.durationMs} ms per side in two alternating halves, per job from the enqueue call (ours: before the row commit; raw: Queue.add) or from job.enqueued (row committed and dispatched) to job.start / the Worker's 'active'`,
           '*_rows_per_flush / *_flush_ms: store.flush events of the bulk rounds (calibration and warm-up included)',
+          peers
+            ? `peers on the same Postgres (a schema each) and Redis, handlers doing nothing: pgboss_batched = pg-boss 12 with useListenNotify, a notify queue, concurrency/16 work loops of batchSize 16 with burstWhenBatchFull (boss.insert of ${bulk} per call); graphile_worker = graphile-worker 0.18 run() with concurrency as ours, LISTEN/NOTIFY, pool min(concurrency + 4, ${graphilePoolCap}) (addJobs of ${bulk} per call; done on job:success and an empty job table)`
+            : `pg-boss 12 and graphile-worker 0.18 need Node ≥ ${peersNeed}: their sides (pgboss_*, graphile_worker*) skipped on ${process.version}`,
+          `hand_stitched = BullMQ Worker (concurrency as ours) + piscina (${threads} threads, bench/workers/noop.mjs) + pg Pool of min(concurrency, ${stitchedPoolCap}): one multi-row INSERT per enqueue call of ${bulk}, an UPDATE to 'running' and one to 'completed' per job, one statement each`,
+          ...(peers ? [`pgboss_one_at_a_time = pg-boss 12 with batchSize 1, localConcurrency = concurrency, polling 0.5 s, no notify: measured after the interleaved rounds in fixed rounds of ${[...oneAtATimeOps].map(([c, n]) => `${n} jobs at c${c}`).join(' / ')} (too slow for calibrated ones); its vs_ ratios are ratios of medians, not paired`] : []),
           'vs_raw_bullmq = ours/raw jobs/s and *_vs_raw cost ratios = ours/raw, each a median of per-round pairs',
           `verified after the run: ${verified.join('; ')}`,
         ],

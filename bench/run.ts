@@ -47,7 +47,7 @@ async function runChild(name: string, quick: boolean): Promise<number> {
   const resultFile = toResultFile(name, result, scenario.targets ?? [], quick);
   printResult(resultFile);
   console.log(`  wrote ${writeResultFile(resultsDir, resultFile)}`);
-  const missed = resultFile.targets.filter((t) => !t.met);
+  const missed = resultFile.targets.filter((t) => !t.met && !t.skipped);
   return missed.length > 0 && !quick ? exitFailed : exitOk;
 }
 
@@ -79,8 +79,10 @@ function summaryLine(name: string, code: number, quick: boolean): string {
   const result = readResult(name);
   if (code !== exitOk && code !== exitFailed) return `✖ ${name}: crashed (exit ${code})`;
   if (result === null) return `✖ ${name}: no results file`;
-  const missed = result.targets.filter((t) => !t.met).map((t) => `${t.key}=${t.actual ?? '—'} (${t.op} ${t.value})`);
-  if (missed.length === 0) return `✔ ${name}: ${result.targets.length} target(s) met`;
+  const missed = result.targets.filter((t) => !t.met && !t.skipped).map((t) => `${t.key}=${t.actual ?? '—'} (${t.op} ${t.value})`);
+  const skipped = result.targets.filter((t) => t.skipped).length;
+  const skippedText = skipped === 0 ? '' : `, ${skipped} skipped (not measured in this run)`;
+  if (missed.length === 0) return `✔ ${name}: ${result.targets.length - skipped} target(s) met${skippedText}`;
   return `${quick ? '•' : '✖'} ${name}: missed ${missed.join(', ')}${quick ? ' (quick run: not enforced)' : ''}`;
 }
 

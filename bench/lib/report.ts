@@ -51,6 +51,7 @@ function formatTable(header: readonly string[], body: readonly (readonly string[
 
 function verdictText(verdict: TargetVerdict | undefined, quick: boolean): string {
   if (verdict === undefined) return '';
+  if (verdict.skipped) return `target ${verdict.op} ${verdict.value}: skipped (not measured in this run)`;
   const status = verdict.met ? 'MET' : quick ? 'missed (quick: not enforced)' : 'MISSED';
   const goal = verdict.goal === undefined ? '' : `, goal ${verdict.op} ${verdict.goal} ${verdict.goalMet ? 'met' : 'not met'}`;
   return `target ${verdict.op} ${verdict.value}: ${status}${goal}`;

@@ -44,12 +44,20 @@ export interface Target {
   readonly op: '<=' | '>=';
   readonly value: number;
   readonly goal?: number;
+  /**
+   * The scenario may leave this ratio out on purpose (a peer that does not run on this Node): a
+   * missing ratio is then reported as skipped instead of missed. Without it a missing ratio is a miss,
+   * so a scenario that silently stops measuring cannot pass.
+   */
+  readonly optional?: boolean;
 }
 
 /** A target after a run: the measured ratio and whether the bound (and goal) held. */
 export interface TargetVerdict extends Target {
   readonly actual: number | null;
   readonly met: boolean;
+  /** An optional target whose ratio this run did not produce: neither met nor missed. */
+  readonly skipped: boolean;
   readonly goalMet: boolean | null;
 }
 
@@ -80,13 +88,14 @@ function holds(actual: number, op: Target['op'], bound: number): boolean {
   return op === '<=' ? actual <= bound : actual >= bound;
 }
 
-/** Checks declared targets against measured ratios; a target whose ratio is missing counts as missed. */
+/** Checks declared targets against measured ratios; a missing ratio counts as missed unless the target is optional. */
 export function judgeTargets(targets: readonly Target[], ratios: Readonly<Record<string, number>>): TargetVerdict[] {
   return targets.map((target) => {
     const actual = ratios[target.key];
-    if (actual === undefined || !Number.isFinite(actual)) return { ...target, actual: null, met: false, goalMet: null };
+    if (actual === undefined && target.optional === true) return { ...target, actual: null, met: false, skipped: true, goalMet: null };
+    if (actual === undefined || !Number.isFinite(actual)) return { ...target, actual: null, met: false, skipped: false, goalMet: null };
     const goalMet = target.goal === undefined ? null : holds(actual, target.op, target.goal);
-    return { ...target, actual, met: holds(actual, target.op, target.value), goalMet };
+    return { ...target, actual, met: holds(actual, target.op, target.value), skipped: false, goalMet };
   });
 }
 
