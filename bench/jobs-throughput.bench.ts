@@ -149,6 +149,12 @@ const scenario: Scenario = {
       // Flushes of the bulk rounds (calibration and warm-up included), before the paced phase adds its own.
       const flushes = new Map(sides.map((side) => [side.name, new Map([...side.flushes].map(([kind, t]) => [kind, { ...t }]))]));
 
+      // Peers are checked and closed before the paced phase, so their pollers do not share the
+      // machine with it, and before pg-boss's one-at-a-time loops open their pools (the server allows 200).
+      const verified: string[] = [];
+      for (const side of sides.slice(5)) verified.push(await side.verify());
+      for (const side of sides.splice(5)) await side.close();
+
       // Latency: each side paced twice, alternating, so a noisy moment does not land on one side only.
       const paced = quick ? pacedQuick : pacedFull;
       const latency = new Map<string, Latencies>([[ours.name, { fromCall: [], fromEnqueued: [] }], [raw.name, { fromCall: [], fromEnqueued: [] }]]);
@@ -159,10 +165,7 @@ const scenario: Scenario = {
           latency.get(side.name)!.fromEnqueued.push(...fromEnqueued);
         }
       }
-      const verified: string[] = [];
       for (const side of sides) verified.push(await side.verify());
-      // The peers' pools go before pg-boss's one-at-a-time loops open theirs (the server allows 200).
-      for (const side of sides.splice(5)) await side.close();
 
       // pg-boss one job per handler call: fixed short rounds of its own, after the interleaved ones.
       const slow: string[] = [];

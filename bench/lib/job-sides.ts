@@ -82,6 +82,19 @@ export class Completions {
   }
 }
 
+/**
+ * Enqueues `ops` jobs in calls of `bulk`, one call after the other, the way every side's rounds do:
+ * `make(k)` builds job number k (numbered on from `first`), `enqueue` sends one call's jobs.
+ */
+export async function enqueueInBulk<T>(ops: number, bulk: number, first: number, make: (k: number) => T, enqueue: (items: T[]) => Promise<unknown>): Promise<void> {
+  for (let sent = 0; sent < ops; sent += bulk) {
+    const n = Math.min(bulk, ops - sent);
+    const items = new Array<T>(n);
+    for (let i = 0; i < n; i++) items[i] = make(first + sent + i);
+    await enqueue(items);
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Issues `issue(i)` at `perSecond` for `durationMs`, in 5 ms ticks; returns how many were issued. */
@@ -154,13 +167,9 @@ export async function ourSide(
     flushes,
     async run(ops) {
       const all = done.until(done.count + ops, name);
-      for (let sent = 0; sent < ops; sent += options.bulk) {
-        const n = Math.min(options.bulk, ops - sent);
-        const inputs = new Array(n);
-        for (let i = 0; i < n; i++) inputs[i] = input(enqueued + i);
-        enqueued += n;
-        await system.enqueue(inputs);
-      }
+      const first = enqueued;
+      enqueued += ops;
+      await enqueueInBulk(ops, options.bulk, first, input, (inputs) => system.enqueue(inputs));
       await all;
     },
     async paced(perSecond, durationMs) {
@@ -225,13 +234,9 @@ export async function rawBullmqSide(name: string, options: SideOptions): Promise
     flushes: new Map(),
     async run(ops) {
       const all = done.until(done.count + ops, name);
-      for (let sent = 0; sent < ops; sent += options.bulk) {
-        const n = Math.min(options.bulk, ops - sent);
-        const jobs = new Array(n);
-        for (let i = 0; i < n; i++) jobs[i] = { name: 'noop', data: added + i, opts };
-        added += n;
-        await queue.addBulk(jobs);
-      }
+      const first = added;
+      added += ops;
+      await enqueueInBulk(ops, options.bulk, first, (k) => ({ name: 'noop', data: k, opts }), (jobs) => queue.addBulk(jobs));
       await all;
     },
     async paced(perSecond, durationMs) {

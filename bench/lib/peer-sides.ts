@@ -19,7 +19,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type * as GraphileApi from 'graphile-worker';
 import type * as PgBossApi from 'pg-boss';
-import { Completions, type JobSide, type SideOptions } from './job-sides.ts';
+import { Completions, enqueueInBulk, type JobSide, type SideOptions } from './job-sides.ts';
 
 export interface PeerOptions extends SideOptions {
   readonly databaseUrl: string;
@@ -69,13 +69,9 @@ export async function pgbossSide(name: string, options: PeerOptions & { batched:
     flushes: new Map(),
     async run(ops) {
       const target = sent + ops;
-      for (let i = 0; i < ops; i += options.bulk) {
-        const n = Math.min(options.bulk, ops - i);
-        const jobs = new Array(n);
-        for (let k = 0; k < n; k++) jobs[k] = { data: { i: sent + k } };
-        sent += n;
-        await boss.insert(queue, jobs);
-      }
+      const first = sent;
+      sent += ops;
+      await enqueueInBulk(ops, options.bulk, first, (k) => ({ data: { i: k } }), (jobs) => boss.insert(queue, jobs));
       // Handled first (no query in the loops' way), then until the last batch's completion committed.
       let last = handled;
       let lastProgress = performance.now();
@@ -140,13 +136,9 @@ export async function graphileSide(name: string, options: PeerOptions & { maxPoo
     flushes: new Map(),
     async run(ops) {
       const all = done.until(done.count + ops, name);
-      for (let sent = 0; sent < ops; sent += options.bulk) {
-        const n = Math.min(options.bulk, ops - sent);
-        const specs = new Array<GraphileApi.AddJobsJobSpec>(n);
-        for (let i = 0; i < n; i++) specs[i] = { identifier: 'noop', payload: { i: added + i } };
-        added += n;
-        await utils.addJobs(specs);
-      }
+      const first = added;
+      added += ops;
+      await enqueueInBulk(ops, options.bulk, first, (k): GraphileApi.AddJobsJobSpec => ({ identifier: 'noop', payload: { i: k } }), (specs) => utils.addJobs(specs));
       await all;
       // job:success fires before the job's row is deleted (completions are written after it, maybe
       // batched): the round ends once the deletes committed, as the other sides wait for their rows.

@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Piscina } from 'piscina';
 import { benchWorker } from './dist.ts';
-import { Completions, type JobSide, type SideOptions } from './job-sides.ts';
+import { Completions, enqueueInBulk, type JobSide, type SideOptions } from './job-sides.ts';
 
 export interface StitchedOptions extends SideOptions {
   readonly databaseUrl: string;
@@ -63,14 +63,12 @@ export async function handStitchedSide(name: string, options: StitchedOptions): 
     flushes: new Map(),
     async run(ops) {
       const all = done.until(done.count + ops, name);
-      for (let sent = 0; sent < ops; sent += options.bulk) {
-        const n = Math.min(options.bulk, ops - sent);
-        const data = new Array<string>(n);
-        for (let i = 0; i < n; i++) data[i] = JSON.stringify({ i: added + i });
-        added += n;
+      const first = added;
+      added += ops;
+      await enqueueInBulk(ops, options.bulk, first, (k) => JSON.stringify({ i: k }), async (data) => {
         const { rows } = await db.query<{ id: string }>(`INSERT INTO ${table} (data) SELECT * FROM unnest($1::jsonb[]) RETURNING id`, [data]);
         await queue.addBulk(rows.map(({ id }) => ({ name: 'noop', data: { id }, opts })));
-      }
+      });
       await all;
     },
     paced() {

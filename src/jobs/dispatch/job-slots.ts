@@ -7,7 +7,7 @@
  */
 
 /** Why a wait for a slot ended without one. */
-export class SlotsWithdrawn extends Error {
+class SlotsWithdrawn extends Error {
   override name = 'SlotsWithdrawn';
 }
 

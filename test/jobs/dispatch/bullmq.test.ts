@@ -64,7 +64,46 @@ describe('BullmqDispatcher', () => {
       { url, lockDurationMs: -1 },
       { url, failureRetryDelayMs: Number.NaN },
       { url, maxStalledCount: 1.5 },
+      { url, batchSize: 0 },
+      { url, batchSize: 1001 },
+      { url, batchSize: 2.5 },
     ];
     for (const options of cases) expect(() => new BullmqDispatcher(options)).toThrow(expect.objectContaining({ code: 'PITBOSS_INVALID_CONFIG' }));
+  });
+
+  it('packs new jobs into BullMQ jobs of batchSize, counted by the jobs they carry; batchSize 1 packs none', async () => {
+    for (const [batchSize, entries] of [[16, 3], [1, 40]] as const) {
+      const prefix = uniquePrefix();
+      const dispatcher = new BullmqDispatcher({ url: testRedisUrl(), prefix, batchSize });
+      try {
+        await dispatcher.addNew(Array.from({ length: 40 }, (_, i) => job(String(i + 1))));
+        expect(await redis.zcard(`${prefix}:q:prioritized`)).toBe(entries);
+        expect(await dispatcher.count('q')).toBe(40);
+      } finally {
+        await dispatcher.close();
+      }
+    }
+  });
+
+  it('re-adds a packed job whose BullMQ job is gone (a lost entry leaves no stale claim on its ids)', async () => {
+    const prefix = uniquePrefix();
+    const dispatcher = new BullmqDispatcher({ url: testRedisUrl(), prefix });
+    try {
+      await dispatcher.addNew([job('1'), job('2'), job('3')]);
+      const [entry] = await redis.zrange(`${prefix}:q:prioritized`, 0, -1);
+      expect(entry).toMatch(/^b3-1-/);
+      // The entry vanishes as in a failover that lost the write: only its index fields remain.
+      await redis.del(`${prefix}:q:${entry}`);
+      await redis.zrem(`${prefix}:q:prioritized`, entry!);
+      expect(await dispatcher.count('q')).toBe(0);
+      await dispatcher.add([job('1'), job('2'), job('3')]);
+      const rec = recorder();
+      dispatcher.consume('q', { concurrency: 2 }, rec.process);
+      await eventually(() => rec.deliveries.length === 3, 'the three jobs handed out once re-added');
+      expect(rec.ids().sort()).toEqual(['1', '2', '3']);
+      expect(await redis.hlen(`${prefix}:q:packed`)).toBe(0);
+    } finally {
+      await dispatcher.close();
+    }
   });
 });
