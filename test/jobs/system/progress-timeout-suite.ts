@@ -6,7 +6,7 @@
  * at the end, its thread replaced without charging the pool; 1000 jobs go in one call and one
  * commit, and one bad job of them writes nothing.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { Pool } from '../../../src/pool/pool.ts';
 import type { EnqueueInput, JobDetails } from '../../../src/jobs/types.ts';
 import type { ProgressInput } from '../../fixtures/progress-worker.ts';
 import type { BackendFactory, SystemBackend } from './backends.ts';
+import { tearDownSystem, waitForJob } from './system-parts.ts';
 import { Timeline } from './timeline.ts';
 
 const progressWorker = new URL('../../fixtures/progress-worker.ts', import.meta.url);
@@ -34,15 +35,8 @@ export function progressTimeoutSuite(label: string, createBackend: BackendFactor
 
     const job = (name: string, data: ProgressInput, options: Partial<EnqueueInput> = {}): EnqueueInput => ({ queue: QUEUE, name, data, ...options });
 
-    async function until(id: string, done: (job: JobDetails | null) => boolean, timeoutMs = 20_000): Promise<JobDetails> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = await system.get(id);
-        if (done(found)) return found!;
-        if (Date.now() > deadline) throw new Error(`job ${id} never got there: ${JSON.stringify(found)}`);
-        await sleep(20);
-      }
-    }
+    const until = (id: string, done: (job: JobDetails | null) => boolean): Promise<JobDetails> =>
+      waitForJob(system, id, done, 20_000, (found) => `job ${id} never got there: ${JSON.stringify(found)}`);
 
     beforeAll(async () => {
       bus = createTelemetry();
@@ -65,13 +59,7 @@ export function progressTimeoutSuite(label: string, createBackend: BackendFactor
       tmp = mkdtempSync(join(tmpdir(), 'pitboss-progress-'));
     }, 60_000);
 
-    afterAll(async () => {
-      await system?.stop(5_000);
-      await pool?.close({ timeoutMs: 2_000 });
-      await backend?.close();
-      timeline?.stop();
-      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-    }, 30_000);
+    afterAll(() => tearDownSystem({ system, pool, backend, timeline, tmp }), 30_000);
 
     it('records progress while the job runs, throttled, and keeps its last value, with job.progress events', async () => {
       // 24 reports 50 ms apart (1.2 s): the thread sends at most one per 250 ms.

@@ -5,7 +5,7 @@
  * listing — every filter, newest first, keyset pages that show each row exactly once even while
  * jobs are being inserted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,10 @@ import { Pool } from '../../../src/pool/pool.ts';
 import type { JobInput } from '../../fixtures/job-worker.ts';
 import { randomName, type BackendFactory, type SystemBackend } from './backends.ts';
 import { jobWorker } from './suite.ts';
+import { tearDownSystem, waitForStatus } from './system-parts.ts';
 import { Timeline } from './timeline.ts';
 
 const QUEUE = 'redrive';
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function jobSearchSuite(label: string, createBackend: BackendFactory): void {
   describe(`job retry and search on ${label}`, () => {
@@ -29,15 +29,7 @@ export function jobSearchSuite(label: string, createBackend: BackendFactory): vo
     let system: JobSystem;
     let tmp: string;
 
-    async function waitStatus(id: string, status: JobStatus, timeoutMs = 15_000): Promise<JobDetails> {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const found = await system.get(id);
-        if (found?.status === status) return found;
-        if (Date.now() > until) throw new Error(`job ${id} is ${found?.status ?? 'missing'} after ${timeoutMs} ms, not ${status}`);
-        await sleep(10);
-      }
-    }
+    const waitStatus = (id: string, status: JobStatus, timeoutMs?: number): Promise<JobDetails> => waitForStatus(system, id, status, timeoutMs);
 
     /** Every page of a listing, following `next`. */
     async function allPages(query: JobListQuery): Promise<JobSummary[][]> {
@@ -66,13 +58,7 @@ export function jobSearchSuite(label: string, createBackend: BackendFactory): vo
       tmp = mkdtempSync(join(tmpdir(), 'pitboss-redrive-'));
     }, 60_000);
 
-    afterAll(async () => {
-      await system?.stop(5_000);
-      await pool?.close({ timeoutMs: 2_000 });
-      await backend?.close();
-      timeline?.stop();
-      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-    }, 30_000);
+    afterAll(() => tearDownSystem({ system, pool, backend, timeline, tmp }), 30_000);
 
     it('retries a dead job as one more attempt: it runs again, its attempts, actions and last error kept until it ends', async () => {
       const counter = join(tmp, 'dead-counter');

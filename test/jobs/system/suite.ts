@@ -7,7 +7,7 @@
  * Tests of one file share one system and one bus; each looks only at its own jobs. Time bounds are
  * lower bounds with generous upper waits, so they hold on a loaded machine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import type { JobStore } from '../../../src/jobs/store/index.ts';
 import type { EnqueueInput, FinishInput, JobDetails, JobStatus } from '../../../src/jobs/types.ts';
 import type { JobInput } from '../../fixtures/job-worker.ts';
 import type { BackendFactory, SystemBackend } from './backends.ts';
+import { tearDownSystem, waitForStatus } from './system-parts.ts';
 import { Timeline } from './timeline.ts';
 
 export const jobWorker = new URL('../../fixtures/job-worker.ts', import.meta.url);
@@ -64,15 +65,7 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
 
     const job = (name: string, data: JobInput, options: Partial<EnqueueInput> = {}): EnqueueInput => ({ queue: QUEUE, name, data, ...options });
 
-    async function waitStatus(id: string, status: JobStatus, timeoutMs = 15_000): Promise<JobDetails> {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const found = await system.get(id);
-        if (found?.status === status) return found;
-        if (Date.now() > until) throw new Error(`job ${id} is ${found?.status ?? 'missing'} after ${timeoutMs} ms, not ${status}`);
-        await sleep(10);
-      }
-    }
+    const waitStatus = (id: string, status: JobStatus, timeoutMs?: number): Promise<JobDetails> => waitForStatus(system, id, status, timeoutMs);
 
     beforeAll(async () => {
       bus = createTelemetry();
@@ -93,13 +86,7 @@ export function jobSystemSuite(label: string, createBackend: BackendFactory): vo
       tmp = mkdtempSync(join(tmpdir(), 'pitboss-jobsys-'));
     }, 60_000);
 
-    afterAll(async () => {
-      await system?.stop(5_000);
-      await pool?.close({ timeoutMs: 2_000 });
-      await backend?.close();
-      timeline?.stop();
-      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-    }, 30_000);
+    afterAll(() => tearDownSystem({ system, pool, backend, timeline, tmp }), 30_000);
 
     it('queued → running → completed, with job.enqueued, job.start and job.stop', async () => {
       const [enqueued] = await system.enqueue([job('lifecycle', { kind: 'ok', value: { n: 1 }, delayMs: 600 }, { delayMs: 300 })]);
