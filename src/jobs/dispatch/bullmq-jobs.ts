@@ -53,19 +53,8 @@ function toBullmqPriority(priority: number): number {
  * job through BullMQ: the store counts attempts, not dispatch.
  */
 export function toBullmqJob(job: DispatchJob): BullmqEntry {
-  return {
-    name: job.name,
-    // The payload stays in the store; the processor looks the row up by id.
-    data: null,
-    opts: {
-      jobId: toBullmqId(job.id),
-      priority: toBullmqPriority(job.priority),
-      delay: Math.max(0, Math.round(job.delayMs)),
-      attempts: job.maxAttempts,
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  };
+  const entry = singleEntry(job.id, job.name, toBullmqPriority(job.priority), job.delayMs);
+  return { ...entry, opts: { ...entry.opts, attempts: job.maxAttempts } };
 }
 
 /**
@@ -147,7 +136,10 @@ export function toPackedEntries(jobs: readonly DispatchJob[], batchSize: number)
   return { entries, packed };
 }
 
-/** A single job's entry for a job taken out of a packed one (its retry, or handed back unstarted). */
+/**
+ * A single job's entry, named by its id; also what a job taken out of a packed entry becomes (its
+ * retry, or handed back unstarted). The payload stays in the store: the processor looks the row up by id.
+ */
 export function singleEntry(id: string, name: string, bullmqPriority: number, delayMs: number): BullmqEntry {
   return { name, data: null, opts: { jobId: toBullmqId(id), priority: bullmqPriority, delay: Math.max(0, Math.round(delayMs)), removeOnComplete: true, removeOnFail: true } };
 }
