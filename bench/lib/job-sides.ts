@@ -95,6 +95,13 @@ export async function enqueueInBulk<T>(ops: number, bulk: number, first: number,
   }
 }
 
+/** One bulk round of a side counting completions in `done`: enqueues `ops` jobs and waits for all of them. */
+export async function bulkRound<T>(done: Completions, name: string, ops: number, bulk: number, first: number, make: (k: number) => T, enqueue: (items: T[]) => Promise<unknown>): Promise<void> {
+  const all = done.until(done.count + ops, name);
+  await enqueueInBulk(ops, bulk, first, make, enqueue);
+  await all;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Issues `issue(i)` at `perSecond` for `durationMs`, in 5 ms ticks; returns how many were issued. */
@@ -166,11 +173,9 @@ export async function ourSide(
     name,
     flushes,
     async run(ops) {
-      const all = done.until(done.count + ops, name);
       const first = enqueued;
       enqueued += ops;
-      await enqueueInBulk(ops, options.bulk, first, input, (inputs) => system.enqueue(inputs));
-      await all;
+      await bulkRound(done, name, ops, options.bulk, first, input, (inputs) => system.enqueue(inputs));
     },
     async paced(perSecond, durationMs) {
       const calls = new Map<string, number>();
@@ -233,11 +238,9 @@ export async function rawBullmqSide(name: string, options: SideOptions): Promise
     name,
     flushes: new Map(),
     async run(ops) {
-      const all = done.until(done.count + ops, name);
       const first = added;
       added += ops;
-      await enqueueInBulk(ops, options.bulk, first, (k) => ({ name: 'noop', data: k, opts }), (jobs) => queue.addBulk(jobs));
-      await all;
+      await bulkRound(done, name, ops, options.bulk, first, (k) => ({ name: 'noop', data: k, opts }), (jobs) => queue.addBulk(jobs));
     },
     async paced(perSecond, durationMs) {
       const calls = new Map<string, number>();

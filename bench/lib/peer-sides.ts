@@ -19,7 +19,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type * as GraphileApi from 'graphile-worker';
 import type * as PgBossApi from 'pg-boss';
-import { Completions, enqueueInBulk, type JobSide, type SideOptions } from './job-sides.ts';
+import { bulkRound, Completions, enqueueInBulk, type JobSide, type SideOptions } from './job-sides.ts';
 
 export interface PeerOptions extends SideOptions {
   readonly databaseUrl: string;
@@ -135,11 +135,9 @@ export async function graphileSide(name: string, options: PeerOptions & { maxPoo
     name,
     flushes: new Map(),
     async run(ops) {
-      const all = done.until(done.count + ops, name);
       const first = added;
       added += ops;
-      await enqueueInBulk(ops, options.bulk, first, (k): GraphileApi.AddJobsJobSpec => ({ identifier: 'noop', payload: { i: k } }), (specs) => utils.addJobs(specs));
-      await all;
+      await bulkRound(done, name, ops, options.bulk, first, (k): GraphileApi.AddJobsJobSpec => ({ identifier: 'noop', payload: { i: k } }), (specs) => utils.addJobs(specs));
       // job:success fires before the job's row is deleted (completions are written after it, maybe
       // batched): the round ends once the deletes committed, as the other sides wait for their rows.
       while ((await jobsLeft()) > 0) await sleep(2);

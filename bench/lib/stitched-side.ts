@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Piscina } from 'piscina';
 import { benchWorker } from './dist.ts';
-import { Completions, enqueueInBulk, type JobSide, type SideOptions } from './job-sides.ts';
+import { bulkRound, Completions, type JobSide, type SideOptions } from './job-sides.ts';
 
 export interface StitchedOptions extends SideOptions {
   readonly databaseUrl: string;
@@ -62,14 +62,12 @@ export async function handStitchedSide(name: string, options: StitchedOptions): 
     name,
     flushes: new Map(),
     async run(ops) {
-      const all = done.until(done.count + ops, name);
       const first = added;
       added += ops;
-      await enqueueInBulk(ops, options.bulk, first, (k) => JSON.stringify({ i: k }), async (data) => {
+      await bulkRound(done, name, ops, options.bulk, first, (k) => JSON.stringify({ i: k }), async (data) => {
         const { rows } = await db.query<{ id: string }>(`INSERT INTO ${table} (data) SELECT * FROM unnest($1::jsonb[]) RETURNING id`, [data]);
         await queue.addBulk(rows.map(({ id }) => ({ name: 'noop', data: { id }, opts })));
       });
-      await all;
     },
     paced() {
       return Promise.reject(new Error(`${name}: paced latency is not measured for peers`));
