@@ -98,7 +98,11 @@ describe('pool: every crash kind', () => {
     // read. A thread dying over a task then was taken for one that never started it, and a chunk's
     // answers, posted on a port only the hello names, were taken for missing: both ran again.
     const marks = join(mkdtempSync(join(tmpdir(), 'pitboss-exit-storm-')), 'marks');
-    const { pool, events } = await startPool({ threads: 2, worker: fileURLToPath(new URL('../fixtures/poison-worker.ts', import.meta.url)) });
+    // Chunks only form while tasks average under chunking.maxTaskMs (1 ms by default), which a loaded
+    // machine's hashing and file appends exceed: a generous bound keeps chunks in play on any machine.
+    const { pool, events } = await startPool({
+      threads: 2, worker: fileURLToPath(new URL('../fixtures/poison-worker.ts', import.meta.url)), chunking: { maxTaskMs: 1000 },
+    });
     const inputs = Array.from({ length: 240 }, (_, index) => ({ kind: index % 8 === 5 ? 'exit' : 'ok', file: marks, index }) as const);
     // Waves of 8 (as a queue consumer keeps a few in flight), so chunks of short tasks meet fresh threads.
     const settled: PromiseSettledResult<unknown>[] = [];
