@@ -52,7 +52,9 @@ const envSchema = z.object({
   PITBOSS_DISPATCH_BATCH: positiveInt(1000).default(16),
   PITBOSS_RETENTION_DAYS: days.default(14),
   PITBOSS_RETENTION_DEAD_DAYS: days.default(30),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  // OTLP/HTTP only: a bare `collector:4318` parses as a URL of scheme "collector", and would fail each push.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   LOG_LEVEL: z.enum(logLevelNames).default('info'),
 }).refine((e) => e.PITBOSS_HEARTBEAT_TTL_MS >= 2 * e.PITBOSS_RECONCILE_INTERVAL_MS, {
   // A supervisor heartbeats once per reconcile pass: a TTL under two passes declares live ones dead.
@@ -80,7 +82,8 @@ export const configVariables: Readonly<Record<keyof z.infer<typeof envSchema>, {
   PITBOSS_DISPATCH_BATCH: { default: '16', description: 'With `REDIS_URL`: new jobs of one queue, priority and delay enqueued together travel up to this many to a BullMQ job (1: one BullMQ job each). No job waits for a batch to fill; a supervisor with every slot of a queue busy holds at most one batch more.' },
   PITBOSS_RETENTION_DAYS: { default: '14', description: 'Completed and cancelled jobs (with their actions), thread history and silent supervisors older than this are deleted; 0 keeps them.' },
   PITBOSS_RETENTION_DEAD_DAYS: { default: '30', description: 'Dead jobs older than this are deleted; 0 keeps them.' },
-  OTEL_EXPORTER_OTLP_ENDPOINT: { default: '(no push)', description: 'OTLP/HTTP endpoint to push metrics to, besides `/metrics`.' },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { default: '(no push)', description: 'OTLP/HTTP base URL to push metrics to (`/v1/metrics` appended), besides `/metrics`.' },
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: { default: '(no push)', description: 'Full OTLP/HTTP metrics URL, used as it is; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.' },
   LOG_LEVEL: { default: 'info', description: 'Default log level (categories and workers can be changed at runtime).' },
 };
 
@@ -109,7 +112,8 @@ export interface PitbossConfig {
   /** Days finished records are kept (0: for ever). */
   readonly retentionDays: number;
   readonly retentionDeadDays: number;
-  readonly otlpEndpoint: string | null;
+  /** OTLP/HTTP metrics URL (from OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT); null: no push. */
+  readonly otlpMetricsUrl: string | null;
   readonly logLevel: LogLevel;
 }
 
@@ -143,7 +147,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     dispatchBatch: e.PITBOSS_DISPATCH_BATCH,
     retentionDays: e.PITBOSS_RETENTION_DAYS,
     retentionDeadDays: e.PITBOSS_RETENTION_DEAD_DAYS,
-    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+    // As the OTel SDKs read them: the signal's own variable is the whole URL, the base gets the path.
+    otlpMetricsUrl: e.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? null : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/metrics`),
     logLevel: e.LOG_LEVEL,
   };
 }

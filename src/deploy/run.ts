@@ -103,7 +103,7 @@ export async function startDeployment(deployment: Deployment, config: PitbossCon
     retention: retentionOf(config),
   });
   const rateLimits = Object.fromEntries(Object.entries(deployment.queues).flatMap(([queue, q]) => (q.rateLimit === undefined ? [] : [[queue, q.rateLimit]])));
-  const metrics = createMetrics({ telemetry: bus, stats: () => store.overview.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), rateLimits: () => rateLimits, otlp: config.otlpEndpoint === null ? false : { endpoint: config.otlpEndpoint } });
+  const metrics = createMetrics({ telemetry: bus, stats: () => store.overview.queueStats({ timeoutMs: 1500 }), knownQueues: () => Object.keys(deployment.queues), rateLimits: () => rateLimits, otlp: config.otlpMetricsUrl === null ? false : { url: config.otlpMetricsUrl } });
   const settings = new FleetSettingsSync({ bus, levels, store: store.settings, pools: () => pools });
   const detachWorkerEvents = recordWorkerLifecycle(bus, store.fleet, supervisorId);
   const board = new StatusBoard();

@@ -27,6 +27,8 @@ import type { QueueStatsCacheOptions } from './queue-gauges.ts';
 export interface OtlpOptions {
   /** Base URL like OTEL_EXPORTER_OTLP_ENDPOINT (`http://collector:4318`); `/v1/metrics` is appended. */
   readonly endpoint?: string;
+  /** The whole metrics URL, used as it is, like OTEL_EXPORTER_OTLP_METRICS_ENDPOINT; wins over `endpoint`. */
+  readonly url?: string;
   /** Push period (default OTEL_METRIC_EXPORT_INTERVAL, else 60 000). */
   readonly intervalMs?: number;
   /** Per-push timeout, at most the interval (default OTEL_METRIC_EXPORT_TIMEOUT, else 30 000). */
@@ -142,18 +144,19 @@ function checkOptions(options: MetricsOptions<EventTable>): ConstructorParameter
 /** The OTLP metrics URL and timing from the options, else from the standard OTEL_* variables. */
 function otlpTarget(otlp: OtlpOptions | false | undefined, env: Readonly<Record<string, string | undefined>>, fail: (key: string, why: string) => never): OtlpTarget | null {
   if (otlp === false) return null;
-  if (otlp !== undefined && (typeof otlp !== 'object' || otlp === null)) fail('otlp', 'must be { endpoint?, intervalMs?, timeoutMs? } or false');
+  if (otlp !== undefined && (typeof otlp !== 'object' || otlp === null)) fail('otlp', 'must be { endpoint?, url?, intervalMs?, timeoutMs? } or false');
   const fromEnv = (name: string): number | undefined => {
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;
     return positive(Number(raw)) ? Number(raw) : fail(name, `must be a positive number of milliseconds (got ${JSON.stringify(raw)})`);
   };
   const signalUrl = (base: string): string => `${base.replace(/\/+$/, '')}/v1/metrics`;
-  const url = otlp?.endpoint !== undefined ? signalUrl(otlp.endpoint)
+  const url = otlp?.url ?? (otlp?.endpoint !== undefined ? signalUrl(otlp.endpoint)
     : env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ? env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
-      : env.OTEL_EXPORTER_OTLP_ENDPOINT ? signalUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT) : null;
+      : env.OTEL_EXPORTER_OTLP_ENDPOINT ? signalUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT) : null);
   if (url === null) return null;
-  if (!URL.canParse(url)) fail(otlp?.endpoint !== undefined ? 'otlp.endpoint' : 'the OTLP endpoint', `${JSON.stringify(url)} is not a URL`);
+  const key = otlp?.url !== undefined ? 'otlp.url' : otlp?.endpoint !== undefined ? 'otlp.endpoint' : 'the OTLP endpoint';
+  if (!URL.canParse(url)) fail(key, `${JSON.stringify(url)} is not a URL`);
   const intervalMs = otlp?.intervalMs ?? fromEnv('OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000;
   if (!positive(intervalMs)) fail('otlp.intervalMs', 'must be a positive number of milliseconds');
   const timeoutMs = otlp?.timeoutMs ?? fromEnv('OTEL_METRIC_EXPORT_TIMEOUT') ?? 30_000;

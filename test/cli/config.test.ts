@@ -33,3 +33,14 @@ describe('loadConfig numbers', () => {
     expect(messageOf({ PITBOSS_HEARTBEAT_TTL_MS: '1000' })).toContain('PITBOSS_HEARTBEAT_TTL_MS: must be at least twice PITBOSS_RECONCILE_INTERVAL_MS');
   });
 });
+
+describe('loadConfig OTLP metrics URL', () => {
+  it('takes OTEL_EXPORTER_OTLP_METRICS_ENDPOINT as it is, else the base endpoint with /v1/metrics, else no push', () => {
+    expect(loadConfig({}).otlpMetricsUrl).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).otlpMetricsUrl).toBe('http://collector:4318/v1/metrics');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/custom' }).otlpMetricsUrl).toBe('http://collector:4318/custom');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://base:4318', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://metrics:4318/m' }).otlpMetricsUrl).toBe('http://metrics:4318/m');
+    expect(messageOf({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'collector:4318' })).toContain('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: must be an http(s) URL');
+    expect(messageOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).toContain('OTEL_EXPORTER_OTLP_ENDPOINT: must be an http(s) URL');
+  });
+});

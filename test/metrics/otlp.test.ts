@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/metrics/index.ts';
 import { createTelemetry } from '../../src/telemetry/bus.ts';
+import { startTestDeployment } from '../helpers/deployment.ts';
+import { loadConfig } from '../../src/config.ts';
 
 /** A stand-in OTLP/HTTP collector that keeps every request it gets. */
 interface Collector {
@@ -93,5 +95,20 @@ describe('OTLP push', () => {
     expect(collector.requests[0]!.path).toBe('/v1/metrics');
     expect(metricsIn(collector.requests[0]!.body).get('pitboss.jobs')!.sum!.dataPoints[0]!.asDouble).toBe(1);
     expect(collector.requests[0]!.body).not.toContain('silent');
+  });
+
+  it('a deployment pushes to OTEL_EXPORTER_OTLP_METRICS_ENDPOINT as it is, and flushes when it stops', async () => {
+    const collector = await startCollector();
+    cleanups.push(collector.close);
+    const { otlpMetricsUrl } = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.url}/otlp/metrics` });
+    const { running, request } = await startTestDeployment({ otlpMetricsUrl });
+    const accepted = await request('POST', '/jobs', { body: { queue: 'work', name: 'ok', data: { kind: 'ok', value: 1 } } });
+    expect(accepted.statusCode).toBe(202);
+    const id = (accepted.json() as { id: string }).id;
+    for (let status = ''; status !== 'completed'; await sleep(25)) status = (((await request('GET', `/jobs/${id}`)).json()) as { status: string }).status;
+    await running.stop('test');
+    // The base endpoint (a closed port) is never tried: the metrics variable wins.
+    expect(collector.requests.map((r) => r.path)).toEqual(['/otlp/metrics']);
+    expect(metricsIn(collector.requests[0]!.body).get('pitboss.jobs')!.sum!.dataPoints[0]!.asDouble).toBe(1);
   });
 });
