@@ -69,9 +69,14 @@ export class Batcher<I, O> {
     this.#metadata = { backend: options.backend, kind: options.kind };
   }
 
-  /** Rows dropped: kept rows over `maxKeptRows`, or still unwritten when the store closed. */
+  /** Rows dropped: kept rows over `maxKeptRows`, still unwritten when the store closed, or refused. */
   get dropped(): number {
     return this.#dropped;
+  }
+
+  /** Counts rows the caller refused before pushing (malformed): lost like the rest, so counted with them. */
+  refused(rows: number): void {
+    this.#dropped += rows;
   }
 
   /** Queues one caller's rows; resolves to their outputs once a flush committed them. */

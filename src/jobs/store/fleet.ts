@@ -91,6 +91,7 @@ export class FleetFacet {
   recordWorkerEvents(events: readonly WorkerEventRecord[]): void {
     if (this.#engine.closed || !Array.isArray(events)) return;
     const rows = events.filter((e) => typeof e === 'object' && e !== null).map((e) => new WorkerEventRow(e));
+    if (rows.length < events.length) this.#workerEvents.refused(events.length - rows.length);
     if (rows.length > 0) this.#workerEvents.push(rows).catch(() => {});
   }
 }

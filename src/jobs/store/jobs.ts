@@ -104,7 +104,10 @@ export class JobsFacet {
     if (this.#engine.closed || !Array.isArray(actions)) return;
     const rows: ActionRow[] = [];
     for (const a of actions) {
-      if (typeof a !== 'object' || a === null || !isJobId(a.jobId) || !Number.isInteger(a.attempt) || typeof a.action !== 'string') continue;
+      if (typeof a !== 'object' || a === null || !isJobId(a.jobId) || !Number.isInteger(a.attempt) || typeof a.action !== 'string') {
+        this.#actions.refused(1);
+        continue;
+      }
       const duration = Number.isFinite(a.duration) ? Math.min(MAX_DURATION_NS, Math.max(0, Math.round(a.duration))) : 0;
       rows.push(new ActionRow(a.jobId, a.attempt, clean(a.action, 200), a.status === 'error' ? 'error' : 'ok', String(duration), a.error == null ? null : clean(String(a.error), 8_192)));
     }

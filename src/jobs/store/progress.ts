@@ -47,18 +47,24 @@ export class ProgressWriter {
 
   /**
    * Records `json` (a JSON text of at most 1 KiB) as the progress of attempt `attempt` of a job.
-   * Never throws or rejects: a malformed report is ignored, a row the store cannot write is counted
-   * as dropped by its batcher.
+   * Never throws or rejects: a malformed report, or a row the store cannot write, is counted in
+   * `store.drops().progress`.
    */
   record(jobId: string, attempt: number, json: string): void {
-    if (this.#engine.closed || !isJobId(jobId) || !Number.isInteger(attempt) || attempt < 1 || typeof json !== 'string') return;
-    if (json.length > MAX_PROGRESS_BYTES && Buffer.byteLength(json, 'utf8') > MAX_PROGRESS_BYTES) return;
-    try {
-      JSON.parse(json);
-    } catch {
-      return;
-    }
-    if (json.includes('\\u0000')) return;
+    if (this.#engine.closed) return;
+    if (!wellFormed(jobId, attempt, json)) return this.#batcher.refused(1);
     this.#batcher.push([new ProgressRow(jobId, attempt, json)]).catch(() => {});
   }
+}
+
+/** Whether a report can be stored: a job id, an attempt, and JSON text of at most 1 KiB without NUL (jsonb refuses it). */
+function wellFormed(jobId: string, attempt: number, json: string): boolean {
+  if (!isJobId(jobId) || !Number.isInteger(attempt) || attempt < 1 || typeof json !== 'string') return false;
+  if (json.length > MAX_PROGRESS_BYTES && Buffer.byteLength(json, 'utf8') > MAX_PROGRESS_BYTES) return false;
+  try {
+    JSON.parse(json);
+  } catch {
+    return false;
+  }
+  return !json.includes('\\u0000');
 }

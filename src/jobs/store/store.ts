@@ -137,9 +137,9 @@ export class JobStore {
     return this.#engine.health.onChange(listener);
   }
 
-  /** Fire-and-forget rows (`jobs.recordActions`, `fleet.recordWorkerEvents`) that could not be written, by table. */
+  /** Fire-and-forget rows (`jobs.recordActions`, `fleet.recordWorkerEvents`, `jobs.recordProgress`) malformed or not written, by kind. */
   drops(): StoreDrops {
-    return { actions: this.#engine.dropped('actions'), workerEvents: this.#engine.dropped('worker_events') };
+    return { actions: this.#engine.dropped('actions'), workerEvents: this.#engine.dropped('worker_events'), progress: this.#engine.dropped('progress') };
   }
 
   /** Writes what is pending (waiting up to `closeTimeoutMs`), then closes the connection it opened. */

@@ -150,4 +150,6 @@ export interface TelemetrySettingsInput {
 export interface StoreDrops {
   readonly actions: number;
   readonly workerEvents: number;
+  /** Progress reports: malformed, or newest values still unwritten when the store closed. */
+  readonly progress: number;
 }

@@ -125,7 +125,7 @@ describe('Postgres restarted mid-run', () => {
     // Actions caught by the outage were kept and written after it.
     await until(async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM job_actions'))[0]!.n >= JOBS, 30_000, counts);
     expect((await sql<{ n: number }>('SELECT count(DISTINCT job_id)::int AS n FROM job_actions'))[0]!.n).toBe(JOBS);
-    expect(store.drops()).toEqual({ actions: 0, workerEvents: 0 });
+    expect(store.drops()).toEqual({ actions: 0, workerEvents: 0, progress: 0 });
 
     // One outage, reported once each way, with its downtime.
     const lost = seen.of('store.connection.lost');

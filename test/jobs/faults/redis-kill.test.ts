@@ -152,7 +152,7 @@ describe('SIGKILL Redis mid-run and restart it empty', () => {
     const [actions] = await sqlOf<{ n: number; jobs: number; first: number }>(
       "SELECT count(*)::int AS n, count(DISTINCT job_id)::int AS jobs, count(*) FILTER (WHERE attempt = 1 AND action = 'mark' AND status = 'ok')::int AS first FROM job_actions");
     expect(actions).toEqual({ n: JOBS, jobs: JOBS, first: JOBS });
-    expect(store.drops()).toEqual({ actions: 0, workerEvents: 0 });
+    expect(store.drops()).toEqual({ actions: 0, workerEvents: 0, progress: 0 });
 
     // Dispatch lost what it held; the reconciler handed the store's waiting jobs to the new Redis.
     expect(waitingAtRestart).toBeGreaterThan(0);

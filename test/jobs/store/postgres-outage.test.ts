@@ -103,7 +103,7 @@ describe('an outage', () => {
     // The claim that "failed" never committed (the proxy refused every connection), so it is still claimable.
     expect(await store.jobs.claim(job!.id, 'sup/p')).toMatchObject({ attempt: 1 });
     await eventually(async () => (await store.jobs.get(job!.id))?.actions.length === 1, 10_000, 'the kept action');
-    expect(store.drops()).toEqual({ actions: 0, workerEvents: 0 });
+    expect(store.drops()).toEqual({ actions: 0, workerEvents: 0, progress: 0 });
   });
 
   it('fails to open with PITBOSS_STORE_UNAVAILABLE naming the server (password masked) when Postgres is unreachable', async () => {

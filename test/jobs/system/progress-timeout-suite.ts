@@ -133,6 +133,20 @@ export function progressTimeoutSuite(label: string, createBackend: BackendFactor
       expect((await system.get(row!.id))!.progress).toEqual({ current: true });
     });
 
+    it('counts malformed progress reports in store.drops() and writes none of them; a good one still lands', async () => {
+      const { store } = backend;
+      const [row] = await store.jobs.enqueue([{ queue: 'fenced', name: 'malformed' }]);
+      const claimed = await store.jobs.claim(row!.id, 'test/malformed');
+      const before = store.drops().progress;
+      for (const [id, attempt, json] of [['x', 1, '0.5'], [row!.id, 0, '0.5'], [row!.id, 1, '{not json'], [row!.id, 1, `"${'a'.repeat(1100)}"`], [row!.id, 1, '"\\u0000"']] as const) {
+        expect(() => store.jobs.recordProgress(id, attempt, json)).not.toThrow();
+      }
+      expect(store.drops().progress - before).toBe(5);
+      store.jobs.recordProgress(row!.id, claimed!.attempt, '0.5');
+      expect((await until(row!.id, (j) => j?.progress !== null)).progress).toBe(0.5);
+      expect(store.drops().progress - before).toBe(5);
+    });
+
     it('fails a job past its timeoutMs with type timeout, retries it per its policy, and leaves it dead; the thread is replaced, the pool healthy', async () => {
       const file = join(tmp, 'hang');
       const threadsBefore = pool.threads().map((t) => t.threadId);
