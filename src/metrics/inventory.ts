@@ -38,6 +38,15 @@ export const defaultMetrics: readonly MetricDefinition[] = Object.freeze([
     name: 'pitboss.action.duration', event: 'action.exception', measurement: 'duration', unit: seconds,
     tags: ['action'], constantTags: failed,
   }),
+  // ── schedules ────────────────────────────────────────────────────────────────────────────────
+  distribution({
+    name: 'pitboss.schedule.lateness', event: 'schedule.fired', measurement: 'lateness', unit: seconds,
+    tags: ['schedule', 'queue'], description: 'How late cron ticks fired their job, from the tick to the pass that enqueued it (its count: ticks fired).',
+  }),
+  sum({
+    name: 'pitboss.schedule.skipped_ticks', event: 'schedule.skipped', measurement: 'ticks', unit: '{tick}',
+    tags: ['schedule', 'queue', 'reason'], description: 'Cron ticks that enqueued nothing, by reason (missed, catch_up_limit, duplicate).',
+  }),
   // ── pools and worker threads ─────────────────────────────────────────────────────────────────
   lastValue({
     name: 'pitboss.pool.workers', event: 'pool.status', measurement: 'busy_workers', unit: '{thread}',

@@ -20,6 +20,8 @@ function exercise(bus: Telemetry): void {
   bus.execute('job.cancelled', { attempt: 1 }, { ...job, status: 'cancelled' });
   bus.execute('action.stop', { duration: 1e6 }, { ...job, action: 'render' });
   bus.execute('action.exception', { duration: 1e6 }, { ...job, action: 'render', error_type: 'Error', error: 'say "hi"\nbye' });
+  bus.execute('schedule.fired', { lateness: 3e8 }, { schedule: 'nightly', queue: 'email', job_name: 'digest', job_id: '2', tick: '2030-01-01T00:00:00.000Z' });
+  bus.execute('schedule.skipped', { ticks: 4 }, { schedule: 'nightly', queue: 'email', job_name: 'digest', reason: 'missed', first_tick: 'a', last_tick: 'b', capped: false });
   bus.execute('pool.status', { queue_depth: 0, busy_workers: 1, idle_workers: 1, utilization: 0.5 }, { pool: 'io' });
   bus.execute('pool.worker.restarted', { downtime: 1, restarts: 1 }, { pool: 'io', worker_id: 0, thread_id: 3, reason: 'crash', fault: 'task' });
   bus.execute('worker.call.crashed', { duration: 1e6 }, { pool: 'io', worker_id: 0, task: 'resize', reason: 'oom', error_type: 'WorkerCrashedError', error: 'x' });
@@ -48,6 +50,8 @@ describe('the default inventory', () => {
       pitboss_job_queue_time: 'histogram job_name,queue',
       pitboss_jobs_total: 'counter job_name,queue,status',
       pitboss_action_duration: 'histogram action,status',
+      pitboss_schedule_lateness: 'histogram queue,schedule',
+      pitboss_schedule_skipped_ticks_total: 'counter queue,reason,schedule',
       pitboss_pool_workers: 'gauge pool,state',
       pitboss_worker_restarts_total: 'counter fault,pool,reason',
       pitboss_worker_task_crashes_total: 'counter pool,reason,task',
@@ -57,7 +61,7 @@ describe('the default inventory', () => {
       pitboss_supervisor_restarts_total: 'counter child,supervisor',
       pitboss_telemetry_events_dropped_total: 'counter reason,source',
     });
-    expect(new Set(defaultMetrics.map((d) => d.name)).size).toBe(12);
+    expect(new Set(defaultMetrics.map((d) => d.name)).size).toBe(14);
   });
 
   it('passes promtool check metrics on a live scrape', async () => {

@@ -74,6 +74,16 @@ describe('schedules on a fleet of two supervisors', () => {
 
     // Fired is reported by the supervisor whose statement created the row, never by both. (A tick
     // fired by the killed one just before its death may have gone unreported; none twice.)
+    // /metrics counts the ticks this supervisor fired (the lateness histogram's count), as its log does.
+    const firedBy = (s: SupervisorProcess) => s.logLines('schedule_fired').filter((l) => l.schedule === 'every-second').length;
+    const before = firedBy(b);
+    const exposition = await (await fetch(`${b.url}/metrics`)).text();
+    const counted = Number(/^pitboss_schedule_lateness_count\{[^}]*schedule="every-second"[^}]*\} (\d+)/m.exec(exposition)?.[1] ?? 0);
+    await sleep(300);
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeGreaterThanOrEqual(before);
+    expect(counted).toBeLessThanOrEqual(firedBy(b));
+
     await b.signal('SIGTERM');
     const reported = [...a.logLines('schedule_fired'), ...b.logLines('schedule_fired')].filter((l) => l.schedule === 'every-second').map((l) => String(l.tick));
     expect(new Set(reported).size).toBe(reported.length);
