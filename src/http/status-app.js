@@ -80,7 +80,8 @@ function render(data) {
   problems.hidden = data.problems.length === 0;
   problems.textContent = data.problems.join(' · ');
   renderPools(data.pools);
-  fillTable('queues', data.queues, (q) => [q.queue, q.pool, q.queued, q.running, q.failed, q.dead, q.completed, q.completedPerMin, q.failedPerMin], 'no queues');
+  // A paused queue says so here too, not only on the Queues tab: its jobs wait, which the counts alone do not explain.
+  fillTable('queues', data.queues, (q) => [q.paused === true ? { text: `${q.queue} (paused)`, cls: 'state-paused' } : q.queue, q.pool, q.queued, q.running, q.failed, q.dead, q.completed, q.completedPerMin, q.failedPerMin], 'no queues');
   fillTable('recent-jobs', data.recentJobs, (j) => [time(j.at), j.id, j.queue, j.name, stateCell(j.status), j.attempt, j.durationMs, { text: j.error, wrap: true }], 'no job has run here yet');
   fillTable('failures', data.failures, (f) => [time(f.updatedAt), f.id, f.queue, f.name, stateCell(f.status), `${f.attempts}/${f.maxAttempts}`,
     { text: f.error === null ? null : f.error.message === null ? f.error.type : `${f.error.type}: ${f.error.message}`, wrap: true }], 'no failures');

@@ -1,11 +1,12 @@
 /* global window, URLSearchParams */
 // The Jobs tab: the explorer (GET /jobs with filters, newest first, keyset pages via its `next`
-// cursor), one job's details (GET /jobs/:id: attempts, progress, error, trace id, actions) and the
+// cursor; Newer steps back through the cursors of the pages seen), one job's details (GET /jobs/:id: attempts, progress, error, trace id, actions) and the
 // token-guarded actions on them — retry, cancel, bulk retry by filter — each after a confirmation.
 import { api } from './status-api.js';
 import { $, addOptions, bar, confirmAction, dateTime, el, fillTable, say, stateCell } from './status-dom.js';
 
-let page = { cursor: null, next: null, number: 1 };
+// `back`: the cursors of the pages before this one, newest page first (null: the first page).
+let page = { cursor: null, next: null, number: 1, back: [] };
 let openId = null;
 
 const errorText = (e) => (e === null || e === undefined ? null : e.message === null || e.message === undefined ? e.type : `${e.type}: ${e.message}`);
@@ -43,10 +44,11 @@ async function showPage(cursor) {
   }
   $('jobs-more').disabled = page.next === null;
   $('jobs-newest').disabled = page.number === 1;
+  $('jobs-newer').disabled = page.number === 1;
 }
 
 export function searchJobs() {
-  page = { cursor: null, next: null, number: 1 };
+  page = { cursor: null, next: null, number: 1, back: [] };
   return showPage(null);
 }
 
@@ -56,8 +58,14 @@ $('jobs-filter').addEventListener('submit', (event) => {
 });
 $('jobs-more').addEventListener('click', () => {
   if (page.next === null) return;
-  page = { ...page, number: page.number + 1 };
+  page = { ...page, number: page.number + 1, back: [...page.back, page.cursor] };
   void showPage(page.next);
+});
+$('jobs-newer').addEventListener('click', () => {
+  if (page.back.length === 0) return;
+  const cursor = page.back.at(-1);
+  page = { ...page, number: page.number - 1, back: page.back.slice(0, -1) };
+  void showPage(cursor);
 });
 $('jobs-newest').addEventListener('click', () => void searchJobs());
 

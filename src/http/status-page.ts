@@ -84,7 +84,7 @@ const html = `<!doctype html>
         <button type="button" id="jobs-bulk-retry" title="retry every failed, dead or cancelled job this filter matches (set the state)">Retry all matching…</button>
       </form>
       <table id="jobs-list"><thead><tr><th>id</th><th>queue</th><th>name</th><th>state</th><th>attempts</th><th>created</th><th>finished</th><th>error</th></tr></thead><tbody></tbody></table>
-      <p class="row"><span id="jobs-page" class="muted"></span><button type="button" id="jobs-newest">Newest</button><button type="button" id="jobs-more">Older</button></p>
+      <p class="row"><span id="jobs-page" class="muted"></span><button type="button" id="jobs-newest">Newest</button><button type="button" id="jobs-newer">Newer</button><button type="button" id="jobs-more">Older</button></p>
     </section>
     <section id="job-detail" class="wide" hidden>
       <h2>Job <span id="job-id" class="mono"></span> <span id="job-state"></span></h2>

@@ -150,6 +150,13 @@ describe('the console in a real browser', () => {
     const secondPage = await rows.evaluateAll((trs) => trs.map((tr) => Number((tr as unknown as { dataset: { job: string } }).dataset.job)));
     expect(Math.max(...secondPage)).toBeLessThan(Math.min(...firstPage));
     expect(await page.locator('#jobs-more').isDisabled()).toBe(true);
+    // Newer goes back to the page before, the same rows as at first.
+    await page.click('#jobs-newer');
+    await poll(() => page.locator('#jobs-page').textContent()).toMatch(/^page 1 · 25 shown/);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => Number((tr as unknown as { dataset: { job: string } }).dataset.job)))).toEqual(firstPage);
+    expect(await page.locator('#jobs-newer').isDisabled()).toBe(true);
+    await page.click('#jobs-more');
+    await poll(() => page.locator('#jobs-page').textContent()).toMatch(/^page 2 · 6 shown · the oldest/);
     await rows.first().click();
     await poll(() => page.locator('#job-id').textContent()).toBe(String(secondPage[0]));
     expect(new URL(page.url()).hash).toBe(`#jobs:${secondPage[0]}`);
@@ -200,6 +207,11 @@ describe('the console in a real browser', () => {
     await poll(() => button.textContent()).toBe('Resume…');
     await shoot('paused');
     expect(await statusOf(waiting)).toBe('queued');
+    // The overview's queue table says it too.
+    await page.click('#tabs a[data-tab=overview]');
+    await poll(() => page.locator('#queues tbody tr', { hasText: 'mail' }).textContent()).toContain('mail (paused)');
+    expect(await page.locator('#queues tbody tr', { hasText: 'hash' }).textContent()).not.toContain('paused');
+    await page.click('#tabs a[data-tab=queues]');
     await button.click();
     await page.click('#confirm-yes');
     await poll(() => page.locator('#control-message').textContent()).toBe('queue mail resumed');
