@@ -3,8 +3,9 @@
  * deployment with a per-second schedule) share one Postgres and one Redis; every one of them runs
  * the scheduler, and there is no leader. Over several ticks — one supervisor SIGKILLed half way,
  * a runtime schedule added over HTTP on one of them — every tick has exactly one job row (counted
- * per idempotency key), the ticks are consecutive, the worker executed each job once (lines it
- * appended), and no tick was reported fired twice in the supervisors' logs.
+ * per idempotency key), the ticks are consecutive, the worker executed each job once per attempt
+ * (lines it appended; only jobs the killed supervisor held may take two), and no tick was reported
+ * fired twice in the supervisors' logs.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,8 +26,8 @@ describe('schedules on a fleet of two supervisors', () => {
   const markFile = join(dir, 'marks');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const rows = (schedule: string) => fleet.db.sql<{ key: string; status: string; n: number }>(
-    'SELECT idempotency_key AS key, status, count(*) OVER (PARTITION BY idempotency_key)::int AS n FROM jobs WHERE idempotency_key LIKE $1 ORDER BY idempotency_key',
+  const rows = (schedule: string) => fleet.db.sql<{ key: string; status: string; n: number; attempts: number }>(
+    'SELECT idempotency_key AS key, status, attempts, count(*) OVER (PARTITION BY idempotency_key)::int AS n FROM jobs WHERE idempotency_key LIKE $1 ORDER BY idempotency_key',
     [`schedule:${schedule}:%`],
   );
 
@@ -68,9 +69,15 @@ describe('schedules on a fleet of two supervisors', () => {
       const ticks = jobs.map((j) => tickOf(j.key));
       expect(ticks).toEqual(ticks.map((_, i) => ticks[0]! + i * SECOND));
     }
-    // The worker ran every tick's job once: one line per execution.
+    // The worker ran every tick's job, once per attempt (one line per execution). Only the jobs the
+    // SIGKILLed supervisor had in hand (concurrency 2) may have a second attempt: one it ran to the
+    // end but died before recording, or one it died in, runs again on the survivor (at least once
+    // across a crash; never twice on a live supervisor, which an attempts = 1 row guarantees).
     const marks = readFileSync(markFile, 'utf8').split('\n').filter((line) => line !== '');
-    expect(marks.length).toBe((await rows('every-second')).length);
+    const ticked = await rows('every-second');
+    expect(ticked.filter((j) => j.attempts > 1).length).toBeLessThanOrEqual(2);
+    expect(marks.length).toBeGreaterThanOrEqual(ticked.length);
+    expect(marks.length).toBeLessThanOrEqual(ticked.reduce((n, j) => n + j.attempts, 0));
 
     // Fired is reported by the supervisor whose statement created the row, never by both. (A tick
     // fired by the killed one just before its death may have gone unreported; none twice.)
